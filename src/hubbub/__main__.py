@@ -1,0 +1,5 @@
+"""`python -m hubbub`."""
+
+from hubbub.cli import main
+
+main()

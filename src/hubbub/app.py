@@ -1,0 +1,52 @@
+"""The ASGI app: REST, `/ws`, probes and documents, around one `Node`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from hubbub import __version__
+from hubbub.config import Settings
+from hubbub.errors import HubbubError
+from hubbub.protocols.channels.endpoint import ws_endpoint
+from hubbub.rest import accounts, conversations, ops
+from hubbub.runtime import Node
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings, node: Node | None = None) -> FastAPI:
+    node = node or Node(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await node.start()
+        try:
+            yield
+        finally:
+            await node.close()
+
+    app = FastAPI(
+        title="hubbub",
+        version=__version__,
+        description="Self-hostable real-time messaging server: REST API. "
+        "The realtime protocol is documented in /docs/asyncapi.json.",
+        openapi_url="/docs/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.node = node
+
+    @app.exception_handler(HubbubError)
+    async def on_error(_request: Request, exc: HubbubError) -> JSONResponse:
+        return JSONResponse({"error": exc.as_dict()}, status_code=exc.status)
+
+    app.include_router(accounts.router)
+    app.include_router(conversations.router)
+    app.include_router(ops.router)
+    app.add_api_websocket_route("/ws", ws_endpoint)
+    return app

@@ -1,0 +1,1 @@
+"""Fan-out between connections and nodes (`hubbub.core.ports.Bus`)."""

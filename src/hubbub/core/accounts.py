@@ -1,0 +1,169 @@
+"""Accounts, devices and tokens.
+
+Passwords are argon2id hashes (argon2-cffi), hashed off the event loop.
+Tokens are 256-bit random strings handed out once; only their SHA-256 is
+stored, so a database leak yields no usable token, and revocation is a row
+update. Logins accept a username, an email or an E.164 phone number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import secrets
+
+import phonenumbers
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from hubbub.clock import Clock
+from hubbub.core.model import TokenInfo, User
+from hubbub.core.ports import Store
+from hubbub.core.publisher import Publisher
+from hubbub.errors import Unauthorized, ValidationFailed
+from hubbub.ids import new_id
+
+__all__ = ["Accounts", "hash_token", "normalise_phone"]
+
+_USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
+_DEVICE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalise_phone(raw: str) -> str:
+    try:
+        num = phonenumbers.parse(raw, None)
+    except phonenumbers.NumberParseException:
+        raise ValidationFailed("phone must be in international format", path="$.phone") from None
+    if not phonenumbers.is_valid_number(num):
+        raise ValidationFailed("phone is not a valid number", path="$.phone")
+    return str(phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164))
+
+
+def check_device_id(device_id: str | None) -> str:
+    if device_id is None or device_id == "":
+        return "d-" + secrets.token_hex(8)
+    if not _DEVICE.match(device_id):
+        raise ValidationFailed("device_id must be 1-128 of [A-Za-z0-9_.:-]", path="$.device_id")
+    return device_id
+
+
+class Accounts:
+    def __init__(
+        self,
+        store: Store,
+        publisher: Publisher,
+        clock: Clock,
+        *,
+        time_cost: int = 3,
+        memory_kib: int = 65536,
+    ) -> None:
+        self.store = store
+        self.publisher = publisher
+        self.clock = clock
+        self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
+        # A fixed hash to verify against when the user does not exist, so a
+        # wrong username costs as much time as a wrong password.
+        self._dummy = self._hasher.hash(secrets.token_hex(16))
+
+    async def register(
+        self,
+        username: str,
+        password: str,
+        display_name: str | None = None,
+        phone: str | None = None,
+        email: str | None = None,
+        device_id: str | None = None,
+    ) -> tuple[str, str]:
+        if not _USERNAME.match(username):
+            raise ValidationFailed(
+                "username must be 3-32 of letters, digits, '_', '.', '-'", path="$.username"
+            )
+        if not 8 <= len(password) <= 1024:
+            raise ValidationFailed("password must be 8-1024 characters", path="$.password")
+        if display_name is not None and len(display_name) > 128:
+            raise ValidationFailed("display_name is at most 128 characters", path="$.display_name")
+        if email is not None and not _EMAIL.match(email):
+            raise ValidationFailed("email is not valid", path="$.email")
+        device = check_device_id(device_id)
+        phone_e164 = normalise_phone(phone) if phone else None
+        pw_hash = await asyncio.to_thread(self._hasher.hash, password)
+        now = self.clock.now_ms()
+        user = User(
+            id=new_id(),
+            username=username.lower(),
+            display_name=display_name or username,
+            phone=phone_e164,
+            email=email.lower() if email else None,
+            info_text="",
+            info_text_updated_at=None,
+            last_seen_at=None,
+            created_at=now,
+            password_hash=pw_hash,
+        )
+        await self.store.create_user(user)
+        return user.id, await self._issue(user.id, device)
+
+    async def login(
+        self,
+        password: str,
+        *,
+        username: str | None = None,
+        email: str | None = None,
+        phone: str | None = None,
+        device_id: str | None = None,
+    ) -> tuple[str, str]:
+        device = check_device_id(device_id)
+        user: User | None = None
+        if username:
+            user = await self.store.find_user("username", username.lower())
+        elif email:
+            user = await self.store.find_user("email", email.lower())
+        elif phone:
+            user = await self.store.find_user("phone", normalise_phone(phone))
+        else:
+            raise ValidationFailed("give username, email or phone", path="$.username")
+        ok = await asyncio.to_thread(
+            self._verify, user.password_hash if user else self._dummy, password
+        )
+        if user is None or not ok:
+            raise Unauthorized("invalid credentials")
+        return user.id, await self._issue(user.id, device)
+
+    def _verify(self, pw_hash: str, password: str) -> bool:
+        try:
+            return bool(self._hasher.verify(pw_hash, password))
+        except (VerificationError, InvalidHashError):
+            return False
+
+    async def _issue(self, user_id: str, device_id: str) -> str:
+        token = secrets.token_urlsafe(32)
+        await self.store.insert_token(
+            TokenInfo(user_id, device_id, hash_token(token)), self.clock.now_ms()
+        )
+        return token
+
+    async def authenticate(self, token: str) -> TokenInfo:
+        if not token or len(token) > 512:
+            raise Unauthorized("invalid token")
+        info = await self.store.lookup_token(hash_token(token))
+        if info is None:
+            raise Unauthorized("invalid token")
+        return info
+
+    async def logout(self, token: str) -> None:
+        h = hash_token(token)
+        if not await self.store.revoke_token(h, self.clock.now_ms()):
+            raise Unauthorized("invalid token")
+        await self.publisher.revoke(h)
+
+    async def get_user(self, user_id: str) -> User | None:
+        return await self.store.get_user(user_id)
+
+    async def find_by_username(self, username: str) -> User | None:
+        return await self.store.find_user("username", username.lower())

@@ -1,0 +1,153 @@
+"""Conversations, groups and membership.
+
+Direct conversations are opened over REST (spec 000 has no channel for it);
+groups are created with `chat/groups` and left with `group/membership`.
+The creator of a group is its owner; when the owner leaves, the longest
+standing admin (else member) inherits ownership.
+
+Member lists are cached per node because every message send needs one; any
+membership change publishes an `invalidate` notification on the bus, which
+every node (this one included) applies before anything else it delivers.
+Not being a member is answered `not_found`, exactly like a missing id, so ids
+of conversations a user cannot see reveal nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hubbub.clock import Clock, iso
+from hubbub.core.context import Caller
+from hubbub.core.frames import event
+from hubbub.core.model import Conversation
+from hubbub.core.ports import Store
+from hubbub.core.publisher import Publisher
+from hubbub.errors import NotFound, ValidationFailed
+from hubbub.ids import new_id
+
+__all__ = ["Conversations"]
+
+MAX_GROUP_MEMBERS = 5000
+
+
+class Conversations:
+    def __init__(self, store: Store, publisher: Publisher, clock: Clock) -> None:
+        self.store = store
+        self.publisher = publisher
+        self.clock = clock
+        self._members: dict[str, dict[str, str]] = {}
+
+    def invalidate(self, conversation_ids: list[str]) -> None:
+        for cid in conversation_ids:
+            self._members.pop(cid, None)
+
+    async def members(self, conversation_id: str) -> dict[str, str]:
+        """Active members -> role (cached until a membership change)."""
+        cached = self._members.get(conversation_id)
+        if cached is not None:
+            return cached
+        rows = await self.store.active_members(conversation_id)
+        members = {m.user_id: m.role for m in rows}
+        if len(self._members) > 100_000:
+            self._members.clear()
+        self._members[conversation_id] = members
+        return members
+
+    async def require_member(self, caller: Caller, conversation_id: str) -> dict[str, str]:
+        members = await self.members(conversation_id)
+        if caller.user_id not in members:
+            raise NotFound("conversation not found")
+        return members
+
+    async def open_direct(self, caller: Caller, other_id: str) -> tuple[str, bool]:
+        if other_id == caller.user_id:
+            raise ValidationFailed(
+                "cannot open a direct conversation with yourself", path="$.user_id"
+            )
+        if not await self.store.existing_users([other_id]):
+            raise NotFound("user not found")
+        cid, created = await self.store.open_direct(
+            new_id(), caller.user_id, other_id, self.clock.now_ms()
+        )
+        if created:
+            await self.publisher.invalidate([cid])
+        return cid, created
+
+    async def list_for(self, caller: Caller) -> list[Conversation]:
+        return await self.store.list_conversations(caller.user_id)
+
+    async def get_for(self, caller: Caller, conversation_id: str) -> Conversation:
+        conv = await self.store.get_conversation(conversation_id)
+        if conv is None or caller.user_id not in {m.user_id for m in conv.members}:
+            raise NotFound("conversation not found")
+        return conv
+
+    async def create_group(
+        self, caller: Caller, name: str, member_ids: list[str], client_request_id: str | None
+    ) -> tuple[Conversation, bool]:
+        name = name.strip()
+        if not name or len(name) > 256:
+            raise ValidationFailed("name must be 1-256 characters", path="$.data.name")
+        wanted = list(dict.fromkeys(m for m in member_ids if m != caller.user_id))
+        if len(wanted) + 1 > MAX_GROUP_MEMBERS:
+            raise ValidationFailed(f"at most {MAX_GROUP_MEMBERS} members", path="$.data.member_ids")
+        existing = await self.store.existing_users(wanted)
+        missing = [m for m in wanted if m not in existing]
+        if missing:
+            # Which id is unknown is not secret: user ids are public handles.
+            idx = member_ids.index(missing[0])
+            raise NotFound("user not found", path=f"$.data.member_ids[{idx}]")
+        now = self.clock.now_ms()
+        gid = new_id()
+        all_ids = [caller.user_id, *wanted]
+        data: dict[str, Any] = {
+            "group_id": gid,
+            "name": name,
+            "creator_id": caller.user_id,
+            "member_ids": all_ids,
+            "created_at": iso(now),
+        }
+        ev = event("c", gid, "chat/groups", "GroupCreated", data)
+        conv, stored = await self.store.create_group(
+            gid, name, caller.user_id, wanted, client_request_id, now, ev
+        )
+        if stored is None:
+            return conv, False
+        await self.publisher.invalidate([conv.id])
+        await self.publisher.event(stored, [m.user_id for m in conv.members])
+        return conv, True
+
+    async def find_by_request(self, caller: Caller, client_request_id: str) -> str:
+        gid = await self.store.find_group_by_request(caller.user_id, client_request_id)
+        if gid is None:
+            raise NotFound("no group created with that client_request_id")
+        return gid
+
+    async def leave_group(
+        self, caller: Caller, group_id: str, request_id: str | None
+    ) -> dict[str, Any]:
+        conv = await self.store.get_conversation(group_id)
+        if conv is None or conv.kind != "group":
+            raise NotFound("group not found")
+        recipients = [m.user_id for m in conv.members]
+        if caller.user_id not in recipients:
+            raise NotFound("group not found")
+        now = self.clock.now_ms()
+        data = {
+            "request_id": request_id,
+            "group_id": group_id,
+            "user_id": caller.user_id,
+            "status": "left",
+            "timestamp": iso(now),
+            "reason": None,
+        }
+        stored = await self.store.leave_group(
+            group_id,
+            caller.user_id,
+            event("c", group_id, "group/membership", "LeaveGroupAck", data),
+        )
+        if stored is None:  # a concurrent leave won; same outcome for the caller
+            raise NotFound("group not found")
+        await self.publisher.invalidate([group_id])
+        await self.publisher.event(stored, recipients)
+        return data

@@ -1,0 +1,198 @@
+"""Messages: E2E ciphertext relay, plaintext messages, receipts, self-destruct.
+
+Encrypted messages are opaque to the server: ciphertext, nonce, algorithm,
+key id and signature are stored and relayed as given and never inspected.
+Plaintext messages carry a `client_message_id` idempotency key: a retry
+returns the original `message_id` and timestamp and creates nothing.
+
+A self-destructing message gets `expires_at = now + ttl_seconds` and a durable
+timer row in the same transaction, so a restart cannot forget it (see
+`timers.ExpiryWorker`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hubbub.clock import Clock, iso
+from hubbub.core.context import Caller
+from hubbub.core.conversations import Conversations
+from hubbub.core.frames import event
+from hubbub.core.model import MessageRecord, NewEvent
+from hubbub.core.ports import Store
+from hubbub.core.publisher import Publisher
+from hubbub.errors import NotFound, ValidationFailed
+from hubbub.ids import new_id
+
+__all__ = ["RECEIPT_STATUSES", "Messages"]
+
+MAX_CONTENT = 64 * 1024
+MAX_TTL_SECONDS = 365 * 24 * 3600
+RECEIPT_STATUSES = ("delivered", "read", "played")
+
+
+def _check_len(value: str | None, limit: int, path: str) -> None:
+    if value is not None and len(value) > limit:
+        raise ValidationFailed(f"at most {limit} characters", path=path)
+
+
+class Messages:
+    def __init__(
+        self, store: Store, conversations: Conversations, publisher: Publisher, clock: Clock
+    ) -> None:
+        self.store = store
+        self.conversations = conversations
+        self.publisher = publisher
+        self.clock = clock
+        self.on_timer_scheduled: list[Any] = []
+
+    async def send_encrypted(
+        self,
+        caller: Caller,
+        conversation_id: str,
+        ciphertext: str,
+        nonce: str,
+        algorithm: str,
+        key_id: str,
+        content_type: str | None,
+        signature: str | None,
+    ) -> tuple[str, str, int]:
+        members = await self.conversations.require_member(caller, conversation_id)
+        _check_len(ciphertext, MAX_CONTENT * 2, "$.data.ciphertext")
+        _check_len(nonce, 256, "$.data.nonce")
+        _check_len(algorithm, 64, "$.data.algorithm")
+        _check_len(key_id, 256, "$.data.key_id")
+        _check_len(signature, 1024, "$.data.signature")
+        now = self.clock.now_ms()
+        mid = new_id()
+        data = {
+            "message_id": mid,
+            "sender_id": caller.user_id,
+            "conversation_id": conversation_id,
+            "ciphertext": ciphertext,
+            "nonce": nonce,
+            "algorithm": algorithm,
+            "key_id": key_id,
+            "timestamp": iso(now),
+            "signature": signature,
+            "type": content_type,
+        }
+        record = MessageRecord(
+            mid, conversation_id, caller.user_id, "e2e", now, None, None, None, False, None
+        )
+        fields: dict[str, object] = {
+            "content_type": content_type or "encrypted",
+            "ciphertext": ciphertext,
+            "nonce": nonce,
+            "algorithm": algorithm,
+            "key_id": key_id,
+            "signature": signature,
+        }
+        ev = event("c", conversation_id, "chat/messages", "EncryptedMessageReceived", data, mid)
+        rec, stored = await self.store.append_message(record, fields, ev)
+        assert stored is not None
+        await self.publisher.event(stored, members, skip_conn=caller.conn_id)
+        return rec.id, iso(rec.created_at), stored.pos
+
+    async def send_text(
+        self,
+        caller: Caller,
+        conversation_id: str,
+        content: str,
+        content_type: str | None,
+        client_message_id: str | None,
+        self_destruct: bool,
+        ttl_seconds: int | None,
+    ) -> dict[str, Any]:
+        members = await self.conversations.require_member(caller, conversation_id)
+        _check_len(content, MAX_CONTENT, "$.data.content")
+        _check_len(client_message_id, 128, "$.data.client_message_id")
+        if self_destruct:
+            if ttl_seconds is None or not 1 <= ttl_seconds <= MAX_TTL_SECONDS:
+                raise ValidationFailed(
+                    f"ttl_seconds must be 1..{MAX_TTL_SECONDS} when self_destruct is true",
+                    path="$.data.ttl_seconds",
+                )
+        now = self.clock.now_ms()
+        expires = now + ttl_seconds * 1000 if self_destruct and ttl_seconds else None
+        mid = new_id()
+        data = {
+            "message_id": mid,
+            "conversation_id": conversation_id,
+            "sender_id": caller.user_id,
+            "content": content,
+            "type": content_type or "text",
+            "timestamp": iso(now),
+            "self_destruct": bool(self_destruct),
+            "expires_at": iso(expires) if expires is not None else None,
+        }
+        record = MessageRecord(
+            mid,
+            conversation_id,
+            caller.user_id,
+            "text",
+            now,
+            expires,
+            None,
+            client_message_id,
+            bool(self_destruct),
+            None,
+        )
+        fields: dict[str, object] = {"content_type": content_type or "text", "content": content}
+        ev = event("c", conversation_id, "chat/messages", "ChatMessageReceived", data, mid)
+        rec, stored = await self.store.append_message(record, fields, ev)
+        if stored is not None:
+            await self.publisher.event(stored, members, skip_conn=caller.conn_id)
+            if expires is not None:
+                for cb in self.on_timer_scheduled:
+                    cb(expires)
+        elif rec.conversation_id != conversation_id:
+            raise ValidationFailed(
+                "client_message_id already used in another conversation",
+                path="$.data.client_message_id",
+            )
+        return {
+            "client_message_id": client_message_id,
+            "message_id": rec.id,
+            "timestamp": iso(rec.created_at),
+            "self_destruct": rec.self_destruct,
+            "expires_at": iso(rec.expires_at) if rec.expires_at is not None else None,
+        }
+
+    async def acknowledge(
+        self,
+        caller: Caller,
+        message_id: str,
+        conversation_id: str,
+        status: str,
+        signature: str | None,
+    ) -> bool:
+        """Record a delivered/read receipt and tell the message's sender.
+
+        Returns False when the receipt was already recorded (nothing sent).
+        """
+        if status not in RECEIPT_STATUSES:
+            raise ValidationFailed(
+                f"status must be one of {', '.join(RECEIPT_STATUSES)}", path="$.data.status"
+            )
+        await self.conversations.require_member(caller, conversation_id)
+        msg = await self.store.get_message(message_id)
+        if msg is None or msg.conversation_id != conversation_id or msg.deleted_at is not None:
+            raise NotFound("message not found")
+        if msg.sender_id == caller.user_id:
+            raise ValidationFailed("cannot acknowledge your own message", path="$.data.message_id")
+        now = self.clock.now_ms()
+        data = {
+            "message_id": message_id,
+            "conversation_id": conversation_id,
+            "status": status,
+            "ack_timestamp": iso(now),
+            "signature": signature,
+            "user_id": caller.user_id,
+        }
+        ev: NewEvent = event("u", msg.sender_id, "chat/acks", "EncryptedMessageAck", data)
+        stored = await self.store.record_receipt(message_id, caller.user_id, status, now, ev)
+        if stored is None:
+            return False
+        await self.publisher.event(stored, [msg.sender_id])
+        return True

@@ -1,0 +1,117 @@
+"""Records that cross the core/store boundary.
+
+Events are stored in the wire vocabulary of spec 000 (channel, type, data):
+the change feed returns each one exactly as it was pushed live, so the data
+is encoded once, at write time, and never re-rendered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import msgspec
+
+__all__ = [
+    "Conversation",
+    "Member",
+    "MessageRecord",
+    "NewEvent",
+    "Notification",
+    "Scope",
+    "StoredEvent",
+    "TokenInfo",
+    "User",
+]
+
+Scope = Literal["c", "u", "a"]
+"""c: a conversation's members; u: one user; a: everyone sharing a conversation
+with the actor (the actor included)."""
+
+
+@dataclass(slots=True)
+class NewEvent:
+    scope: Scope
+    target: str
+    channel: str
+    type: str
+    data: bytes
+    message_id: str | None = None
+
+
+@dataclass(slots=True)
+class StoredEvent:
+    pos: int
+    scope: str
+    target: str
+    channel: str
+    type: str
+    data: bytes
+
+
+@dataclass(slots=True)
+class User:
+    id: str
+    username: str
+    display_name: str
+    phone: str | None
+    email: str | None
+    info_text: str
+    info_text_updated_at: int | None
+    last_seen_at: int | None
+    created_at: int
+    password_hash: str = field(default="", repr=False)
+
+
+@dataclass(slots=True)
+class TokenInfo:
+    user_id: str
+    device_id: str
+    token_hash: str
+
+
+@dataclass(slots=True)
+class Member:
+    user_id: str
+    role: str
+
+
+@dataclass(slots=True)
+class Conversation:
+    id: str
+    kind: str
+    name: str | None
+    creator_id: str | None
+    created_at: int
+    members: list[Member]
+
+
+@dataclass(slots=True)
+class MessageRecord:
+    id: str
+    conversation_id: str
+    sender_id: str
+    kind: str
+    created_at: int
+    expires_at: int | None
+    deleted_at: int | None
+    client_message_id: str | None
+    self_destruct: bool
+    event_pos: int | None
+
+
+class Notification(msgspec.Struct, array_like=True, gc=False):
+    """What the bus carries between nodes: a pre-encoded frame and who gets it.
+
+    `frame` is the complete server frame, encoded once for every recipient.
+    `skip_conn` spares the connection that caused the event (it got a reply).
+    `invalidate` names conversations whose membership changed, so every node
+    drops its cached member list. `revoke_token` closes connections that
+    authenticated with that (hashed) token.
+    """
+
+    frame: bytes = b""
+    recipients: list[str] = []
+    skip_conn: str | None = None
+    invalidate: list[str] = []
+    revoke_token: str | None = None

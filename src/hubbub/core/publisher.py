@@ -1,0 +1,50 @@
+"""Turns committed events into bus notifications.
+
+Called only after the store returned, i.e. after the commit: nothing is
+pushed that a resume could not find again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from hubbub.core.frames import encode, frame_of
+from hubbub.core.model import Notification, StoredEvent
+from hubbub.core.ports import Bus
+
+__all__ = ["Publisher"]
+
+
+class Publisher:
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+
+    async def event(
+        self,
+        ev: StoredEvent,
+        recipients: Iterable[str],
+        *,
+        skip_conn: str | None = None,
+        invalidate: list[str] | None = None,
+    ) -> None:
+        await self.bus.publish(
+            Notification(
+                frame=encode(frame_of(ev)),
+                recipients=list(recipients),
+                skip_conn=skip_conn,
+                invalidate=invalidate or [],
+            )
+        )
+
+    async def ephemeral(
+        self, channel: str, type_: str, data: dict[str, object], recipients: Iterable[str]
+    ) -> None:
+        """Events that are state, not history (presence): pushed, not logged."""
+        frame = encode({"channel": channel, "type": type_, "data": data})
+        await self.bus.publish(Notification(frame=frame, recipients=list(recipients)))
+
+    async def invalidate(self, conversation_ids: list[str]) -> None:
+        await self.bus.publish(Notification(invalidate=conversation_ids))
+
+    async def revoke(self, token_hash: str) -> None:
+        await self.bus.publish(Notification(revoke_token=token_hash))

@@ -1,0 +1,270 @@
+"""The parts of the `/ws` protocol that spec 000 leaves open, declared by hand.
+
+Spec 000 names channels and the fields of their messages but no envelope, no
+error shape, no authentication and no event for plaintext messages. DESIGN.md
+("Main protocol") fixes those; they are declared here, next to the channel
+lookup, so the adapter, the generated `schema` module and the AsyncAPI builder
+share one definition::
+
+    client frame  {id?, channel, type, data}  -> ClientFrame
+                        |  resolve(channel) -> (ChannelDecl, params)
+                        v
+                  decl.client_type decodes data (msgspec validates)
+    server frame  {channel, type, seq?, ref?, data} <- ServerFrame
+
+`schema` imports this module (for `ChannelDecl` and the message base classes),
+so the channel table is imported lazily by `resolve` to avoid an import cycle.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, Final
+
+import msgspec
+
+__all__ = [
+    "CLIENT_ENVELOPE_TYPES",
+    "ERROR_CODES",
+    "EXTRA_SERVER_EVENTS",
+    "REQUIRES_SUBSCRIPTION",
+    "SERVER_ENVELOPE_TYPES",
+    "Ack",
+    "Authenticate",
+    "ChannelDecl",
+    "ChatMessageReceived",
+    "ClientFrame",
+    "ClientMessage",
+    "ErrorData",
+    "ServerFrame",
+    "ServerMessage",
+    "Subscribe",
+    "Unsubscribe",
+    "channel_parameters",
+    "resolve",
+]
+
+
+class ClientMessage(msgspec.Struct, kw_only=True, omit_defaults=False):
+    """Base of every client -> server `data` payload."""
+
+
+class ServerMessage(msgspec.Struct, kw_only=True, omit_defaults=False):
+    """Base of every server -> client `data` payload."""
+
+
+_PARAM: Final = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def channel_parameters(name: str) -> tuple[str, ...]:
+    """Names of the `{param}` placeholders of a channel template, in order."""
+    return tuple(_PARAM.findall(name))
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelDecl:
+    """One spec channel and the Structs of its two directions."""
+
+    name: str
+    description: str
+    client_message: str | None
+    client_type: type[ClientMessage] | None
+    server_message: str | None
+    server_type: type[ServerMessage] | None
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        return channel_parameters(self.name)
+
+
+# --- envelope ---------------------------------------------------------------
+
+_EMPTY_DATA: Final = msgspec.Raw(b"{}")
+
+
+class ClientFrame(msgspec.Struct, kw_only=True):
+    """A client -> server frame; `data` is decoded later by the channel's Struct.
+
+    `channel` may be absent only on the Authenticate frame, which concerns the
+    connection rather than a channel (DESIGN.md shows it without one).
+    """
+
+    id: Annotated[
+        str | None,
+        msgspec.Meta(description="Request id; the single reply carries it as `ref`."),
+    ] = None
+    channel: Annotated[
+        str, msgspec.Meta(description="Channel address, with real ids in place of `{params}`.")
+    ] = ""
+    type: Annotated[str, msgspec.Meta(description="Message name as written in the spec.")]
+    data: Annotated[
+        msgspec.Raw,
+        msgspec.Meta(
+            description="The message's fields; `{}` when absent.",
+            extra_json_schema={"type": "object"},
+        ),
+    ] = msgspec.field(default_factory=lambda: _EMPTY_DATA)
+
+
+class ServerFrame(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A server -> client frame; `seq` and `ref` are left out when not set."""
+
+    channel: Annotated[str, msgspec.Meta(description="Channel address the event belongs to.")]
+    type: Annotated[str, msgspec.Meta(description="Message name as written in the spec.")]
+    seq: Annotated[
+        int | None,
+        msgspec.Meta(description="Position in the user's change feed (durable events only)."),
+    ] = None
+    ref: Annotated[
+        str | None, msgspec.Meta(description="The `id` of the client frame this replies to.")
+    ] = None
+    data: Annotated[Any, msgspec.Meta(description="The message's fields.")]
+
+
+class Authenticate(ClientMessage, kw_only=True, omit_defaults=False):
+    """First frame of a browser connection that could not send an Authorization header."""
+
+    token: Annotated[str, msgspec.Meta(description="Bearer token from the REST account API.")]
+    device_id: Annotated[
+        str | None, msgspec.Meta(description="Identifies the device; like `X-Device-Id`.")
+    ] = None
+
+
+class Subscribe(ClientMessage, kw_only=True, omit_defaults=False):
+    """Start receiving a channel that is not pushed by default; the channel is in the frame."""
+
+
+class Unsubscribe(ClientMessage, kw_only=True, omit_defaults=False):
+    """Stop receiving a subscribed channel; the channel is in the frame."""
+
+
+class Ack(ServerMessage, kw_only=True, omit_defaults=False):
+    """Reply to a client frame whose spec message has no acknowledgment of its own."""
+
+    ids: Annotated[
+        dict[str, str],
+        msgspec.Meta(description="Ids created by the request, e.g. {'message_id': '...'}."),
+    ] = {}
+
+
+class ErrorData(ServerMessage, kw_only=True, omit_defaults=False):
+    """`data` of an `Error` frame: a stable code plus details for humans and retries."""
+
+    code: Annotated[str, msgspec.Meta(description="One of the stable error codes.")]
+    message: Annotated[str, msgspec.Meta(description="Human-readable explanation.")]
+    path: Annotated[
+        str | None,
+        msgspec.Meta(description="Where validation failed, e.g. `$.data.options[2]`."),
+    ] = None
+    retry_after_ms: Annotated[
+        int | None, msgspec.Meta(description="With `rate_limited`: when to try again.")
+    ] = None
+
+
+class ChatMessageReceived(ServerMessage, kw_only=True, omit_defaults=False):
+    """A plaintext message, delivered to the other members of its conversation.
+
+    Spec 000 lets clients send plaintext (`SendChatMessageWithClientId`, quick
+    replies) but defines no event for the recipients; hubbub adds this one on
+    `chat/messages`, in the style of `EncryptedMessageReceived`.
+    """
+
+    message_id: Annotated[str, msgspec.Meta(description="Server-assigned message ID")]
+    conversation_id: Annotated[str, msgspec.Meta(description="Conversation ID")]
+    sender_id: Annotated[str, msgspec.Meta(description="Sender user ID")]
+    content: Annotated[str, msgspec.Meta(description="Message text as sent")]
+    type: Annotated[str, msgspec.Meta(description="Content type, e.g. text")]
+    timestamp: Annotated[str, msgspec.Meta(description="When the server accepted it")]
+    self_destruct: Annotated[bool, msgspec.Meta(description="Deleted after expires_at")]
+    expires_at: Annotated[
+        str | None, msgspec.Meta(description="Deletion time of a self-destructing message")
+    ] = None
+
+
+ERROR_CODES: Final[dict[str, str]] = {
+    "bad_frame": "The frame is not JSON or not a valid envelope.",
+    "unknown_channel": "No channel of that name, or not a valid value for its parameters.",
+    "validation_failed": "The data does not match the message; `path` says where.",
+    "unauthorized": "Not authenticated, or the token is invalid or revoked.",
+    "forbidden": "Authenticated, but not allowed to do this.",
+    "not_found": "The conversation, message, call or other object does not exist.",
+    "conflict": "The request conflicts with the current state (e.g. a stale version).",
+    "rate_limited": "Too many frames; `retry_after_ms` says when to try again.",
+    "too_large": "The frame or a field exceeds a size limit.",
+    "unavailable": "A dependency (database, bus, AI backend) is temporarily unavailable.",
+    "internal": "A bug on the server; the request may be retried.",
+}
+
+CLIENT_ENVELOPE_TYPES: Final[dict[str, type[ClientMessage]]] = {
+    "Authenticate": Authenticate,
+    "Subscribe": Subscribe,
+    "Unsubscribe": Unsubscribe,
+}
+
+SERVER_ENVELOPE_TYPES: Final[dict[str, type[ServerMessage]]] = {
+    "Ack": Ack,
+    "Error": ErrorData,
+}
+
+EXTRA_SERVER_EVENTS: Final[dict[tuple[str, str], type[ServerMessage]]] = {
+    ("chat/messages", "ChatMessageReceived"): ChatMessageReceived,
+}
+
+# Everything else that concerns a user is pushed without asking (DESIGN.md).
+REQUIRES_SUBSCRIPTION: Final[frozenset[str]] = frozenset(
+    {
+        "broadcast/{channel_id}",
+        "ai/chat/{conversation_id}/messages",
+        "ai/chat/{conversation_id}/events",
+    }
+)
+
+
+# --- channel lookup ---------------------------------------------------------
+
+
+def _template_pattern(template: str) -> re.Pattern[str]:
+    # A parameter value is non-empty and holds no '/', and no braces so that a
+    # client cannot address a template by its literal name.
+    parts: list[str] = []
+    pos = 0
+    for m in _PARAM.finditer(template):
+        parts.append(re.escape(template[pos : m.start()]))
+        parts.append(f"(?P<{m.group(1)}>[^/{{}}]+)")
+        pos = m.end()
+    parts.append(re.escape(template[pos:]))
+    return re.compile("".join(parts))
+
+
+_Index = tuple[dict[str, ChannelDecl], tuple[tuple[re.Pattern[str], ChannelDecl], ...]]
+
+
+@functools.cache
+def _index() -> _Index:
+    # Imported here: `schema` imports this module.
+    from hubbub.protocols.channels.schema import CHANNELS
+
+    exact = {name: decl for name, decl in CHANNELS.items() if not decl.parameters}
+    templated = [decl for decl in CHANNELS.values() if decl.parameters]
+    # Most literal text first, so a more specific template wins an overlap.
+    templated.sort(key=lambda d: -len(_PARAM.sub("", d.name)))
+    return exact, tuple((_template_pattern(d.name), d) for d in templated)
+
+
+def resolve(channel: str) -> tuple[ChannelDecl, dict[str, str]] | None:
+    """Find the declaration of a concrete channel address and its parameter values.
+
+    Exact names win over templates, so `broadcast/messages` is its own channel
+    while `broadcast/news` is `broadcast/{channel_id}` with `channel_id="news"`.
+    """
+    exact, templated = _index()
+    decl = exact.get(channel)
+    if decl is not None:
+        return decl, {}
+    for pattern, candidate in templated:
+        m = pattern.fullmatch(channel)
+        if m is not None:
+            return candidate, m.groupdict()
+    return None

@@ -1,0 +1,334 @@
+"""The `/ws` endpoint: handshake, authentication, the read and write loops.
+
+    client --text--> read loop: size check, rate limit, decode envelope,
+                     resolve channel, validate data, handler --> reply
+    hub ---bytes--> Outbox queue --> write loop --> client
+
+Frames from one connection are handled one at a time, so a sender's
+messages keep their order. Every frame with an `id` gets exactly one reply
+with `ref`; a bad frame gets a typed error and the connection stays open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from typing import Any
+
+import msgspec
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from hubbub.core.context import Caller
+from hubbub.core.frames import encode_frame
+from hubbub.core.model import TokenInfo
+from hubbub.errors import (
+    BadFrame,
+    HubbubError,
+    Internal,
+    RateLimited,
+    TooLarge,
+    Unauthorized,
+    Unavailable,
+    UnknownChannel,
+    ValidationFailed,
+)
+from hubbub.protocols.channels.declarations import (
+    Authenticate,
+    ClientFrame,
+    resolve,
+)
+from hubbub.protocols.channels.handlers import HANDLERS, Reply
+from hubbub.protocols.channels.session import Outbox, Session, TokenBucket
+from hubbub.runtime import Node
+
+__all__ = ["origin_allowed", "ws_endpoint"]
+
+log = logging.getLogger("hubbub.ws")
+
+_frame_decoder = msgspec.json.Decoder(ClientFrame)
+_decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}
+_MISSING = re.compile(r"missing required field `([^`]+)`")
+_AT = re.compile(r" - at `\$([^`]*)`")
+
+
+def _decoder(kind: type[Any]) -> msgspec.json.Decoder[Any]:
+    dec = _decoders.get(kind)
+    if dec is None:
+        dec = _decoders[kind] = msgspec.json.Decoder(kind)
+    return dec
+
+
+def validation_error(exc: msgspec.ValidationError, base: str = "$.data") -> ValidationFailed:
+    text = str(exc)
+    at = _AT.search(text)
+    path = base + (at.group(1) if at else "")
+    missing = _MISSING.search(text)
+    if missing:
+        path += "." + missing.group(1)
+    message = _AT.sub("", text)
+    return ValidationFailed(message, path=path)
+
+
+def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...]) -> bool:
+    """No Origin (native apps, bots) or same-origin pass; others need the allowlist."""
+    if origin is None:
+        return True
+    if "*" in allowed or origin in allowed:
+        return True
+    bare = origin.split("://", 1)[-1].rstrip("/")
+    return host is not None and bare == host
+
+
+def _bearer(ws: WebSocket) -> str | None:
+    auth = ws.headers.get("authorization")
+    if auth and auth[:7].lower() == "bearer ":
+        return auth[7:].strip()
+    return None
+
+
+class Connection:
+    def __init__(self, node: Node, ws: WebSocket) -> None:
+        self.node = node
+        self.ws = ws
+        s = node.settings
+        self.bucket = TokenBucket(s.rate_per_second, s.rate_burst)
+        self.max_frame = s.max_frame_bytes
+        self.session: Session | None = None
+        self._pre_auth: list[bytes] = []
+
+    # -- output ---------------------------------------------------------------
+    def send(self, frame: bytes) -> None:
+        if self.session is not None:
+            self.session.outbox.push(frame)
+        else:
+            self._pre_auth.append(frame)
+
+    def error(self, exc: HubbubError, ref: str | None, channel: str = "") -> None:
+        self.node.metrics.errors.labels(exc.code).inc()
+        self.send(encode_frame(channel, "Error", exc.as_dict(), ref=ref))
+
+    def reply(self, r: Reply, ref: str | None) -> None:
+        self.send(encode_frame(r.channel, r.type, r.data, ref=ref))
+        for channel, type_, data in r.extra_frames:
+            self.send(encode_frame(channel, type_, data))
+
+    async def _flush_pre_auth(self) -> None:
+        for frame in self._pre_auth:
+            await self.ws.send_text(frame.decode())
+        self._pre_auth.clear()
+
+    # -- lifecycle ------------------------------------------------------------
+    async def run(self) -> None:
+        s = self.node.settings
+        if not origin_allowed(
+            self.ws.headers.get("origin"), self.ws.headers.get("host"), s.allowed_origins
+        ):
+            await self.ws.close(code=1008, reason="origin not allowed")
+            return
+        await self.ws.accept()
+        token = _bearer(self.ws)
+        device = self.ws.headers.get("x-device-id")
+        try:
+            if token is not None:
+                info = await self.node.accounts.authenticate(token)
+                ref = None
+            else:
+                info, device, ref = await self._await_authenticate()
+        except Unauthorized as exc:
+            self.error(exc, getattr(exc, "ref", None))
+            await self._flush_pre_auth()
+            await self.ws.close(code=4401, reason="unauthorized")
+            return
+        except (WebSocketDisconnect, TimeoutError):
+            if not self._pre_auth:
+                with contextlib.suppress(Exception):
+                    await self.ws.close(code=4401, reason="authentication timeout")
+            return
+        await self._serve(info, device, ref)
+
+    async def _await_authenticate(self) -> tuple[TokenInfo, str | None, str | None]:
+        deadline = asyncio.get_running_loop().time() + self.node.settings.auth_timeout_s
+        while True:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise TimeoutError
+            msg = await asyncio.wait_for(self.ws.receive(), timeout=remaining)
+            if msg["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(msg.get("code", 1000))
+            raw = msg.get("text") or msg.get("bytes") or b""
+            try:
+                frame = _frame_decoder.decode(raw)
+            except msgspec.ValidationError as exc:
+                self.error(BadFrame(str(exc)), None)
+                await self._flush_pre_auth()
+                continue
+            except msgspec.DecodeError:
+                self.error(BadFrame("frame is not valid JSON"), None)
+                await self._flush_pre_auth()
+                continue
+            if frame.type != "Authenticate":
+                self.error(Unauthorized("send Authenticate first"), frame.id, frame.channel)
+                await self._flush_pre_auth()
+                continue
+            try:
+                auth = _decoder(Authenticate).decode(frame.data)
+            except msgspec.ValidationError as exc:
+                self.error(validation_error(exc), frame.id)
+                await self._flush_pre_auth()
+                continue
+            try:
+                info = await self.node.accounts.authenticate(auth.token)
+            except Unauthorized as exc:
+                exc.ref = frame.id  # type: ignore[attr-defined]
+                raise
+            return info, auth.device_id, frame.id
+
+    async def _serve(self, info: TokenInfo, device: str | None, ref: str | None) -> None:
+        node = self.node
+        outbox = Outbox(info.user_id, info.token_hash, node.settings.send_queue_limit)
+        caller = Caller(info.user_id, device or info.device_id, outbox.id, info.token_hash)
+        self.session = Session(node, caller, outbox)
+        head = await node.store.max_pos()
+        self.send(
+            encode_frame(
+                "",
+                "Authenticated",
+                {"user_id": caller.user_id, "device_id": caller.device_id, "head_seq": head},
+                ref=ref,
+            )
+        )
+        for frame in self._pre_auth:
+            outbox.push(frame)
+        self._pre_auth.clear()
+        node.hub.add(outbox)
+        node.metrics.connections.inc()
+        reader = asyncio.create_task(self._read_loop())
+        writer = asyncio.create_task(self._write_loop(outbox))
+        try:
+            for data in await node.presence.connected(caller.user_id):
+                outbox.push(encode_frame("user/presence", "PresenceStatusUpdated", data))
+            _done, pending = await asyncio.wait(
+                {reader, writer}, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in pending:
+                task.cancel()
+            for task in pending:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        finally:
+            node.hub.remove(outbox)
+            node.metrics.connections.dec()
+            if outbox.overflowed:
+                node.metrics.slow_consumers.inc()
+            code, reason = outbox.closing or (1000, "")
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.ws.close(code=code, reason=reason), timeout=2)
+            with contextlib.suppress(Exception):
+                await node.presence.disconnected(caller.user_id)
+
+    async def _write_loop(self, outbox: Outbox) -> None:
+        ws, queue, frames_out = self.ws, outbox.queue, self.node.metrics.frames_out
+        while True:
+            await outbox.wake.wait()
+            outbox.wake.clear()
+            # Once closing (revoked, or too slow) nothing more is sent.
+            while queue and outbox.closing is None:
+                frame = queue.popleft()
+                await ws.send_text(frame.decode())
+                frames_out.inc()
+            if outbox.closing is not None:
+                return
+
+    async def _read_loop(self) -> None:
+        ws, frames_in = self.ws, self.node.metrics.frames_in
+        while True:
+            msg = await ws.receive()
+            if msg["type"] == "websocket.disconnect":
+                return
+            raw: str | bytes | None = msg.get("text")
+            if raw is None:
+                raw = msg.get("bytes") or b""
+            frames_in.inc()
+            await self.handle(raw)
+
+    async def handle(self, raw: str | bytes) -> None:
+        if len(raw) > self.max_frame:
+            self.error(TooLarge(f"frame exceeds {self.max_frame} bytes"), None)
+            return
+        wait_ms = self.bucket.take()
+        if wait_ms:
+            self.error(RateLimited("slow down", retry_after_ms=wait_ms), _peek_id(raw))
+            return
+        try:
+            frame = _frame_decoder.decode(raw)
+        except msgspec.ValidationError as exc:
+            self.error(BadFrame(_strip(exc)), _peek_id(raw))
+            return
+        except msgspec.DecodeError:
+            self.error(BadFrame("frame is not valid JSON"), None)
+            return
+        try:
+            reply = await self.dispatch(frame)
+        except HubbubError as exc:
+            self.error(exc, frame.id, frame.channel)
+            return
+        except Exception:
+            log.exception("handler failed", extra={"channel": frame.channel, "type": frame.type})
+            self.error(Internal("internal error"), frame.id, frame.channel)
+            return
+        if reply is not None and frame.id is not None:
+            self.reply(reply, frame.id)
+        elif reply is not None:
+            for channel, type_, data in reply.extra_frames:
+                self.send(encode_frame(channel, type_, data))
+
+    async def dispatch(self, frame: ClientFrame) -> Reply | None:
+        assert self.session is not None
+        if frame.type == "Authenticate":
+            raise BadFrame("already authenticated")
+        if frame.type in ("Subscribe", "Unsubscribe"):
+            return await self.subscription(frame)
+        found = resolve(frame.channel)
+        if found is None:
+            raise UnknownChannel(f"unknown channel {frame.channel!r}")
+        decl, params = found
+        if decl.client_message != frame.type or decl.client_type is None:
+            raise BadFrame(f"{frame.type!r} is not a client message of {decl.name!r}")
+        handler = HANDLERS.get((decl.name, frame.type))
+        if handler is None:
+            raise Unavailable(f"{decl.name} is not served yet")
+        try:
+            msg = _decoder(decl.client_type).decode(frame.data)
+        except msgspec.ValidationError as exc:
+            raise validation_error(exc) from None
+        return await handler(self.session, msg, params)
+
+    async def subscription(self, frame: ClientFrame) -> Reply:
+        found = resolve(frame.channel)
+        if found is None:
+            raise UnknownChannel(f"unknown channel {frame.channel!r}")
+        raise Unavailable(f"{found[0].name} has no subscribable stream yet")
+
+
+def _strip(exc: Exception) -> str:
+    return _AT.sub(lambda m: f" at $.{m.group(1).lstrip('.')}" if m.group(1) else "", str(exc))
+
+
+def _peek_id(raw: str | bytes) -> str | None:
+    """Best-effort `id` of a frame we cannot fully decode, so the error carries `ref`."""
+    try:
+        obj = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return None
+    if isinstance(obj, dict):
+        fid = obj.get("id")
+        if isinstance(fid, str):
+            return fid
+    return None
+
+
+async def ws_endpoint(ws: WebSocket) -> None:
+    node: Node = ws.app.state.node
+    await Connection(node, ws).run()

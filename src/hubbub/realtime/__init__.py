@@ -1,0 +1,1 @@
+"""Live connections on this node, whatever protocol they speak."""

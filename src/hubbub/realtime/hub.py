@@ -1,0 +1,68 @@
+"""The node's switchboard: bus notifications in, frames out to connections.
+
+    bus --Notification--> Hub.deliver --> by_user[uid][conn].push(frame)
+
+The frame bytes arrive encoded once; the hub only looks up who is connected
+here and appends the same bytes to each connection's bounded send queue.
+Membership invalidations and token revocations ride the same bus, so they
+are applied in order with the events around them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from hubbub.core.model import Notification
+
+__all__ = ["Hub", "LiveConnection"]
+
+
+class LiveConnection(Protocol):
+    id: str
+    user_id: str
+    token_hash: str
+
+    def push(self, frame: bytes) -> None: ...
+    def kick(self, code: int, reason: str) -> None: ...
+
+
+class Hub:
+    def __init__(self, on_invalidate: Callable[[list[str]], None]) -> None:
+        self.by_user: dict[str, dict[str, LiveConnection]] = {}
+        self._on_invalidate = on_invalidate
+        self.delivered = 0
+
+    def add(self, conn: LiveConnection) -> None:
+        self.by_user.setdefault(conn.user_id, {})[conn.id] = conn
+
+    def remove(self, conn: LiveConnection) -> None:
+        conns = self.by_user.get(conn.user_id)
+        if conns is not None:
+            conns.pop(conn.id, None)
+            if not conns:
+                del self.by_user[conn.user_id]
+
+    def count(self) -> int:
+        return sum(len(c) for c in self.by_user.values())
+
+    def deliver(self, note: Notification) -> None:
+        if note.invalidate:
+            self._on_invalidate(note.invalidate)
+        if note.revoke_token is not None:
+            for conns in list(self.by_user.values()):
+                for conn in list(conns.values()):
+                    if conn.token_hash == note.revoke_token:
+                        conn.kick(4401, "token revoked")
+        if not note.frame:
+            return
+        frame, skip, n = note.frame, note.skip_conn, 0
+        by_user = self.by_user
+        for uid in note.recipients:
+            targets = by_user.get(uid)
+            if targets:
+                for conn in targets.values():
+                    if conn.id != skip:
+                        conn.push(frame)
+                        n += 1
+        self.delivered += n

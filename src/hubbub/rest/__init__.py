@@ -1,0 +1,1 @@
+"""REST API (`/v1/...`), FastAPI style, published as OpenAPI."""

@@ -1,0 +1,114 @@
+"""The composition root: builds one node from `Settings`, with no globals.
+
+Everything is constructed here and handed down; tests and benchmarks build
+their own node the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from hubbub.bus.inprocess import InProcessBus
+from hubbub.clock import Clock, SystemClock
+from hubbub.config import Settings
+from hubbub.core.accounts import Accounts
+from hubbub.core.conversations import Conversations
+from hubbub.core.keys import Keys
+from hubbub.core.messages import Messages
+from hubbub.core.ports import Bus
+from hubbub.core.presence import Presence
+from hubbub.core.profile import Profiles
+from hubbub.core.publisher import Publisher
+from hubbub.core.status import StatusService
+from hubbub.core.sync import Sync
+from hubbub.core.timers import ExpiryWorker
+from hubbub.realtime.hub import Hub
+from hubbub.store.sql.engine import create_engine
+from hubbub.store.sql.migrate import migrate
+from hubbub.store.sql.store import SqlStore
+from hubbub.store.sql.writer import GroupCommitWriter
+
+__all__ = ["Metrics", "Node"]
+
+log = logging.getLogger("hubbub")
+
+
+@dataclass
+class Metrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.connections = Gauge("hubbub_ws_connections", "Open /ws connections", registry=r)
+        self.frames_in = Counter("hubbub_ws_frames_in", "Client frames received", registry=r)
+        self.frames_out = Counter("hubbub_ws_frames_out", "Frames queued to clients", registry=r)
+        self.errors = Counter("hubbub_ws_errors", "Error replies by code", ["code"], registry=r)
+        self.batch = Histogram(
+            "hubbub_store_commit_batch",
+            "Units per group commit",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
+            registry=r,
+        )
+        self.slow_consumers = Counter(
+            "hubbub_ws_slow_consumer_disconnects", "Connections cut for not reading", registry=r
+        )
+
+
+class Node:
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.node_id = settings.node_id or "node-" + secrets.token_hex(4)
+        self.metrics = Metrics()
+        self.engine = create_engine(settings.resolved_database_url, pool_size=settings.db_pool_size)
+        self.writer = GroupCommitWriter(
+            self.engine, max_batch=settings.writer_max_batch, on_batch=self.metrics.batch.observe
+        )
+        self.store = SqlStore(self.engine, self.writer, self.clock.now_ms)
+        self.bus: Bus = self._make_bus()
+        self.publisher = Publisher(self.bus)
+        self.conversations = Conversations(self.store, self.publisher, self.clock)
+        self.accounts = Accounts(
+            self.store,
+            self.publisher,
+            self.clock,
+            time_cost=settings.argon2_time_cost,
+            memory_kib=settings.argon2_memory_kib,
+        )
+        self.messages = Messages(self.store, self.conversations, self.publisher, self.clock)
+        self.keys = Keys(self.store, self.publisher, self.clock)
+        self.profiles = Profiles(self.store, self.publisher, self.clock)
+        self.presence = Presence(self.store, self.publisher, self.clock)
+        self.sync = Sync(self.store, self.clock, settings.sync_page_size)
+        self.status = StatusService(self.store, self.bus, self.clock, self.node_id)
+        self.expiry = ExpiryWorker(self.store, self.conversations, self.publisher, self.clock)
+        self.messages.on_timer_scheduled.append(self.expiry.schedule_hint)
+        self.hub = Hub(self.conversations.invalidate)
+        self.ready = False
+
+    def _make_bus(self) -> Bus:
+        if self.settings.nats_url:
+            from hubbub.errors import Unavailable
+
+            raise Unavailable("the NATS bus is not available in this build")
+        return InProcessBus()
+
+    async def start(self) -> None:
+        if self.settings.migrate_on_start:
+            await migrate(self.engine)
+        self.writer.start()
+        await self.bus.start(self.hub.deliver)
+        self.expiry.start()
+        self.ready = True
+        log.info("node started", extra={"node_id": self.node_id})
+
+    async def close(self) -> None:
+        self.ready = False
+        await self.expiry.close()
+        await self.writer.close()
+        await self.bus.close()
+        await self.engine.dispose()

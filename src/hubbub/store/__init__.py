@@ -1,0 +1,1 @@
+"""Persistence behind the ports of `hubbub.core.ports`."""

@@ -1,0 +1,1 @@
+"""Alembic migrations; run with `hubbub migrate` (or at `serve` start-up)."""

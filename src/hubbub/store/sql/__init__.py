@@ -1,0 +1,1 @@
+"""SQLAlchemy Core store: one code path for SQLite and PostgreSQL."""

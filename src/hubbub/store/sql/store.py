@@ -1,0 +1,630 @@
+"""`SqlStore`: the core's `Store` port on SQLAlchemy Core.
+
+Reads go straight to the pool; every write that appends to the event stream
+is a unit of the group-commit writer, so it shares a transaction (and an
+fsync) with whatever else is queued. Units select-then-insert for idempotency;
+a unique-constraint race between nodes fails the batch, the writer replays the
+unit alone, and the select then finds the winner's row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import msgspec
+from sqlalchemy import and_, delete, func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from hubbub.core.model import (
+    Conversation,
+    Member,
+    MessageRecord,
+    NewEvent,
+    StoredEvent,
+    TokenInfo,
+    User,
+)
+from hubbub.errors import Conflict
+from hubbub.ids import new_id
+from hubbub.store.sql import tables as t
+from hubbub.store.sql.writer import GroupCommitWriter
+
+__all__ = ["SqlStore"]
+
+_FEED_SQL = text(
+    """
+    SELECT e.pos, e.scope, e.target, e.channel, e.type, e.data FROM events e
+    WHERE e.pos > :since AND (
+        (e.scope = 'u' AND e.target = :me)
+        OR (e.scope = 'c' AND EXISTS (
+            SELECT 1 FROM members m
+            WHERE m.conversation_id = e.target AND m.user_id = :me
+              AND e.pos > m.joined_pos
+              AND (m.left_pos IS NULL OR e.pos <= m.left_pos)))
+        OR (e.scope = 'a' AND (e.target = :me OR EXISTS (
+            SELECT 1 FROM members m1 JOIN members m2
+              ON m1.conversation_id = m2.conversation_id
+            WHERE m1.user_id = :me AND m2.user_id = e.target
+              AND m1.left_pos IS NULL AND m2.left_pos IS NULL)))
+    )
+    ORDER BY e.pos
+    LIMIT :limit
+    """
+)
+
+_CONTACTS_SQL = text(
+    """
+    SELECT DISTINCT m2.user_id FROM members m1 JOIN members m2
+      ON m1.conversation_id = m2.conversation_id
+    WHERE m1.user_id = :me AND m1.left_pos IS NULL AND m2.left_pos IS NULL
+      AND m2.user_id <> :me
+    """
+)
+
+_TOMBSTONE = msgspec.json.Encoder()
+
+
+def _user(row: Any) -> User:
+    return User(
+        id=row.id,
+        username=row.username,
+        display_name=row.display_name,
+        phone=row.phone,
+        email=row.email,
+        info_text=row.info_text,
+        info_text_updated_at=row.info_text_updated_at,
+        last_seen_at=row.last_seen_at,
+        created_at=row.created_at,
+        password_hash=row.password_hash,
+    )
+
+
+def _message(row: Any) -> MessageRecord:
+    return MessageRecord(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        sender_id=row.sender_id,
+        kind=row.kind,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        deleted_at=row.deleted_at,
+        client_message_id=row.client_message_id,
+        self_destruct=bool(row.self_destruct),
+        event_pos=row.event_pos,
+    )
+
+
+async def _max_pos(conn: AsyncConnection) -> int:
+    return int(
+        (await conn.execute(select(func.coalesce(func.max(t.events.c.pos), 0)))).scalar_one()
+    )
+
+
+async def _insert_event(conn: AsyncConnection, ev: NewEvent, now: int) -> StoredEvent:
+    res = await conn.execute(
+        insert(t.events)
+        .values(
+            scope=ev.scope,
+            target=ev.target,
+            channel=ev.channel,
+            type=ev.type,
+            data=ev.data,
+            message_id=ev.message_id,
+            created_at=now,
+        )
+        .returning(t.events.c.pos)
+    )
+    pos = int(res.scalar_one())
+    return StoredEvent(pos, ev.scope, ev.target, ev.channel, ev.type, ev.data)
+
+
+class SqlStore:
+    def __init__(self, engine: AsyncEngine, writer: GroupCommitWriter, clock_ms: Callable[[], int]):
+        self.engine = engine
+        self.writer = writer
+        self._now = clock_ms
+
+    # ------------------------------------------------------------------ accounts
+    async def create_user(self, user: User) -> None:
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    insert(t.users).values(
+                        id=user.id,
+                        username=user.username,
+                        password_hash=user.password_hash,
+                        display_name=user.display_name,
+                        phone=user.phone,
+                        email=user.email,
+                        info_text=user.info_text,
+                        created_at=user.created_at,
+                    )
+                )
+        except IntegrityError:
+            raise Conflict("username, phone or email already registered") from None
+
+    async def get_user(self, user_id: str) -> User | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(t.users).where(t.users.c.id == user_id))).first()
+        return _user(row) if row else None
+
+    async def find_user(self, field: str, value: str) -> User | None:
+        col = {"username": t.users.c.username, "email": t.users.c.email, "phone": t.users.c.phone}[
+            field
+        ]
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(t.users).where(col == value))).first()
+        return _user(row) if row else None
+
+    async def existing_users(self, user_ids: Iterable[str]) -> set[str]:
+        ids = list(set(user_ids))
+        if not ids:
+            return set()
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(t.users.c.id).where(t.users.c.id.in_(ids)))
+            return {r[0] for r in rows}
+
+    async def insert_token(self, info: TokenInfo, now: int) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                insert(t.tokens).values(
+                    token_hash=info.token_hash,
+                    user_id=info.user_id,
+                    device_id=info.device_id,
+                    created_at=now,
+                )
+            )
+
+    async def lookup_token(self, token_hash: str) -> TokenInfo | None:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(t.tokens.c.user_id, t.tokens.c.device_id).where(
+                        t.tokens.c.token_hash == token_hash, t.tokens.c.revoked_at.is_(None)
+                    )
+                )
+            ).first()
+        return TokenInfo(row.user_id, row.device_id, token_hash) if row else None
+
+    async def revoke_token(self, token_hash: str, now: int) -> bool:
+        async with self.engine.begin() as conn:
+            res = await conn.execute(
+                update(t.tokens)
+                .where(t.tokens.c.token_hash == token_hash, t.tokens.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+            return bool(res.rowcount)
+
+    async def touch_last_seen(self, user_id: str, now: int) -> None:
+        async def unit(conn: AsyncConnection) -> None:
+            await conn.execute(
+                update(t.users).where(t.users.c.id == user_id).values(last_seen_at=now)
+            )
+
+        await self.writer.submit(unit)
+
+    # ------------------------------------------------------------- conversations
+    async def open_direct(self, conversation_id: str, a: str, b: str, now: int) -> tuple[str, bool]:
+        key = "|".join(sorted((a, b)))
+
+        async def unit(conn: AsyncConnection) -> tuple[str, bool]:
+            found = (
+                await conn.execute(
+                    select(t.conversations.c.id).where(t.conversations.c.direct_key == key)
+                )
+            ).scalar_one_or_none()
+            if found is not None:
+                return str(found), False
+            joined = await _max_pos(conn)
+            await conn.execute(
+                insert(t.conversations).values(
+                    id=conversation_id, kind="direct", direct_key=key, created_at=now
+                )
+            )
+            await conn.execute(
+                insert(t.members),
+                [
+                    dict(
+                        conversation_id=conversation_id,
+                        user_id=u,
+                        role="member",
+                        joined_pos=joined,
+                        joined_at=now,
+                    )
+                    for u in sorted({a, b})
+                ],
+            )
+            return conversation_id, True
+
+        return await self.writer.submit(unit)
+
+    async def create_group(
+        self,
+        conversation_id: str,
+        name: str,
+        creator_id: str,
+        member_ids: list[str],
+        client_request_id: str | None,
+        now: int,
+        event: NewEvent,
+    ) -> tuple[Conversation, StoredEvent | None]:
+        async def unit(conn: AsyncConnection) -> tuple[Conversation, StoredEvent | None]:
+            if client_request_id:
+                found = (
+                    await conn.execute(
+                        select(t.conversations.c.id).where(
+                            t.conversations.c.creator_id == creator_id,
+                            t.conversations.c.client_request_id == client_request_id,
+                        )
+                    )
+                ).scalar_one_or_none()
+                if found is not None:
+                    conv = await self._conversation(conn, str(found))
+                    assert conv is not None
+                    return conv, None
+            joined = await _max_pos(conn)
+            await conn.execute(
+                insert(t.conversations).values(
+                    id=conversation_id,
+                    kind="group",
+                    name=name,
+                    creator_id=creator_id,
+                    client_request_id=client_request_id,
+                    created_at=now,
+                )
+            )
+            rows = [
+                dict(
+                    conversation_id=conversation_id,
+                    user_id=u,
+                    role="owner" if u == creator_id else "member",
+                    joined_pos=joined,
+                    joined_at=now,
+                )
+                for u in [creator_id, *[m for m in member_ids if m != creator_id]]
+            ]
+            await conn.execute(insert(t.members), rows)
+            stored = await _insert_event(conn, event, now)
+            members = [Member(r["user_id"], r["role"]) for r in rows]  # type: ignore[arg-type]
+            conv = Conversation(conversation_id, "group", name, creator_id, now, members)
+            return conv, stored
+
+        return await self.writer.submit(unit)
+
+    async def find_group_by_request(self, creator_id: str, client_request_id: str) -> str | None:
+        c = t.conversations
+        async with self.engine.connect() as conn:
+            found = (
+                await conn.execute(
+                    select(c.c.id).where(
+                        c.c.creator_id == creator_id, c.c.client_request_id == client_request_id
+                    )
+                )
+            ).scalar_one_or_none()
+        return str(found) if found is not None else None
+
+    async def leave_group(
+        self, conversation_id: str, user_id: str, event: NewEvent
+    ) -> StoredEvent | None:
+        now = self._now()
+
+        async def unit(conn: AsyncConnection) -> StoredEvent | None:
+            m = t.members
+            row = (
+                await conn.execute(
+                    select(m.c.role).where(
+                        m.c.conversation_id == conversation_id,
+                        m.c.user_id == user_id,
+                        m.c.left_pos.is_(None),
+                    )
+                )
+            ).first()
+            if row is None:
+                return None
+            stored = await _insert_event(conn, event, now)
+            await conn.execute(
+                update(m)
+                .where(m.c.conversation_id == conversation_id, m.c.user_id == user_id)
+                .values(left_pos=stored.pos)
+            )
+            if row.role == "owner":
+                # Ownership passes to the longest-standing admin, else member.
+                heir = (
+                    await conn.execute(
+                        select(m.c.user_id)
+                        .where(m.c.conversation_id == conversation_id, m.c.left_pos.is_(None))
+                        .order_by((m.c.role == "admin").desc(), m.c.joined_at, m.c.user_id)
+                        .limit(1)
+                    )
+                ).scalar_one_or_none()
+                if heir is not None:
+                    await conn.execute(
+                        update(m)
+                        .where(m.c.conversation_id == conversation_id, m.c.user_id == heir)
+                        .values(role="owner")
+                    )
+            return stored
+
+        return await self.writer.submit(unit)
+
+    async def _conversation(
+        self, conn: AsyncConnection, conversation_id: str
+    ) -> Conversation | None:
+        row = (
+            await conn.execute(
+                select(t.conversations).where(t.conversations.c.id == conversation_id)
+            )
+        ).first()
+        if row is None:
+            return None
+        mrows = await conn.execute(
+            select(t.members.c.user_id, t.members.c.role)
+            .where(t.members.c.conversation_id == conversation_id, t.members.c.left_pos.is_(None))
+            .order_by(t.members.c.joined_at, t.members.c.user_id)
+        )
+        members = [Member(r.user_id, r.role) for r in mrows]
+        return Conversation(row.id, row.kind, row.name, row.creator_id, row.created_at, members)
+
+    async def get_conversation(self, conversation_id: str) -> Conversation | None:
+        async with self.engine.connect() as conn:
+            return await self._conversation(conn, conversation_id)
+
+    async def active_members(self, conversation_id: str) -> list[Member]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(t.members.c.user_id, t.members.c.role).where(
+                    t.members.c.conversation_id == conversation_id, t.members.c.left_pos.is_(None)
+                )
+            )
+            return [Member(r.user_id, r.role) for r in rows]
+
+    async def list_conversations(self, user_id: str) -> list[Conversation]:
+        async with self.engine.connect() as conn:
+            ids = (
+                await conn.execute(
+                    select(t.members.c.conversation_id).where(
+                        t.members.c.user_id == user_id, t.members.c.left_pos.is_(None)
+                    )
+                )
+            ).scalars()
+            out = []
+            for cid in list(ids):
+                conv = await self._conversation(conn, cid)
+                if conv is not None:
+                    out.append(conv)
+        out.sort(key=lambda c: (c.created_at, c.id))
+        return out
+
+    async def contacts_of(self, user_id: str) -> set[str]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(_CONTACTS_SQL, {"me": user_id})
+            return {r[0] for r in rows}
+
+    # ------------------------------------------------------------------ messages
+    async def append_message(
+        self, record: MessageRecord, fields: dict[str, object], event: NewEvent
+    ) -> tuple[MessageRecord, StoredEvent | None]:
+        async def unit(conn: AsyncConnection) -> tuple[MessageRecord, StoredEvent | None]:
+            m = t.messages
+            if record.client_message_id is not None:
+                row = (
+                    await conn.execute(
+                        select(m).where(
+                            m.c.sender_id == record.sender_id,
+                            m.c.client_message_id == record.client_message_id,
+                        )
+                    )
+                ).first()
+                if row is not None:
+                    return _message(row), None
+            stored = await _insert_event(conn, event, record.created_at)
+            await conn.execute(
+                insert(m).values(
+                    id=record.id,
+                    conversation_id=record.conversation_id,
+                    sender_id=record.sender_id,
+                    kind=record.kind,
+                    client_message_id=record.client_message_id,
+                    self_destruct=record.self_destruct,
+                    created_at=record.created_at,
+                    expires_at=record.expires_at,
+                    event_pos=stored.pos,
+                    **fields,
+                )
+            )
+            if record.expires_at is not None:
+                await conn.execute(
+                    insert(t.timers).values(
+                        id=new_id(), kind="expire", ref=record.id, due_at=record.expires_at
+                    )
+                )
+            record.event_pos = stored.pos
+            return record, stored
+
+        return await self.writer.submit(unit)
+
+    async def get_message(self, message_id: str) -> MessageRecord | None:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(select(t.messages).where(t.messages.c.id == message_id))
+            ).first()
+        return _message(row) if row else None
+
+    async def record_receipt(
+        self, message_id: str, user_id: str, status: str, now: int, event: NewEvent | None
+    ) -> StoredEvent | None:
+        async def unit(conn: AsyncConnection) -> StoredEvent | None:
+            r = t.receipts
+            exists = (
+                await conn.execute(
+                    select(r.c.at).where(
+                        r.c.message_id == message_id, r.c.user_id == user_id, r.c.status == status
+                    )
+                )
+            ).first()
+            if exists is not None:
+                return None  # a repeated receipt changes nothing and notifies no one
+            await conn.execute(
+                insert(r).values(message_id=message_id, user_id=user_id, status=status, at=now)
+            )
+            return await _insert_event(conn, event, now) if event is not None else None
+
+        return await self.writer.submit(unit)
+
+    async def expire_message(
+        self, message_id: str, now: int, make_event: Callable[[MessageRecord], NewEvent]
+    ) -> tuple[MessageRecord, StoredEvent] | None:
+        async def unit(conn: AsyncConnection) -> tuple[MessageRecord, StoredEvent] | None:
+            # Deleting the timer row is the claim: on PostgreSQL the row lock
+            # makes a second node's DELETE wait, then find nothing.
+            claimed = await conn.execute(
+                delete(t.timers).where(t.timers.c.kind == "expire", t.timers.c.ref == message_id)
+            )
+            if not claimed.rowcount:
+                return None
+            row = (
+                await conn.execute(select(t.messages).where(t.messages.c.id == message_id))
+            ).first()
+            if row is None or row.deleted_at is not None:
+                return None
+            rec = _message(row)
+            await conn.execute(
+                update(t.messages)
+                .where(t.messages.c.id == message_id)
+                .values(content=None, ciphertext=None, nonce=None, signature=None, deleted_at=now)
+            )
+            tomb = _TOMBSTONE.encode(
+                {"message_id": rec.id, "conversation_id": rec.conversation_id, "deleted": True}
+            )
+            await conn.execute(
+                update(t.events).where(t.events.c.message_id == message_id).values(data=tomb)
+            )
+            stored = await _insert_event(conn, make_event(rec), now)
+            rec.deleted_at = now
+            return rec, stored
+
+        return await self.writer.submit(unit)
+
+    async def due_expiries(self, now: int, limit: int) -> list[str]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(t.timers.c.ref)
+                .where(t.timers.c.kind == "expire", t.timers.c.due_at <= now)
+                .order_by(t.timers.c.due_at)
+                .limit(limit)
+            )
+            return [r[0] for r in rows]
+
+    async def next_expiry(self) -> int | None:
+        async with self.engine.connect() as conn:
+            v = (
+                await conn.execute(
+                    select(func.min(t.timers.c.due_at)).where(t.timers.c.kind == "expire")
+                )
+            ).scalar_one_or_none()
+        return int(v) if v is not None else None
+
+    # ------------------------------------------------------------ generic events
+    async def append(self, events: Iterable[NewEvent]) -> list[StoredEvent]:
+        evs = list(events)
+        now = self._now()
+
+        async def unit(conn: AsyncConnection) -> list[StoredEvent]:
+            return [await _insert_event(conn, ev, now) for ev in evs]
+
+        return await self.writer.submit(unit)
+
+    async def publish_key(
+        self, user_id: str, key_id: str, public_key: str, algorithm: str, now: int, event: NewEvent
+    ) -> StoredEvent:
+        async def unit(conn: AsyncConnection) -> StoredEvent:
+            k = t.public_keys
+            row = (
+                await conn.execute(
+                    select(k.c.public_key, k.c.algorithm).where(
+                        k.c.user_id == user_id, k.c.key_id == key_id
+                    )
+                )
+            ).first()
+            if row is not None:
+                if row.public_key != public_key or row.algorithm != algorithm:
+                    raise Conflict("key_id already published with different key material")
+            else:
+                await conn.execute(
+                    insert(k).values(
+                        user_id=user_id,
+                        key_id=key_id,
+                        public_key=public_key,
+                        algorithm=algorithm,
+                        created_at=now,
+                    )
+                )
+            return await _insert_event(conn, event, now)
+
+        return await self.writer.submit(unit)
+
+    async def list_keys(self, user_id: str) -> list[dict[str, object]]:
+        k = t.public_keys
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(k.c.key_id, k.c.public_key, k.c.algorithm, k.c.created_at)
+                .where(k.c.user_id == user_id)
+                .order_by(k.c.created_at.desc(), k.c.key_id)
+            )
+            return [dict(r._mapping) for r in rows]
+
+    async def update_info_text(
+        self, user_id: str, info_text: str, now: int, event: NewEvent
+    ) -> StoredEvent:
+        async def unit(conn: AsyncConnection) -> StoredEvent:
+            await conn.execute(
+                update(t.users)
+                .where(t.users.c.id == user_id)
+                .values(info_text=info_text, info_text_updated_at=now)
+            )
+            return await _insert_event(conn, event, now)
+
+        return await self.writer.submit(unit)
+
+    # --------------------------------------------------------------- change feed
+    async def feed(self, user_id: str, since: int, limit: int) -> list[StoredEvent]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(_FEED_SQL, {"me": user_id, "since": since, "limit": limit})
+            return [
+                StoredEvent(r.pos, r.scope, r.target, r.channel, r.type, bytes(r.data))
+                for r in rows
+            ]
+
+    async def max_pos(self) -> int:
+        async with self.engine.connect() as conn:
+            return await _max_pos(conn)
+
+    async def set_cursor(self, user_id: str, device_id: str, seq: int, now: int) -> None:
+        c = t.device_cursors
+
+        async def unit(conn: AsyncConnection) -> None:
+            res = await conn.execute(
+                update(c)
+                .where(and_(c.c.user_id == user_id, c.c.device_id == device_id), c.c.seq < seq)
+                .values(seq=seq, updated_at=now)
+            )
+            if not res.rowcount:
+                exists = (
+                    await conn.execute(
+                        select(c.c.seq).where(c.c.user_id == user_id, c.c.device_id == device_id)
+                    )
+                ).first()
+                if exists is None:
+                    await conn.execute(
+                        insert(c).values(
+                            user_id=user_id, device_id=device_id, seq=seq, updated_at=now
+                        )
+                    )
+
+        await self.writer.submit(unit)
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))

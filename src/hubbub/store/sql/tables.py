@@ -1,0 +1,172 @@
+"""The schema, declared once for SQLAlchemy Core and mirrored by migrations.
+
+Streams follow Synapse: an event is written once, to its conversation (scope
+`c`), to one user (scope `u`), or to everyone who shares a conversation with
+its actor (scope `a`); its global `pos` is the `seq` every recipient sees.
+A user's change feed is the union of those streams, cut by membership windows
+(`joined_pos`, `left_pos`) so a member sees only what happened while they were
+in. Times are integer milliseconds since the epoch.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+__all__ = [
+    "conversations",
+    "device_cursors",
+    "events",
+    "members",
+    "messages",
+    "metadata",
+    "public_keys",
+    "receipts",
+    "timers",
+    "tokens",
+    "users",
+]
+
+metadata = MetaData()
+
+# SQLite only autoincrements an INTEGER PRIMARY KEY (the rowid alias).
+Pos = BigInteger().with_variant(Integer(), "sqlite")
+Ms = BigInteger
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("display_name", String(128), nullable=False, server_default=""),
+    Column("phone", String(32), nullable=True, unique=True),
+    Column("email", String(254), nullable=True, unique=True),
+    Column("info_text", String(1024), nullable=False, server_default=""),
+    Column("info_text_updated_at", Ms, nullable=True),
+    Column("last_seen_at", Ms, nullable=True),
+    Column("created_at", Ms, nullable=False),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", String(36), nullable=False, index=True),
+    Column("device_id", String(128), nullable=False),
+    Column("created_at", Ms, nullable=False),
+    Column("revoked_at", Ms, nullable=True),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("kind", String(16), nullable=False),  # direct | group
+    Column("name", String(256), nullable=True),
+    Column("creator_id", String(36), nullable=True),
+    Column("direct_key", String(80), nullable=True, unique=True),
+    Column("client_request_id", String(128), nullable=True),
+    Column("created_at", Ms, nullable=False),
+    UniqueConstraint("creator_id", "client_request_id", name="uq_conversation_request"),
+)
+
+members = Table(
+    "members",
+    metadata,
+    Column("conversation_id", String(36), primary_key=True),
+    Column("user_id", String(36), primary_key=True),
+    Column("role", String(16), nullable=False),  # owner | admin | member
+    Column("joined_pos", Pos, nullable=False),
+    Column("left_pos", Pos, nullable=True),
+    Column("joined_at", Ms, nullable=False),
+    Index("ix_members_user", "user_id", "conversation_id"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("pos", Pos, primary_key=True, autoincrement=True),
+    Column("scope", String(1), nullable=False),  # c | u | a
+    Column("target", String(36), nullable=False),
+    Column("channel", String(128), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("message_id", String(36), nullable=True),
+    Column("created_at", Ms, nullable=False),
+    Index("ix_events_target", "scope", "target", "pos"),
+    Index("ix_events_message", "message_id"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("conversation_id", String(36), nullable=False),
+    Column("sender_id", String(36), nullable=False),
+    Column("kind", String(8), nullable=False),  # e2e | text
+    Column("content_type", String(64), nullable=False, server_default="text"),
+    Column("content", Text, nullable=True),
+    Column("ciphertext", Text, nullable=True),
+    Column("nonce", String(256), nullable=True),
+    Column("algorithm", String(64), nullable=True),
+    Column("key_id", String(256), nullable=True),
+    Column("signature", String(1024), nullable=True),
+    Column("client_message_id", String(128), nullable=True),
+    Column("self_destruct", Boolean, nullable=False, server_default="0"),
+    Column("created_at", Ms, nullable=False),
+    Column("expires_at", Ms, nullable=True),
+    Column("deleted_at", Ms, nullable=True),
+    Column("event_pos", Pos, nullable=True),
+    UniqueConstraint("sender_id", "client_message_id", name="uq_message_client_id"),
+    Index("ix_messages_conversation", "conversation_id", "created_at"),
+)
+
+receipts = Table(
+    "receipts",
+    metadata,
+    Column("message_id", String(36), primary_key=True),
+    Column("user_id", String(36), primary_key=True),
+    Column("status", String(16), primary_key=True),  # delivered | read | ...
+    Column("at", Ms, nullable=False),
+)
+
+public_keys = Table(
+    "public_keys",
+    metadata,
+    Column("user_id", String(36), primary_key=True),
+    Column("key_id", String(256), primary_key=True),
+    Column("public_key", Text, nullable=False),
+    Column("algorithm", String(64), nullable=False),
+    Column("created_at", Ms, nullable=False),
+)
+
+timers = Table(
+    "timers",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("ref", String(36), nullable=False),
+    Column("due_at", Ms, nullable=False, index=True),
+    Column("payload", LargeBinary, nullable=True),
+)
+
+device_cursors = Table(
+    "device_cursors",
+    metadata,
+    Column("user_id", String(36), primary_key=True),
+    Column("device_id", String(128), primary_key=True),
+    Column("seq", Pos, nullable=False),
+    Column("updated_at", Ms, nullable=False),
+)
