@@ -4,10 +4,12 @@ PostgreSQL when reachable (required when HUBBUB_REQUIRE_SERVICES=1, as in CI).""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,19 +53,25 @@ async def _pg_drop(name: str) -> None:
         await conn.close()
 
 
+def _run_blocking(coro: Coroutine[Any, Any, None]) -> None:
+    """Run a coroutine to completion even when called from inside a running loop."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coro).result()
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this session, dropped afterwards."""
     name = "hubbub_test_" + secrets.token_hex(4)
     try:
-        asyncio.run(_pg_create(name))
+        _run_blocking(_pg_create(name))
     except Exception as exc:
         if REQUIRE:
             pytest.fail(f"PostgreSQL required but unreachable: {exc}")
         pytest.skip(f"PostgreSQL unreachable: {exc}")
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
     yield f"{base}/{name}"
-    asyncio.run(_pg_drop(name))
+    _run_blocking(_pg_drop(name))
 
 
 @pytest.fixture

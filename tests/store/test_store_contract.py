@@ -1,0 +1,254 @@
+"""The store's contract, run on SQLite and on PostgreSQL.
+
+Each test uses fresh random ids, so the PostgreSQL database is shared by the
+session without truncation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import msgspec
+import pytest
+from sqlalchemy import text
+
+from hubbub.core.frames import event
+from hubbub.core.model import MessageRecord, NewEvent, TokenInfo, User
+from hubbub.errors import Conflict
+from hubbub.ids import new_id
+from hubbub.store.sql.engine import create_engine
+from hubbub.store.sql.migrate import migrate
+from hubbub.store.sql.store import SqlStore
+from hubbub.store.sql.writer import GroupCommitWriter
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SqlStore]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        url = request.getfixturevalue("pg_url")
+    engine = create_engine(url, pool_size=5)
+    await migrate(engine)
+    batches: list[int] = []
+    writer = GroupCommitWriter(engine, max_batch=64, on_batch=batches.append)
+    writer.start()
+    s = SqlStore(engine, writer, now_ms)
+    s.batches = batches  # type: ignore[attr-defined]
+    yield s
+    await writer.close()
+    await engine.dispose()
+
+
+async def make_user(store: SqlStore, name: str | None = None) -> str:
+    uid = new_id()
+    await store.create_user(
+        User(uid, name or "u" + uid[:12], "U", None, None, "", None, None, now_ms(), "x")
+    )
+    return uid
+
+
+def text_event(cid: str, mid: str, content: str) -> NewEvent:
+    return event("c", cid, "chat/messages", "ChatMessageReceived", {"content": content}, mid)
+
+
+def record(cid: str, sender: str, client_id: str | None = None, expires: int | None = None):
+    return MessageRecord(
+        new_id(), cid, sender, "text", now_ms(), expires, None, client_id, expires is not None, None
+    )
+
+
+async def test_users_and_unique_usernames(store: SqlStore) -> None:
+    uid = await make_user(store, "alice" + new_id()[:8])
+    user = await store.get_user(uid)
+    assert user is not None
+    with pytest.raises(Conflict):
+        await store.create_user(
+            User(new_id(), user.username, "X", None, None, "", None, None, now_ms(), "x")
+        )
+    assert (await store.find_user("username", user.username)).id == uid  # type: ignore[union-attr]
+
+
+async def test_tokens_revoke(store: SqlStore) -> None:
+    uid = await make_user(store)
+    h = new_id().replace("-", "")
+    await store.insert_token(TokenInfo(uid, "dev1", h), now_ms())
+    info = await store.lookup_token(h)
+    assert info is not None and info.user_id == uid and info.device_id == "dev1"
+    assert await store.revoke_token(h, now_ms())
+    assert await store.lookup_token(h) is None
+    assert not await store.revoke_token(h, now_ms())
+
+
+async def test_direct_is_created_once_even_when_raced(store: SqlStore) -> None:
+    a, b = await make_user(store), await make_user(store)
+    results = await asyncio.gather(
+        *[store.open_direct(new_id(), a, b, now_ms()) for _ in range(5)],
+        store.open_direct(new_id(), b, a, now_ms()),
+    )
+    ids = {cid for cid, _ in results}
+    assert len(ids) == 1
+    assert sum(created for _, created in results) == 1
+    assert {m.user_id for m in await store.active_members(ids.pop())} == {a, b}
+
+
+async def test_message_idempotency_and_feed(store: SqlStore) -> None:
+    a, b = await make_user(store), await make_user(store)
+    cid, _ = await store.open_direct(new_id(), a, b, now_ms())
+    rec1, ev1 = await store.append_message(
+        record(cid, a, "c1"), {"content": "hi"}, text_event(cid, "m", "hi")
+    )
+    assert ev1 is not None
+    again, ev2 = await store.append_message(
+        record(cid, a, "c1"), {"content": "hi"}, text_event(cid, "m2", "hi")
+    )
+    assert ev2 is None and again.id == rec1.id
+    feed_b = await store.feed(b, 0, 100)
+    assert [e.pos for e in feed_b] == [ev1.pos]
+    assert msgspec.json.decode(feed_b[0].data) == {"content": "hi"}
+    stranger = await make_user(store)
+    assert await store.feed(stranger, 0, 100) == []
+
+
+async def test_group_commit_batches_and_keeps_order(store: SqlStore) -> None:
+    a, b = await make_user(store), await make_user(store)
+    cid, _ = await store.open_direct(new_id(), a, b, now_ms())
+    n = 200
+    results = await asyncio.gather(
+        *[
+            store.append_message(
+                record(cid, a, f"k{i}"), {"content": str(i)}, text_event(cid, f"x{i}", str(i))
+            )
+            for i in range(n)
+        ]
+    )
+    positions = [ev.pos for _, ev in results if ev is not None]
+    assert positions == sorted(positions) and len(set(positions)) == n
+    assert max(store.batches) > 1  # type: ignore[attr-defined]
+    feed = await store.feed(b, positions[0] - 1, 1000)
+    assert [msgspec.json.decode(e.data)["content"] for e in feed] == [str(i) for i in range(n)]
+
+
+async def test_one_failing_unit_fails_alone(store: SqlStore) -> None:
+    a, b = await make_user(store), await make_user(store)
+    cid, _ = await store.open_direct(new_id(), a, b, now_ms())
+
+    async def bad(conn) -> None:  # type: ignore[no-untyped-def]
+        await conn.execute(text("SELECT * FROM no_such_table"))
+
+    good = [
+        store.append_message(
+            record(cid, a, f"g{i}"), {"content": "g"}, text_event(cid, f"g{i}", "g")
+        )
+        for i in range(10)
+    ]
+    results = await asyncio.gather(
+        *good[:5], store.writer.submit(bad), *good[5:], return_exceptions=True
+    )
+    failures = [r for r in results if isinstance(r, Exception)]
+    assert len(failures) == 1
+    assert len(await store.feed(b, 0, 100)) == 10
+
+
+async def test_membership_window_cuts_the_feed(store: SqlStore) -> None:
+    owner, m1, m2 = await make_user(store), await make_user(store), await make_user(store)
+    gid = new_id()
+    created = event("c", gid, "chat/groups", "GroupCreated", {"group_id": gid})
+    conv, ev = await store.create_group(gid, "g", owner, [m1, m2], "req-1", now_ms(), created)
+    assert ev is not None and {m.role for m in conv.members} == {"owner", "member"}
+    # idempotent on (creator, client_request_id)
+    again, ev2 = await store.create_group(new_id(), "g", owner, [m1], "req-1", now_ms(), created)
+    assert ev2 is None and again.id == gid
+    _, before = await store.append_message(
+        record(gid, owner), {"content": "1"}, text_event(gid, "a1", "1")
+    )
+    left = await store.leave_group(
+        gid, m1, event("c", gid, "group/membership", "LeaveGroupAck", {})
+    )
+    assert left is not None
+    assert (
+        await store.leave_group(gid, m1, event("c", gid, "group/membership", "LeaveGroupAck", {}))
+        is None
+    )
+    _, after = await store.append_message(
+        record(gid, owner), {"content": "2"}, text_event(gid, "a2", "2")
+    )
+    assert before is not None and after is not None
+    seen_m1 = [e.pos for e in await store.feed(m1, 0, 100)]
+    seen_m2 = [e.pos for e in await store.feed(m2, 0, 100)]
+    assert seen_m1 == [ev.pos, before.pos, left.pos]
+    assert seen_m2 == [ev.pos, before.pos, left.pos, after.pos]
+
+
+async def test_owner_leaving_hands_over_ownership(store: SqlStore) -> None:
+    owner, m1 = await make_user(store), await make_user(store)
+    gid = new_id()
+    await store.create_group(gid, "g", owner, [m1], None, now_ms(), event("c", gid, "x", "y", {}))
+    await store.leave_group(gid, owner, event("c", gid, "group/membership", "LeaveGroupAck", {}))
+    assert [(m.user_id, m.role) for m in await store.active_members(gid)] == [(m1, "owner")]
+
+
+async def test_expiry_fires_once_and_scrubs_content(store: SqlStore) -> None:
+    a, b = await make_user(store), await make_user(store)
+    cid, _ = await store.open_direct(new_id(), a, b, now_ms())
+    rec = record(cid, a, expires=now_ms() - 1)
+    _, ev = await store.append_message(
+        rec, {"content": "secret"}, text_event(cid, rec.id, "secret")
+    )
+    assert ev is not None
+    due = await store.due_expiries(now_ms(), 100)
+    assert rec.id in due
+
+    def make(r: MessageRecord) -> NewEvent:
+        return event(
+            "c",
+            r.conversation_id,
+            "chat/messages/expired",
+            "ChatMessageExpired",
+            {"message_id": r.id},
+        )
+
+    results = await asyncio.gather(
+        *[store.expire_message(rec.id, now_ms(), make) for _ in range(4)]
+    )
+    assert sum(r is not None for r in results) == 1
+    feed = await store.feed(b, 0, 100)
+    assert b"secret" not in b"".join(e.data for e in feed)
+    assert [e.type for e in feed] == ["ChatMessageReceived", "ChatMessageExpired"]
+    assert rec.id not in await store.due_expiries(now_ms(), 100)
+
+
+async def test_keys_profile_and_contacts_scope(store: SqlStore) -> None:
+    a, b, stranger = await make_user(store), await make_user(store), await make_user(store)
+    await store.open_direct(new_id(), a, b, now_ms())
+    ev = event("a", a, "crypto/keys", "PublicKeyReceived", {"key_id": "k1"})
+    await store.publish_key(a, "k1", "PUB", "X25519", now_ms(), ev)
+    await store.publish_key(a, "k1", "PUB", "X25519", now_ms(), ev)  # idempotent
+    with pytest.raises(Conflict):
+        await store.publish_key(a, "k1", "OTHER", "X25519", now_ms(), ev)
+    assert [k["key_id"] for k in await store.list_keys(a)] == ["k1"]
+    await store.update_info_text(a, "busy", now_ms(), event("a", a, "profile/info-text", "T", {}))
+    assert (await store.get_user(a)).info_text == "busy"  # type: ignore[union-attr]
+    assert await store.contacts_of(a) == {b}
+    types_b = [e.type for e in await store.feed(b, 0, 100)]
+    assert types_b.count("PublicKeyReceived") == 2 and "T" in types_b
+    assert await store.feed(stranger, 0, 100) == []
+
+
+async def test_cursor_only_moves_forward(store: SqlStore) -> None:
+    a = await make_user(store)
+    await store.set_cursor(a, "d", 10, now_ms())
+    await store.set_cursor(a, "d", 5, now_ms())
+    await store.set_cursor(a, "d", 12, now_ms())
+    async with store.engine.connect() as conn:
+        seq = (
+            await conn.execute(text("SELECT seq FROM device_cursors WHERE user_id = :u"), {"u": a})
+        ).scalar_one()
+    assert seq == 12
