@@ -20,6 +20,7 @@ import hubbub
 from hubbub.protocols.channels.declarations import (
     CLIENT_ENVELOPE_TYPES,
     ERROR_CODES,
+    EXTRA_FIELDS,
     EXTRA_SERVER_EVENTS,
     REQUIRES_SUBSCRIPTION,
     SERVER_ENVELOPE_TYPES,
@@ -309,6 +310,10 @@ def build_asyncapi(server_url: str = "/ws") -> dict[str, Any]:
     structs: list[type[msgspec.Struct]] = [ClientFrame, ServerFrame]
     structs += sorted({m.struct for m in messages.values()}, key=lambda t: t.__name__)
     _, schemas = msgspec.json.schema_components(structs, ref_template=_SCHEMA_REF)
+    for message, extra in EXTRA_FIELDS.items():
+        props = schemas[message].setdefault("properties", {})
+        for field_name, (schema, description) in extra.items():
+            props.setdefault(field_name, {**schema, "description": f"(hubbub) {description}"})
 
     connection, operations = _connection_channel()
     channels: dict[str, Any] = {_CONNECTION: connection}

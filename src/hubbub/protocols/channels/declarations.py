@@ -28,11 +28,13 @@ import msgspec
 __all__ = [
     "CLIENT_ENVELOPE_TYPES",
     "ERROR_CODES",
+    "EXTRA_FIELDS",
     "EXTRA_SERVER_EVENTS",
     "REQUIRES_SUBSCRIPTION",
     "SERVER_ENVELOPE_TYPES",
     "Ack",
     "Authenticate",
+    "Authenticated",
     "ChannelDecl",
     "ChatMessageReceived",
     "ClientFrame",
@@ -149,6 +151,18 @@ class Ack(ServerMessage, kw_only=True, omit_defaults=False):
     ] = {}
 
 
+class Authenticated(ServerMessage, kw_only=True, omit_defaults=False):
+    """First frame after a successful authentication (header or `Authenticate`).
+
+    Live pushes start right after it; `head_seq` is the stream position at
+    that moment, so a client that was away knows whether to `SyncRequest`.
+    """
+
+    user_id: Annotated[str, msgspec.Meta(description="The authenticated user")]
+    device_id: Annotated[str, msgspec.Meta(description="Device id of this connection")]
+    head_seq: Annotated[int, msgspec.Meta(description="Current end of the event stream")]
+
+
 class ErrorData(ServerMessage, kw_only=True, omit_defaults=False):
     """`data` of an `Error` frame: a stable code plus details for humans and retries."""
 
@@ -206,6 +220,28 @@ CLIENT_ENVELOPE_TYPES: Final[dict[str, type[ClientMessage]]] = {
 SERVER_ENVELOPE_TYPES: Final[dict[str, type[ServerMessage]]] = {
     "Ack": Ack,
     "Error": ErrorData,
+    "Authenticated": Authenticated,
+}
+
+# Fields hubbub adds to spec messages (DESIGN.md: extra fields allowed,
+# documented). message name -> field -> (JSON Schema, description).
+EXTRA_FIELDS: Final[dict[str, dict[str, tuple[dict[str, Any], str]]]] = {
+    "SyncResponse": {
+        "has_more": ({"type": "boolean"}, "More changes follow: SyncAck to get the next page")
+    },
+    "SyncChangesReceived": {
+        "has_more": ({"type": "boolean"}, "More changes follow after this page")
+    },
+    "EncryptedMessageAck": {
+        "user_id": ({"type": "string"}, "Member who sent the receipt (groups have many)")
+    },
+    "EncryptedMessageReceived": {
+        "type": ({"type": ["string", "null"]}, "Encrypted content type, as sent")
+    },
+    "Ack": {
+        "seq": ({"type": "integer"}, "Stream position of the event the request created"),
+        "timestamp": ({"type": "string"}, "Server time of the created item"),
+    },
 }
 
 EXTRA_SERVER_EVENTS: Final[dict[tuple[str, str], type[ServerMessage]]] = {
