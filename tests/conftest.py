@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 import os
 import secrets
+import socket
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -17,6 +20,7 @@ from tests.support import Api, ServerProcess
 
 PG_ADMIN_URL = os.environ.get("HUBBUB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE = os.environ.get("HUBBUB_REQUIRE_SERVICES") == "1"
+NATS_URL = os.environ.get("HUBBUB_TEST_NATS", "nats://127.0.0.1:4222")
 
 
 @pytest.fixture(scope="session")
@@ -77,3 +81,36 @@ def pg_url() -> Iterator[str]:
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
+
+
+def nats_probe(url: str, jetstream: bool) -> None:
+    """Read the server's INFO line over a plain socket (no event loop needed)."""
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port or 4222), timeout=2) as sock:
+        line = sock.makefile("rb").readline()
+    if not line.startswith(b"INFO "):
+        raise ConnectionError(f"not a NATS server: {line[:40]!r}")
+    if jetstream and not json.loads(line[5:]).get("jetstream"):
+        raise ConnectionError("JetStream is not enabled")
+
+
+def _require(url: str, jetstream: bool) -> None:
+    try:
+        nats_probe(url, jetstream)
+    except OSError as exc:
+        what = "NATS JetStream" if jetstream else "NATS"
+        if REQUIRE:
+            pytest.fail(f"{what} required but unreachable at {url}: {exc!r}")
+        pytest.skip(f"{what} unreachable at {url}: {exc!r}")
+
+
+@pytest.fixture(scope="session")
+def nats_url() -> str:
+    _require(NATS_URL, jetstream=False)
+    return NATS_URL
+
+
+@pytest.fixture(scope="session")
+def jetstream_url(nats_url: str) -> str:
+    _require(nats_url, jetstream=True)
+    return nats_url

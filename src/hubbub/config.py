@@ -22,6 +22,8 @@ class Settings:
     data_dir: Path = Path("./hubbub-data")
     database_url: str = ""
     nats_url: str = ""
+    nats_prefix: str = "hubbub"
+    presence_ttl_s: float = 30.0
     node_id: str = ""
     log_format: str = "auto"  # auto | json | console
     log_level: str = "info"

@@ -6,20 +6,21 @@ their own node the same way.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from hubbub.bus.inprocess import InProcessBus
+from hubbub.bus.inprocess import InProcessBus, LocalPresence
 from hubbub.clock import Clock, SystemClock
 from hubbub.config import Settings
 from hubbub.core.accounts import Accounts
 from hubbub.core.conversations import Conversations
 from hubbub.core.keys import Keys
 from hubbub.core.messages import Messages
-from hubbub.core.ports import Bus
+from hubbub.core.ports import Bus, PresenceRegistry
 from hubbub.core.presence import Presence
 from hubbub.core.profile import Profiles
 from hubbub.core.publisher import Publisher
@@ -69,7 +70,9 @@ class Node:
             self.engine, max_batch=settings.writer_max_batch, on_batch=self.metrics.batch.observe
         )
         self.store = SqlStore(self.engine, self.writer, self.clock.now_ms)
-        self.bus: Bus = self._make_bus()
+        self.bus: Bus
+        self.registry: PresenceRegistry
+        self.bus, self.registry = self._make_bus()
         self.publisher = Publisher(self.bus)
         self.conversations = Conversations(self.store, self.publisher, self.clock)
         self.accounts = Accounts(
@@ -82,26 +85,49 @@ class Node:
         self.messages = Messages(self.store, self.conversations, self.publisher, self.clock)
         self.keys = Keys(self.store, self.publisher, self.clock)
         self.profiles = Profiles(self.store, self.publisher, self.clock)
-        self.presence = Presence(self.store, self.publisher, self.clock)
+        self.presence = Presence(self.store, self.publisher, self.clock, self.registry)
         self.sync = Sync(self.store, self.clock, settings.sync_page_size)
         self.status = StatusService(self.store, self.bus, self.clock, self.node_id)
         self.expiry = ExpiryWorker(self.store, self.conversations, self.publisher, self.clock)
         self.messages.on_timer_scheduled.append(self.expiry.schedule_hint)
         self.hub = Hub(self.conversations.invalidate)
         self.ready = False
+        self._presence_task: asyncio.Task[None] | None = None
 
-    def _make_bus(self) -> Bus:
-        if self.settings.nats_url:
-            from hubbub.errors import Unavailable
+    def _make_bus(self) -> tuple[Bus, PresenceRegistry]:
+        s = self.settings
+        if not s.nats_url:
+            return InProcessBus(), LocalPresence()
+        from hubbub.bus.nats import NatsBus, NatsPresence
 
-            raise Unavailable("the NATS bus is not available in this build")
-        return InProcessBus()
+        bus = NatsBus(s.nats_url, self.node_id, subject_prefix=s.nats_prefix, on_gap=self._on_gap)
+        presence = NatsPresence(
+            s.nats_url, self.node_id, subject_prefix=s.nats_prefix, ttl=s.presence_ttl_s
+        )
+        return bus, presence
+
+    def _on_gap(self, reason: str) -> None:
+        """Notifications may have been lost: forget caches, make clients resync."""
+        log.warning("bus gap, clients will resync", extra={"reason": reason})
+        self.conversations.invalidate_all()
+        self.hub.kick_all(1012, f"bus {reason}: reconnect and resume with SyncRequest")
+
+    async def _refresh_presence(self) -> None:
+        interval = max(1.0, self.settings.presence_ttl_s / 3)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.registry.refresh()
+            except Exception:
+                log.warning("presence refresh failed")
 
     async def start(self) -> None:
         if self.settings.migrate_on_start:
             await migrate(self.engine)
         self.writer.start()
         await self.bus.start(self.hub.deliver)
+        await self.registry.start()
+        self._presence_task = asyncio.get_running_loop().create_task(self._refresh_presence())
         self.expiry.start()
         self.ready = True
         log.info("node started", extra={"node_id": self.node_id})
@@ -109,6 +135,9 @@ class Node:
     async def close(self) -> None:
         self.ready = False
         await self.expiry.close()
+        if self._presence_task is not None:
+            self._presence_task.cancel()
         await self.writer.close()
+        await self.registry.close()
         await self.bus.close()
         await self.engine.dispose()

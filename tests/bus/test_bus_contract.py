@@ -8,14 +8,12 @@ HUBBUB_REQUIRE_SERVICES=1 (CI), where it fails.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import secrets
 import shutil
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import msgspec
 import nats
@@ -28,6 +26,7 @@ from hubbub.bus.nats import NatsBus, NatsPresence
 from hubbub.core.model import Notification
 from hubbub.core.ports import Bus
 from hubbub.errors import Unavailable
+from tests.conftest import nats_probe
 
 NATS_URL = os.environ.get("HUBBUB_TEST_NATS", "nats://127.0.0.1:4222")
 REQUIRE = os.environ.get("HUBBUB_REQUIRE_SERVICES") == "1"
@@ -65,39 +64,6 @@ async def wait_until(
         if loop.time() > deadline:
             pytest.fail(f"timed out after {timeout}s waiting for {what}")
         await asyncio.sleep(0.02)
-
-
-def _probe(url: str, jetstream: bool) -> None:
-    """Read the server's INFO line over a plain socket (no event loop needed)."""
-    parts = urlsplit(url)
-    with socket.create_connection((parts.hostname, parts.port or 4222), timeout=2) as sock:
-        line = sock.makefile("rb").readline()
-    if not line.startswith(b"INFO "):
-        raise ConnectionError(f"not a NATS server: {line[:40]!r}")
-    if jetstream and not json.loads(line[5:]).get("jetstream"):
-        raise ConnectionError("JetStream is not enabled")
-
-
-def _require(url: str, jetstream: bool) -> None:
-    try:
-        _probe(url, jetstream)
-    except OSError as exc:
-        what = "NATS JetStream" if jetstream else "NATS"
-        if REQUIRE:
-            pytest.fail(f"{what} required but unreachable at {url}: {exc!r}")
-        pytest.skip(f"{what} unreachable at {url}: {exc!r}")
-
-
-@pytest.fixture(scope="session")
-def nats_url() -> str:
-    _require(NATS_URL, jetstream=False)
-    return NATS_URL
-
-
-@pytest.fixture(scope="session")
-def jetstream_url(nats_url: str) -> str:
-    _require(nats_url, jetstream=True)
-    return nats_url
 
 
 @pytest.fixture
@@ -351,7 +317,7 @@ class PrivateNats:
 
     def _accepting(self) -> bool:
         try:
-            _probe(self.url, jetstream=False)
+            nats_probe(self.url, jetstream=False)
         except OSError:
             return False
         return True

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from hubbub.core.model import Notification
 
-__all__ = ["InProcessBus"]
+__all__ = ["InProcessBus", "LocalPresence"]
 
 
 class InProcessBus:
@@ -30,3 +30,32 @@ class InProcessBus:
 
     async def ping(self) -> None:
         return None
+
+
+class LocalPresence:
+    """Presence for a single node: connection counts per user."""
+
+    def __init__(self) -> None:
+        self._count: dict[str, int] = {}
+
+    async def start(self) -> None:
+        return None
+
+    async def online(self, user_id: str) -> None:
+        self._count[user_id] = self._count.get(user_id, 0) + 1
+
+    async def offline(self, user_id: str) -> None:
+        left = self._count.get(user_id, 0) - 1
+        if left > 0:
+            self._count[user_id] = left
+        else:
+            self._count.pop(user_id, None)
+
+    async def is_online(self, user_id: str) -> bool:
+        return user_id in self._count
+
+    async def refresh(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        self._count.clear()

@@ -41,6 +41,9 @@ class Conversations:
         for cid in conversation_ids:
             self._members.pop(cid, None)
 
+    def invalidate_all(self) -> None:
+        self._members.clear()
+
     async def members(self, conversation_id: str) -> dict[str, str]:
         """Active members -> role (cached until a membership change)."""
         cached = self._members.get(conversation_id)

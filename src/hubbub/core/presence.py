@@ -2,17 +2,20 @@
 
 Presence is state, not history: it is pushed live (no `seq`) to the people
 who share a conversation with the user, and a connecting client is sent the
-current presence of its contacts. `last_seen_at` is stored when the user's
-last connection on this node closes.
-
-This node counts connections per user; cluster-wide presence (a user online
-on any node, expiring when a node dies) belongs to the cluster bus.
+current presence of its contacts. Who is online comes from a
+`PresenceRegistry`: connection counts on a single node, a NATS KV bucket with
+a TTL in a cluster (so the users of a node that dies turn offline by
+themselves). A user is announced online when their first connection on this
+node opens while no other node had them, and offline when their last
+connection closes while no other node has them; `last_seen_at` is stored then.
 """
 
 from __future__ import annotations
 
+import logging
+
 from hubbub.clock import Clock, iso
-from hubbub.core.ports import Store
+from hubbub.core.ports import PresenceRegistry, Store
 from hubbub.core.publisher import Publisher
 
 __all__ = ["Presence"]
@@ -20,39 +23,52 @@ __all__ = ["Presence"]
 CHANNEL = "user/presence"
 TYPE = "PresenceStatusUpdated"
 
+log = logging.getLogger("hubbub.presence")
+
 
 class Presence:
-    def __init__(self, store: Store, publisher: Publisher, clock: Clock) -> None:
+    def __init__(
+        self, store: Store, publisher: Publisher, clock: Clock, registry: PresenceRegistry
+    ) -> None:
         self.store = store
         self.publisher = publisher
         self.clock = clock
-        self._online: dict[str, int] = {}
+        self.registry = registry
+        self._local: dict[str, int] = {}
 
-    def is_online(self, user_id: str) -> bool:
-        return self._online.get(user_id, 0) > 0
+    async def _online_anywhere(self, user_id: str) -> bool:
+        if self._local.get(user_id, 0) > 0:
+            return True
+        try:
+            return await self.registry.is_online(user_id)
+        except Exception:  # registry unreachable: report what this node knows
+            log.warning("presence registry unavailable")
+            return False
 
     def _data(self, user_id: str, status: str, last_seen: int | None) -> dict[str, object]:
-        now = self.clock.now_ms()
         return {
             "user_id": user_id,
             "status": status,
             "last_seen_at": iso(last_seen) if last_seen is not None else None,
             "visibility_applied": "everyone",
-            "timestamp": iso(now),
+            "timestamp": iso(self.clock.now_ms()),
         }
 
     async def connected(self, user_id: str) -> list[dict[str, object]]:
         """Mark online; returns the presence of the user's contacts for them."""
-        self._online[user_id] = self._online.get(user_id, 0) + 1
+        first_here = self._local.get(user_id, 0) == 0
+        was_online = first_here and await self.registry.is_online(user_id)
+        self._local[user_id] = self._local.get(user_id, 0) + 1
+        await self.registry.online(user_id)
         contacts = await self.store.contacts_of(user_id)
-        if self._online[user_id] == 1:
+        if first_here and not was_online:
             now = self.clock.now_ms()
             await self.publisher.ephemeral(
                 CHANNEL, TYPE, self._data(user_id, "online", now), contacts
             )
         snapshot = []
         for cid in sorted(contacts):
-            if self.is_online(cid):
+            if await self._online_anywhere(cid):
                 snapshot.append(self._data(cid, "online", self.clock.now_ms()))
             else:
                 user = await self.store.get_user(cid)
@@ -60,12 +76,15 @@ class Presence:
         return snapshot
 
     async def disconnected(self, user_id: str) -> None:
-        left = self._online.get(user_id, 0) - 1
+        left = self._local.get(user_id, 0) - 1
+        await self.registry.offline(user_id)
         if left > 0:
-            self._online[user_id] = left
+            self._local[user_id] = left
             return
-        self._online.pop(user_id, None)
+        self._local.pop(user_id, None)
         now = self.clock.now_ms()
         await self.store.touch_last_seen(user_id, now)
+        if await self._online_anywhere(user_id):
+            return  # still connected on another node
         contacts = await self.store.contacts_of(user_id)
         await self.publisher.ephemeral(CHANNEL, TYPE, self._data(user_id, "offline", now), contacts)

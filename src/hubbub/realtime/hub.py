@@ -43,6 +43,11 @@ class Hub:
             if not conns:
                 del self.by_user[conn.user_id]
 
+    def kick_all(self, code: int, reason: str) -> None:
+        for conns in list(self.by_user.values()):
+            for conn in list(conns.values()):
+                conn.kick(code, reason)
+
     def count(self) -> int:
         return sum(len(c) for c in self.by_user.values())
 
