@@ -20,8 +20,11 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format --check $(CHECKED)
 	$(BIN)/mypy src
 
+# The integration suite runs twice: on embedded SQLite, then on PostgreSQL + NATS
+# (skipped when they are unreachable, failed when HUBBUB_REQUIRE_SERVICES=1).
 test: lint
 	$(BIN)/pytest -q
+	HUBBUB_TEST_BACKEND=postgres-nats $(BIN)/pytest -q tests/integration
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench.fanout

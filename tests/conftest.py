@@ -23,8 +23,26 @@ REQUIRE = os.environ.get("HUBBUB_REQUIRE_SERVICES") == "1"
 NATS_URL = os.environ.get("HUBBUB_TEST_NATS", "nats://127.0.0.1:4222")
 
 
+BACKEND = os.environ.get("HUBBUB_TEST_BACKEND", "sqlite")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def backend(request: pytest.FixtureRequest) -> str:
+    """`sqlite` (default) or `postgres-nats`: what every test server runs on.
+
+    The integration suite runs once per backend (see the Makefile).
+    """
+    if BACKEND == "postgres-nats":
+        ServerProcess.default_database_url = request.getfixturevalue("pg_url")
+        ServerProcess.default_nats_url = request.getfixturevalue("jetstream_url")
+        os.environ["HUBBUB_NATS_PREFIX"] = "hubbub_t_" + secrets.token_hex(4)
+    elif BACKEND != "sqlite":
+        pytest.fail(f"unknown HUBBUB_TEST_BACKEND {BACKEND!r}")
+    return BACKEND
+
+
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def server(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterator[ServerProcess]:
     proc = ServerProcess(tmp_path_factory.mktemp("server")).start()
     yield proc
     proc.stop()

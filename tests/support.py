@@ -29,6 +29,10 @@ DEFAULT_TIMEOUT = 10.0
 
 
 class ServerProcess:
+    # Set by conftest when the suite runs against PostgreSQL + NATS.
+    default_database_url = ""
+    default_nats_url = ""
+
     def __init__(
         self,
         data_dir: Path,
@@ -40,8 +44,8 @@ class ServerProcess:
         port: int = 0,
     ) -> None:
         self.data_dir = data_dir
-        self.database_url = database_url
-        self.nats_url = nats_url
+        self.database_url = database_url or ServerProcess.default_database_url
+        self.nats_url = nats_url or ServerProcess.default_nats_url
         self.extra_env = extra_env or {}
         self.log_path = log_path or data_dir / "server.log"
         self.port = port
