@@ -17,6 +17,7 @@ from hubbub.bus.inprocess import InProcessBus, LocalPresence
 from hubbub.clock import Clock, SystemClock
 from hubbub.config import Settings
 from hubbub.core.accounts import Accounts
+from hubbub.core.calls import Calls
 from hubbub.core.conversations import Conversations
 from hubbub.core.keys import Keys
 from hubbub.core.messages import Messages
@@ -84,6 +85,7 @@ class Node:
         )
         self.messages = Messages(self.store, self.conversations, self.publisher, self.clock)
         self.keys = Keys(self.store, self.publisher, self.clock)
+        self.calls = Calls(self.store, self.publisher, self.clock)
         self.profiles = Profiles(self.store, self.publisher, self.clock)
         self.presence = Presence(self.store, self.publisher, self.clock, self.registry)
         self.sync = Sync(self.store, self.clock, settings.sync_page_size)

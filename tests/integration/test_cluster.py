@@ -98,6 +98,15 @@ async def test_cluster_delivery_and_node_death(cluster: list[ServerProcess]) -> 
         )
     )
 
+    # call signalling crosses nodes: a (node 0) rings b (nodes 1 and 2)
+    offer = {"call_id": "c1", "to_user_id": b[0], "type": "offer", "payload": {"sdp": "v=0"}}
+    await ca.ok("call/signaling", "SendCallSignal", offer)
+    for client in (cb, cb2):
+        await client.events("CallSignalReceived", call_id="c1")
+    answer = {"call_id": "c1", "to_user_id": a[0], "type": "answer", "payload": {"sdp": "x"}}
+    await cb2.ok("call/signaling", "SendCallSignal", answer)
+    await ca.events("CallSignalReceived", type="answer")
+
     # a self-destruct timer scheduled on node 0 before it dies
     burn = await ca.ok(
         "chat/messages/ack",

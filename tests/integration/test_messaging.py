@@ -410,3 +410,31 @@ async def test_server_only_channels_refuse_client_frames(api: Api, channel: str)
     r = await ca.request(channel, "Anything", {})
     assert r["type"] == "Error" and r["data"]["code"] == "bad_frame"
     await ca.close()
+
+
+@pytest.mark.parametrize("channel", ["call/signaling", "call/signal"])
+async def test_call_signals_reach_every_device_of_the_callee(api: Api, channel: str) -> None:
+    a, b, s = await api.user(3)
+    await api.direct(a[1], b[0])
+    ca, cb1, cb2, cs = (
+        await api.client(a),
+        await api.client(b),
+        await api.client(b),
+        await api.client(s),
+    )
+    offer = {"call_id": "call-1", "to_user_id": b[0], "type": "offer", "payload": {"sdp": "v=0"}}
+    reply = await ca.ok(channel, "SendCallSignal", offer)
+    assert reply["type"] == "Ack" and reply["data"]["ids"]["call_id"] == "call-1"
+    for c in (cb1, cb2):
+        [sig] = await c.events("CallSignalReceived", call_id="call-1")
+        assert sig["channel"] == channel and sig["data"]["from_user_id"] == a[0]
+        assert sig["data"]["type"] == "offer" and sig["data"]["payload"] == {"sdp": "v=0"}
+    answer = {"call_id": "call-1", "to_user_id": a[0], "type": "answer", "payload": {"sdp": "x"}}
+    await cb1.ok(channel, "SendCallSignal", answer)
+    [back] = await ca.events("CallSignalReceived", type="answer")
+    assert back["data"]["from_user_id"] == b[0]
+    # a stranger cannot ring b: same answer as an unknown user
+    stranger = await cs.request(channel, "SendCallSignal", {**offer, "to_user_id": b[0]})
+    unknown = await cs.request(channel, "SendCallSignal", {**offer, "to_user_id": "nobody"})
+    assert stranger["data"] == unknown["data"] and stranger["data"]["code"] == "not_found"
+    await close_all(ca, cb1, cb2, cs)

@@ -158,6 +158,18 @@ async def sync_ack(ss: Session, m: s.SyncAck, _p: dict[str, str]) -> Reply:
     )
 
 
+def call_signal(channel: str) -> Handler:
+    """`call/signaling` and `call/signal` carry the same message; each answers on its own."""
+
+    async def relay(ss: Session, m: s.SendCallSignal, _p: dict[str, str]) -> Reply:
+        ts = await ss.node.calls.relay_signal(
+            ss.caller, channel, m.call_id, m.to_user_id, m.type, m.payload
+        )
+        return Reply(channel, "Ack", {"ids": {"call_id": m.call_id}, "timestamp": ts})
+
+    return relay
+
+
 HANDLERS: dict[tuple[str, str], Handler] = {
     ("chat/messages", "SendEncryptedMessage"): send_encrypted,
     ("chat/acks", "SendEncryptedAck"): send_ack,
@@ -170,4 +182,6 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("status/response", "RequestStatus"): request_status,
     ("sync/request", "SyncRequest"): sync_request,
     ("sync/changes", "SyncAck"): sync_ack,
+    ("call/signaling", "SendCallSignal"): call_signal("call/signaling"),
+    ("call/signal", "SendCallSignal"): call_signal("call/signal"),
 }
