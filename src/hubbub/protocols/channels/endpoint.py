@@ -20,6 +20,7 @@ from typing import Any
 import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from hubbub.core.accounts import check_device_id
 from hubbub.core.context import Caller
 from hubbub.core.frames import encode_frame
 from hubbub.core.model import TokenInfo
@@ -81,6 +82,16 @@ def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...
     return host is not None and bare == host
 
 
+def _device(raw: str | None, path: str) -> str | None:
+    """A device id chosen by the client, checked as REST checks it; None: the token's."""
+    if not raw:
+        return None
+    try:
+        return check_device_id(raw)
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.message, path=path) from None
+
+
 def _bearer(ws: WebSocket) -> str | None:
     auth = ws.headers.get("authorization")
     if auth and auth[:7].lower() == "bearer ":
@@ -129,17 +140,23 @@ class Connection:
             return
         await self.ws.accept()
         token = _bearer(self.ws)
-        device = self.ws.headers.get("x-device-id")
         try:
+            device = _device(self.ws.headers.get("x-device-id"), "$.headers.x-device-id")
             if token is not None:
                 info = await self.node.accounts.authenticate(token)
                 ref = None
             else:
-                info, device, ref = await self._await_authenticate()
+                info, frame_device, ref = await self._await_authenticate()
+                device = frame_device or device
         except Unauthorized as exc:
             self.error(exc, getattr(exc, "ref", None))
             await self._flush_pre_auth()
             await self.ws.close(code=4401, reason="unauthorized")
+            return
+        except ValidationFailed as exc:
+            self.error(exc, None)
+            await self._flush_pre_auth()
+            await self.ws.close(code=1008, reason="invalid device id")
             return
         except (WebSocketDisconnect, TimeoutError):
             if not self._pre_auth:
@@ -174,8 +191,13 @@ class Connection:
                 continue
             try:
                 auth = _decoder(Authenticate).decode(frame.data)
+                device = _device(auth.device_id, "$.data.device_id")
             except msgspec.ValidationError as exc:
                 self.error(validation_error(exc), frame.id)
+                await self._flush_pre_auth()
+                continue
+            except ValidationFailed as exc:
+                self.error(exc, frame.id)
                 await self._flush_pre_auth()
                 continue
             try:
@@ -183,7 +205,7 @@ class Connection:
             except Unauthorized as exc:
                 exc.ref = frame.id  # type: ignore[attr-defined]
                 raise
-            return info, auth.device_id, frame.id
+            return info, device, frame.id
 
     async def _serve(self, info: TokenInfo, device: str | None, ref: str | None) -> None:
         node = self.node
@@ -206,6 +228,7 @@ class Connection:
         node.metrics.connections.inc()
         reader = asyncio.create_task(self._read_loop())
         writer = asyncio.create_task(self._write_loop(outbox))
+        outbox.on_close = writer.cancel
         try:
             for data in await node.presence.connected(caller.user_id):
                 outbox.push(encode_frame("user/presence", "PresenceStatusUpdated", data))
@@ -254,8 +277,8 @@ class Connection:
             await self.handle(raw)
 
     async def handle(self, raw: str | bytes) -> None:
-        if len(raw) > self.max_frame:
-            self.error(TooLarge(f"frame exceeds {self.max_frame} bytes"), None)
+        if _size(raw) > self.max_frame:
+            self.error(TooLarge(f"frame exceeds {self.max_frame} bytes"), _peek_id(raw))
             return
         wait_ms = self.bucket.take()
         if wait_ms:
@@ -316,17 +339,30 @@ def _strip(exc: Exception) -> str:
     return _AT.sub(lambda m: f" at $.{m.group(1).lstrip('.')}" if m.group(1) else "", str(exc))
 
 
+class _IdOnly(msgspec.Struct):
+    id: Any = None
+
+
+_id_decoder = msgspec.json.Decoder(_IdOnly)
+
+
 def _peek_id(raw: str | bytes) -> str | None:
-    """Best-effort `id` of a frame we cannot fully decode, so the error carries `ref`."""
+    """Best-effort `id` of a frame we cannot fully decode, so the error carries `ref`.
+
+    Decodes into a one-field Struct, so the rest of the frame is skipped, not built.
+    """
     try:
-        obj = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
+        fid = _id_decoder.decode(raw).id
+    except msgspec.DecodeError:  # also ValidationError: not an object
         return None
-    if isinstance(obj, dict):
-        fid = obj.get("id")
-        if isinstance(fid, str):
-            return fid
-    return None
+    return fid if isinstance(fid, str) else None
+
+
+def _size(raw: str | bytes) -> int:
+    """Size in bytes as sent: text frames arrive decoded, and UTF-8 may use 4 bytes a char."""
+    if isinstance(raw, bytes) or raw.isascii():
+        return len(raw)
+    return len(raw.encode("utf-8", "surrogatepass"))
 
 
 async def ws_endpoint(ws: WebSocket) -> None:

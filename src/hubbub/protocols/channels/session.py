@@ -9,8 +9,10 @@ rather than making the server buffer without bound.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -42,7 +44,8 @@ class TokenBucket:
         if self.tokens >= 1.0:
             self.tokens -= 1.0
             return 0
-        return max(1, int((1.0 - self.tokens) / self.rate * 1000))
+        # Round up: a retry after exactly `retry_after_ms` must find a token.
+        return max(1, math.ceil((1.0 - self.tokens) / self.rate * 1000))
 
 
 class Outbox:
@@ -57,6 +60,9 @@ class Outbox:
         self.wake = asyncio.Event()
         self.closing: tuple[int, str] | None = None
         self.overflowed = False
+        # Set by the connection: stops a writer blocked on a full socket, which
+        # would otherwise never see `closing` (the peer is not reading).
+        self.on_close: Callable[[], object] | None = None
 
     def push(self, frame: bytes) -> None:
         if self.closing is not None:
@@ -71,6 +77,8 @@ class Outbox:
     def kick(self, code: int, reason: str) -> None:
         if self.closing is None:
             self.closing = (code, reason)
+            if self.on_close is not None:
+                self.on_close()
         self.wake.set()
 
 
