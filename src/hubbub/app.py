@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from hubbub import __version__
@@ -43,7 +45,18 @@ def create_app(settings: Settings, node: Node | None = None) -> FastAPI:
 
     @app.exception_handler(HubbubError)
     async def on_error(_request: Request, exc: HubbubError) -> JSONResponse:
-        return JSONResponse({"error": exc.as_dict()}, status_code=exc.status)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse({"error": exc.as_dict()}, status_code=exc.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        """Schema errors get the same body shape as every other error."""
+        first = exc.errors()[0] if exc.errors() else {}
+        loc = [str(p) for p in first.get("loc", ()) if p != "body"]
+        path = "$." + ".".join(loc) if loc else "$"
+        err = {"code": "validation_failed", "message": first.get("msg", "invalid"), "path": path}
+        body = {"error": err, "detail": jsonable_encoder(exc.errors())}
+        return JSONResponse(body, status_code=422)
 
     app.include_router(accounts.router)
     app.include_router(conversations.router)

@@ -422,3 +422,17 @@ async def test_llms_txt_is_plain_text(api: Api) -> None:
     assert r.text.startswith("# hubbub")
     for ref in ("/ws", "/v1/auth/register", "/docs/asyncapi.json"):
         assert ref in r.text
+
+
+async def test_schema_errors_share_the_error_body_shape(api: Api) -> None:
+    r = await api.http.post("/v1/auth/register", json={"username": "someone"})
+    assert r.status_code == 422
+    err = r.json()["error"]
+    assert err["code"] == "validation_failed" and err["path"] == "$.password"
+    r = await api.http.post("/v1/auth/register", content=b"not json")
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation_failed"
+
+
+async def test_401_names_the_bearer_scheme(api: Api) -> None:
+    r = await api.http.get("/v1/conversations")
+    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"

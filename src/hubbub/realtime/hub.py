@@ -2,8 +2,9 @@
 
     bus --Notification--> Hub.deliver --> by_user[uid][conn].push(frame)
 
-The frame bytes arrive encoded once; the hub only looks up who is connected
-here and appends the same bytes to each connection's bounded send queue.
+The frame arrives encoded once; the hub decodes it to text once, looks up who
+is connected here and appends the same string to each connection's bounded
+send queue.
 Membership invalidations and token revocations ride the same bus, so they
 are applied in order with the events around them.
 """
@@ -23,7 +24,7 @@ class LiveConnection(Protocol):
     user_id: str
     token_hash: str
 
-    def push(self, frame: bytes) -> None: ...
+    def push(self, frame: str) -> None: ...
     def kick(self, code: int, reason: str) -> None: ...
 
 
@@ -61,7 +62,8 @@ class Hub:
                         conn.kick(4401, "token revoked")
         if not note.frame:
             return
-        frame, skip, n = note.frame, note.skip_conn, 0
+        # Decoded once here; every connection gets the same str object.
+        frame, skip, n = note.frame.decode(), note.skip_conn, 0
         by_user = self.by_user
         for uid in note.recipients:
             targets = by_user.get(uid)

@@ -112,7 +112,7 @@ class Connection:
     # -- output ---------------------------------------------------------------
     def send(self, frame: bytes) -> None:
         if self.session is not None:
-            self.session.outbox.push(frame)
+            self.session.outbox.push(frame.decode())
         else:
             self._pre_auth.append(frame)
 
@@ -222,7 +222,7 @@ class Connection:
             )
         )
         for frame in self._pre_auth:
-            outbox.push(frame)
+            outbox.push(frame.decode())
         self._pre_auth.clear()
         node.hub.add(outbox)
         node.metrics.connections.inc()
@@ -231,7 +231,7 @@ class Connection:
         outbox.on_close = writer.cancel
         try:
             for data in await node.presence.connected(caller.user_id):
-                outbox.push(encode_frame("user/presence", "PresenceStatusUpdated", data))
+                outbox.push(encode_frame("user/presence", "PresenceStatusUpdated", data).decode())
             _done, pending = await asyncio.wait(
                 {reader, writer}, return_when=asyncio.FIRST_COMPLETED
             )
@@ -259,7 +259,7 @@ class Connection:
             # Once closing (revoked, or too slow) nothing more is sent.
             while queue and outbox.closing is None:
                 frame = queue.popleft()
-                await ws.send_text(frame.decode())
+                await ws.send_text(frame)
                 frames_out.inc()
             if outbox.closing is not None:
                 return

@@ -56,7 +56,7 @@ class Outbox:
         self.user_id = user_id
         self.token_hash = token_hash
         self.limit = limit
-        self.queue: deque[bytes] = deque()
+        self.queue: deque[str] = deque()
         self.wake = asyncio.Event()
         self.closing: tuple[int, str] | None = None
         self.overflowed = False
@@ -64,7 +64,7 @@ class Outbox:
         # would otherwise never see `closing` (the peer is not reading).
         self.on_close: Callable[[], object] | None = None
 
-    def push(self, frame: bytes) -> None:
+    def push(self, frame: str) -> None:
         if self.closing is not None:
             return
         if len(self.queue) >= self.limit:
