@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CHECKED := src tests bench scripts
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench reliability clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,13 @@ lint: $(VENV)/.installed
 test: lint
 	$(BIN)/pytest -q
 	HUBBUB_TEST_BACKEND=postgres-nats $(BIN)/pytest -q tests/integration
+
+# Long reliability runs; regenerates docs/reliability.md from their figures.
+reliability: $(VENV)/.installed
+	rm -f .reliability.jsonl
+	HUBBUB_RELIABILITY_LONG=1 HUBBUB_RELIABILITY_OUT=.reliability.jsonl \
+		$(BIN)/pytest -q -s tests/reliability -p no:cacheprovider --timeout 3600 || true
+	$(BIN)/python -m tests.reliability.report .reliability.jsonl docs/reliability.md
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench.fanout
