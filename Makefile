@@ -30,8 +30,10 @@ test: lint
 reliability: $(VENV)/.installed
 	rm -f .reliability.jsonl
 	HUBBUB_RELIABILITY_LONG=1 HUBBUB_RELIABILITY_OUT=.reliability.jsonl \
-		$(BIN)/pytest -q -s tests/reliability -p no:cacheprovider --timeout 3600 || true
-	$(BIN)/python -m tests.reliability.report .reliability.jsonl docs/reliability.md
+		$(BIN)/pytest -q -s tests/reliability -p no:cacheprovider --timeout 3600; \
+	status=$$?; \
+	$(BIN)/python -m tests.reliability.report .reliability.jsonl docs/reliability.md; \
+	exit $$status
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench.fanout
