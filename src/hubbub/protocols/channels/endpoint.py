@@ -232,9 +232,14 @@ class Connection:
         try:
             for data in await node.presence.connected(caller.user_id):
                 outbox.push(encode_frame("user/presence", "PresenceStatusUpdated", data).decode())
-            _done, pending = await asyncio.wait(
+            done, pending = await asyncio.wait(
                 {reader, writer}, return_when=asyncio.FIRST_COMPLETED
             )
+            for task in done:  # a peer that vanished mid-send is a normal end
+                if not task.cancelled() and task.exception() is not None:
+                    exc = task.exception()
+                    if not isinstance(exc, WebSocketDisconnect | OSError):
+                        log.warning("connection loop failed", exc_info=exc)
             for task in pending:
                 task.cancel()
             for task in pending:
