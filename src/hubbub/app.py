@@ -7,8 +7,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hubbub import __version__
 from hubbub.config import Settings
@@ -57,6 +59,14 @@ def create_app(settings: Settings, node: Node | None = None) -> FastAPI:
         err = {"code": "validation_failed", "message": first.get("msg", "invalid"), "path": path}
         body = {"error": err, "detail": jsonable_encoder(exc.errors())}
         return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(request: Request, exc: StarletteHTTPException) -> Response:
+        """A body FastAPI cannot even decode (e.g. not UTF-8) is invalid like bad JSON."""
+        if exc.status_code == 400:
+            err = {"code": "validation_failed", "message": "body is not valid JSON", "path": "$"}
+            return JSONResponse({"error": err}, status_code=422)
+        return await http_exception_handler(request, exc)
 
     app.include_router(accounts.router)
     app.include_router(conversations.router)

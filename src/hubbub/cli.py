@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import socket
 import sys
 
 from hubbub.config import Settings, add_arguments, settings_from_args
@@ -25,6 +27,7 @@ async def _serve(settings: Settings) -> None:
         app,
         host=settings.host,
         port=settings.port,
+        http=_http_protocol(settings.request_head_timeout_s, settings.tcp_user_timeout_s),
         ws="websockets-sansio",
         ws_max_size=max_ws,
         ws_ping_interval=20.0,
@@ -47,6 +50,69 @@ async def _serve(settings: Settings) -> None:
             host, port = sock.getsockname()[:2]
             print(f"hubbub listening on http://{host}:{port}", flush=True)
     await task
+
+
+def _http_protocol(head_timeout: float, user_timeout: float) -> type[asyncio.Protocol] | str:
+    """uvicorn's httptools protocol plus a deadline for the request head, and
+    TCP_USER_TIMEOUT on every accepted socket.
+
+    uvicorn has no timeout between accepting a connection and the end of a
+    request head (its keep-alive timer is reset by every byte received), so a
+    client that never sends a request, or trickles one a byte at a time
+    (slowloris), held a connection and a descriptor forever. The deadline runs
+    from the connection (or the first byte of a next request) to the end of
+    the head, then is disarmed: WebSocket upgrades and bodies are unaffected.
+
+    A peer that stops reading (a slow consumer cut off, a keepalive timeout)
+    is sent a close frame and the transport is closed gracefully, which waits
+    for the unread data to drain: forever, while the peer keeps its window at
+    zero. TCP_USER_TIMEOUT has the kernel drop such a connection once sent
+    data has waited that long, releasing the socket and its buffers.
+    """
+    user_timeout_ms = int(user_timeout * 1000)
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:  # pragma: no cover - httptools comes with uvicorn[standard]
+        return "auto"
+
+    class HeadDeadlineProtocol(HttpToolsProtocol):
+        _head_timer: asyncio.TimerHandle | None = None
+
+        def _arm(self) -> None:
+            if self._head_timer is None:
+                self._head_timer = self.loop.call_later(head_timeout, self._head_expired)
+
+        def _disarm(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def _head_expired(self) -> None:
+            self._head_timer = None
+            if not self.transport.is_closing():
+                self.transport.close()
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+            sock = transport.get_extra_info("socket")
+            if user_timeout_ms > 0 and sock is not None and hasattr(socket, "TCP_USER_TIMEOUT"):
+                with contextlib.suppress(OSError):  # not TCP (a Unix socket)
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, user_timeout_ms)
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._arm()
+
+        def on_headers_complete(self) -> None:
+            self._disarm()
+            super().on_headers_complete()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+    return HeadDeadlineProtocol
 
 
 async def _migrate(settings: Settings) -> None:

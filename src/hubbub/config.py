@@ -33,6 +33,8 @@ class Settings:
     rate_per_second: float = 50.0
     rate_burst: int = 200
     auth_timeout_s: float = 10.0
+    request_head_timeout_s: float = 10.0
+    tcp_user_timeout_s: float = 60.0
     sync_page_size: int = 500
     writer_max_batch: int = 512
     db_pool_size: int = 10
@@ -59,6 +61,9 @@ _HELP: dict[str, str] = {
     "log_format": "auto, json or console",
     "allowed_origins": "comma-separated Origin allowlist for WebSockets ('*' = any)",
     "migrate_on_start": "apply database migrations at start-up (true/false)",
+    "request_head_timeout_s": "seconds to send a complete HTTP request head (slowloris guard)",
+    "tcp_user_timeout_s": "seconds a peer may leave sent data unread before the connection is "
+    "dropped (TCP_USER_TIMEOUT; 0 = system default)",
 }
 
 

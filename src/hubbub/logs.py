@@ -7,11 +7,39 @@ never handed to a logger (a test greps the suite's logs for them).
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import structlog
+import websockets
 
 __all__ = ["setup_logging"]
+
+
+class _ClientInvalidUtf8(logging.Filter):
+    """uvicorn logs a client's text frame with invalid UTF-8 as an error with a
+    traceback (the bytes' decode error). The client is at fault and is closed
+    with 1007: a warning, without the traceback, so error logs stay for bugs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (
+            record.levelno >= logging.ERROR
+            and record.msg == "Invalid UTF-8 sequence received from client."
+        ):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info = record.exc_text = None
+        return True
+
+
+class _NoWireTrace(logging.Filter):
+    """websockets traces, at debug level and through uvicorn's logger, the upgrade
+    request (its `Authorization` header: a token) and every frame (messages,
+    `Authenticate` tokens). Dropped, so a debug log holds no secret either."""
+
+    lib = os.path.dirname(websockets.__file__) + os.sep
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG or not record.pathname.startswith(self.lib)
 
 
 def setup_logging(fmt: str = "auto", level: str = "info") -> None:
@@ -45,5 +73,10 @@ def setup_logging(fmt: str = "auto", level: str = "info") -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    logging.getLogger("uvicorn.error").addFilter(_ClientInvalidUtf8())
+    logging.getLogger("uvicorn.error").addFilter(_NoWireTrace())
+    # Their debug/info output is every SQL statement with its parameters (content).
+    for name in ("aiosqlite", "sqlalchemy"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     logging.getLogger("uvicorn.access").disabled = True
     logging.getLogger("alembic").setLevel(logging.WARNING)

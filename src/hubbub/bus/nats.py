@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import re
 from collections.abc import Callable, Iterable
@@ -208,8 +209,20 @@ class NatsBus:
         nc = self._nc
         if nc is None or self._closing or not nc.is_connected:
             raise Unavailable("NATS bus not connected")
+        # A round trip through the server on a throwaway inbox, not nc.flush():
+        # a flush that times out leaves its cancelled PONG future queued, and
+        # when the late PONG arrives nats-py's read loop dies on
+        # InvalidStateError (seen with nats-py 2.16 after a stalled link),
+        # silently ending all delivery to this node.
+        inbox = nc.new_inbox()
         try:
-            await nc.flush(timeout=PING_TIMEOUT_S)
+            sub = await nc.subscribe(inbox, max_msgs=1)
+            try:
+                await nc.publish(inbox, b"")
+                await sub.next_msg(timeout=PING_TIMEOUT_S)
+            finally:
+                with contextlib.suppress(*_NATS_ERRORS):
+                    await sub.unsubscribe()
         except _NATS_ERRORS as exc:
             raise Unavailable(f"NATS bus did not answer ({type(exc).__name__})") from exc
 

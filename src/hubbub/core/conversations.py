@@ -51,6 +51,10 @@ class Conversations:
             return cached
         rows = await self.store.active_members(conversation_id)
         members = {m.user_id: m.role for m in rows}
+        if not members:
+            # Not cached: the key is any string a client sends (up to a frame's
+            # size), so caching misses would let a client fill memory.
+            return members
         if len(self._members) > 100_000:
             self._members.clear()
         self._members[conversation_id] = members
@@ -151,6 +155,7 @@ class Conversations:
         )
         if stored is None:  # a concurrent leave won; same outcome for the caller
             raise NotFound("group not found")
+        self.invalidate([group_id])  # at once here, before a racing send picks recipients
         await self.publisher.invalidate([group_id])
         await self.publisher.event(stored, recipients)
         return data

@@ -91,6 +91,12 @@ class Messages:
         ev = event("c", conversation_id, "chat/messages", "EncryptedMessageReceived", data, mid)
         rec, stored = await self.store.append_message(record, fields, ev)
         assert stored is not None
+        # Recipients are the members once committed, not when the send began: a leave
+        # committed in between must not let the leaver see it. `leave_group` drops
+        # this node's cached list as soon as its commit returns, before this send
+        # resumes (the writer resolves commits in order); other nodes apply the bus
+        # invalidation, so there the window is the bus latency.
+        members = await self.conversations.members(conversation_id)
         await self.publisher.event(stored, members, skip_conn=caller.conn_id)
         return rec.id, iso(rec.created_at), stored.pos
 
@@ -142,6 +148,7 @@ class Messages:
         ev = event("c", conversation_id, "chat/messages", "ChatMessageReceived", data, mid)
         rec, stored = await self.store.append_message(record, fields, ev)
         if stored is not None:
+            members = await self.conversations.members(conversation_id)  # as of the commit
             await self.publisher.event(stored, members, skip_conn=caller.conn_id)
             if expires is not None:
                 for cb in self.on_timer_scheduled:
@@ -175,7 +182,7 @@ class Messages:
             raise ValidationFailed(
                 f"status must be one of {', '.join(RECEIPT_STATUSES)}", path="$.data.status"
             )
-        await self.conversations.require_member(caller, conversation_id)
+        members = await self.conversations.require_member(caller, conversation_id)
         msg = await self.store.get_message(message_id)
         if msg is None or msg.conversation_id != conversation_id or msg.deleted_at is not None:
             raise NotFound("message not found")
@@ -190,7 +197,9 @@ class Messages:
             "signature": signature,
             "user_id": caller.user_id,
         }
-        ev: NewEvent = event("u", msg.sender_id, "chat/acks", "EncryptedMessageAck", data)
+        ev: NewEvent | None = event("u", msg.sender_id, "chat/acks", "EncryptedMessageAck", data)
+        if msg.sender_id not in members:
+            ev = None  # the sender left: the group's activity is no longer theirs to see
         stored = await self.store.record_receipt(message_id, caller.user_id, status, now, ev)
         if stored is None:
             return False

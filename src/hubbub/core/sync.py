@@ -18,6 +18,8 @@ from hubbub.errors import ValidationFailed
 
 __all__ = ["Page", "Sync"]
 
+MAX_SEQ = 2**63 - 1  # a stream position is a signed 64-bit integer in every store
+
 
 class Page(msgspec.Struct):
     from_sequence: int
@@ -34,8 +36,8 @@ class Sync:
 
     async def page(self, caller: Caller, since: int | None, full_sync: bool = False) -> Page:
         start = 0 if full_sync or since is None else since
-        if start < 0:
-            raise ValidationFailed("since_sequence must be >= 0", path="$.data.since_sequence")
+        if not 0 <= start <= MAX_SEQ:
+            raise ValidationFailed("since_sequence must be 0..2^63-1", path="$.data.since_sequence")
         events = await self.store.feed(caller.user_id, start, self.page_size + 1)
         more = len(events) > self.page_size
         events = events[: self.page_size]
@@ -43,6 +45,6 @@ class Sync:
         return Page(start, to, [raw_frame(e) for e in events], more)
 
     async def ack(self, caller: Caller, sequence: int) -> None:
-        if sequence < 0:
-            raise ValidationFailed("sequence must be >= 0", path="$.data.sequence")
+        if not 0 <= sequence <= MAX_SEQ:
+            raise ValidationFailed("sequence must be 0..2^63-1", path="$.data.sequence")
         await self.store.set_cursor(caller.user_id, caller.device_id, sequence, self.clock.now_ms())

@@ -12,6 +12,7 @@ from hubbub.core.context import Caller
 from hubbub.core.model import User
 from hubbub.errors import NotFound, ValidationFailed
 from hubbub.rest.deps import bearer, current_caller, node_of
+from hubbub.rest.errors import responses
 
 __all__ = ["router"]
 
@@ -76,7 +77,9 @@ def user_out(user: User, *, own: bool) -> UserOut:
 DeviceHeader = Annotated[str | None, Header(alias="X-Device-Id", max_length=128)]
 
 
-@router.post("/v1/auth/register", status_code=201, response_model=TokenOut)
+@router.post(
+    "/v1/auth/register", status_code=201, response_model=TokenOut, responses=responses(409, 422)
+)
 async def register(body: RegisterBody, request: Request, x_device_id: DeviceHeader = None) -> Any:
     node = node_of(request)
     uid, token = await node.accounts.register(
@@ -90,7 +93,7 @@ async def register(body: RegisterBody, request: Request, x_device_id: DeviceHead
     return TokenOut(user_id=uid, token=token)
 
 
-@router.post("/v1/auth/login", response_model=TokenOut)
+@router.post("/v1/auth/login", response_model=TokenOut, responses=responses(401, 422))
 async def login(body: LoginBody, request: Request, x_device_id: DeviceHeader = None) -> Any:
     node = node_of(request)
     uid, token = await node.accounts.login(
@@ -103,13 +106,13 @@ async def login(body: LoginBody, request: Request, x_device_id: DeviceHeader = N
     return TokenOut(user_id=uid, token=token)
 
 
-@router.post("/v1/auth/logout", status_code=204)
+@router.post("/v1/auth/logout", status_code=204, responses=responses(401))
 async def logout(request: Request) -> Response:
     await node_of(request).accounts.logout(bearer(request))
     return Response(status_code=204)
 
 
-@router.get("/v1/users", response_model=list[UserOut])
+@router.get("/v1/users", response_model=list[UserOut], responses=responses(401, 422))
 async def find_users(
     request: Request, caller: Annotated[Caller, Depends(current_caller)], username: str = ""
 ) -> Any:
@@ -119,7 +122,7 @@ async def find_users(
     return [user_out(user, own=user.id == caller.user_id)] if user else []
 
 
-@router.get("/v1/users/{user_id}", response_model=UserOut)
+@router.get("/v1/users/{user_id}", response_model=UserOut, responses=responses(401, 404, 422))
 async def get_user(
     user_id: str, request: Request, caller: Annotated[Caller, Depends(current_caller)]
 ) -> Any:
@@ -129,7 +132,9 @@ async def get_user(
     return user_out(user, own=user.id == caller.user_id)
 
 
-@router.get("/v1/users/{user_id}/keys", response_model=list[KeyOut])
+@router.get(
+    "/v1/users/{user_id}/keys", response_model=list[KeyOut], responses=responses(401, 404, 422)
+)
 async def get_keys(
     user_id: str, request: Request, caller: Annotated[Caller, Depends(current_caller)]
 ) -> Any:

@@ -11,6 +11,7 @@ from hubbub.clock import iso
 from hubbub.core.context import Caller
 from hubbub.core.model import Conversation
 from hubbub.rest.deps import current_caller, node_of
+from hubbub.rest.errors import responses
 
 __all__ = ["router"]
 
@@ -50,7 +51,11 @@ def conversation_out(c: Conversation) -> ConversationOut:
     )
 
 
-@router.post("/v1/conversations/direct", response_model=DirectOut)
+@router.post(
+    "/v1/conversations/direct",
+    response_model=DirectOut,
+    responses={201: {"model": DirectOut, "description": "created"}, **responses(401, 404, 422)},
+)
 async def open_direct(
     body: DirectBody,
     request: Request,
@@ -62,14 +67,18 @@ async def open_direct(
     return DirectOut(conversation_id=cid)
 
 
-@router.get("/v1/conversations", response_model=list[ConversationOut])
+@router.get("/v1/conversations", response_model=list[ConversationOut], responses=responses(401))
 async def list_conversations(
     request: Request, caller: Annotated[Caller, Depends(current_caller)]
 ) -> Any:
     return [conversation_out(c) for c in await node_of(request).conversations.list_for(caller)]
 
 
-@router.get("/v1/conversations/{conversation_id}", response_model=ConversationOut)
+@router.get(
+    "/v1/conversations/{conversation_id}",
+    response_model=ConversationOut,
+    responses=responses(401, 404, 422),
+)
 async def get_conversation(
     conversation_id: str, request: Request, caller: Annotated[Caller, Depends(current_caller)]
 ) -> Any:

@@ -52,6 +52,9 @@ _frame_decoder = msgspec.json.Decoder(ClientFrame)
 _decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}
 _MISSING = re.compile(r"missing required field `([^`]+)`")
 _AT = re.compile(r" - at `\$([^`]*)`")
+# Besides DecodeError, msgspec raises these on hostile input: invalid UTF-8 in a
+# binary frame, and nesting deeper than the recursion limit. Bad frames, not bugs.
+_UNDECODABLE = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 
 
 def _decoder(kind: type[Any]) -> msgspec.json.Decoder[Any]:
@@ -108,6 +111,11 @@ class Connection:
         self.max_frame = s.max_frame_bytes
         self.session: Session | None = None
         self._pre_auth: list[bytes] = []
+        # Back-pressure on input: while this many replies and events wait to be
+        # written, the reader stops reading the client's frames (see _read_loop).
+        self._backlog = max(1, s.send_queue_limit // 2)
+        self._paused = False
+        self._drained = asyncio.Event()
 
     # -- output ---------------------------------------------------------------
     def send(self, frame: bytes) -> None:
@@ -181,7 +189,7 @@ class Connection:
                 self.error(BadFrame(str(exc)), None)
                 await self._flush_pre_auth()
                 continue
-            except msgspec.DecodeError:
+            except _UNDECODABLE:
                 self.error(BadFrame("frame is not valid JSON"), None)
                 await self._flush_pre_auth()
                 continue
@@ -194,6 +202,10 @@ class Connection:
                 device = _device(auth.device_id, "$.data.device_id")
             except msgspec.ValidationError as exc:
                 self.error(validation_error(exc), frame.id)
+                await self._flush_pre_auth()
+                continue
+            except _UNDECODABLE:
+                self.error(BadFrame("data is not valid JSON"), frame.id)
                 await self._flush_pre_auth()
                 continue
             except ValidationFailed as exc:
@@ -226,10 +238,15 @@ class Connection:
         self._pre_auth.clear()
         node.hub.add(outbox)
         node.metrics.connections.inc()
+        log.debug("connected", extra={"user_id": caller.user_id, "device_id": caller.device_id})
         reader = asyncio.create_task(self._read_loop())
         writer = asyncio.create_task(self._write_loop(outbox))
         outbox.on_close = writer.cancel
         try:
+            # A logout racing this handshake may have sent its revocation before the
+            # hub knew this connection: look again now that any later one will kick it.
+            if await node.store.lookup_token(info.token_hash) is None:
+                outbox.kick(4401, "token revoked")
             for data in await node.presence.connected(caller.user_id):
                 outbox.push(encode_frame("user/presence", "PresenceStatusUpdated", data).decode())
             done, pending = await asyncio.wait(
@@ -266,12 +283,27 @@ class Connection:
                 frame = queue.popleft()
                 await ws.send_text(frame)
                 frames_out.inc()
+                if self._paused and len(queue) < self._backlog:
+                    self._paused = False
+                    self._drained.set()
+            self._drained.set()
             if outbox.closing is not None:
                 return
 
     async def _read_loop(self) -> None:
         ws, frames_in = self.ws, self.node.metrics.frames_in
+        assert self.session is not None
+        queue = self.session.outbox.queue
         while True:
+            # A client that sends faster than it reads its replies (a pipelined
+            # burst, a flood answered `rate_limited`) is not read further until
+            # the writer catches up; without this, a burst handled in one go
+            # filled the queue before the writer ran and was cut off as a slow
+            # consumer. That cut-off is for events the client cannot keep up with.
+            if len(queue) >= self._backlog:
+                self._paused = True
+                self._drained.clear()
+                await self._drained.wait()
             msg = await ws.receive()
             if msg["type"] == "websocket.disconnect":
                 return
@@ -294,8 +326,8 @@ class Connection:
         except msgspec.ValidationError as exc:
             self.error(BadFrame(_strip(exc)), _peek_id(raw))
             return
-        except msgspec.DecodeError:
-            self.error(BadFrame("frame is not valid JSON"), None)
+        except _UNDECODABLE:
+            self.error(BadFrame("frame is not valid JSON"), _peek_id(raw))
             return
         try:
             reply = await self.dispatch(frame)
@@ -331,6 +363,8 @@ class Connection:
             msg = _decoder(decl.client_type).decode(frame.data)
         except msgspec.ValidationError as exc:
             raise validation_error(exc) from None
+        except _UNDECODABLE:
+            raise BadFrame("data is not valid JSON") from None
         return await handler(self.session, msg, params)
 
     async def subscription(self, frame: ClientFrame) -> Reply:
@@ -358,7 +392,7 @@ def _peek_id(raw: str | bytes) -> str | None:
     """
     try:
         fid = _id_decoder.decode(raw).id
-    except msgspec.DecodeError:  # also ValidationError: not an object
+    except _UNDECODABLE:  # also ValidationError: not an object
         return None
     return fid if isinstance(fid, str) else None
 

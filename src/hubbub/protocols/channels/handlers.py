@@ -35,6 +35,10 @@ def ack(channel: str, **ids: Any) -> Reply:
 
 Handler = Callable[["Session", Any, dict[str, str]], Awaitable[Reply]]
 
+# Paged syncs a connection may have open (SyncRequest with has_more, awaiting
+# SyncAck); request ids are client strings, so the map must not grow unbounded.
+MAX_PENDING_SYNCS = 16
+
 
 async def send_encrypted(ss: Session, m: s.SendEncryptedMessage, _p: dict[str, str]) -> Reply:
     mid, ts, seq = await ss.node.messages.send_encrypted(
@@ -117,7 +121,10 @@ async def request_status(ss: Session, m: s.RequestStatus, _p: dict[str, str]) ->
 async def sync_request(ss: Session, m: s.SyncRequest, _p: dict[str, str]) -> Reply:
     page = await ss.node.sync.page(ss.caller, m.since_sequence, bool(m.full_sync))
     if page.has_more and m.request_id:
+        ss.pending_sync.pop(m.request_id, None)
         ss.pending_sync[m.request_id] = page.to_sequence
+        while len(ss.pending_sync) > MAX_PENDING_SYNCS:  # forget the oldest job
+            del ss.pending_sync[next(iter(ss.pending_sync))]
     return Reply(
         "sync/request",
         "SyncResponse",

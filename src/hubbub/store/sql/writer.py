@@ -25,15 +25,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hubbub.errors import Unavailable
 
-__all__ = ["GroupCommitWriter", "Unit"]
+__all__ = ["GroupCommitWriter", "Unit", "storage_error"]
+
+log = logging.getLogger("hubbub.store")
 
 T = TypeVar("T")
 Unit = Callable[[AsyncConnection], Awaitable[T]]
@@ -147,4 +151,23 @@ class GroupCommitWriter:
     @staticmethod
     def _fail(item: _Item, exc: Exception) -> None:
         if not item.future.done():
-            item.future.set_exception(exc)
+            item.future.set_exception(storage_error(exc))
+
+
+def storage_error(exc: Exception) -> Exception:
+    """A failing database is `unavailable` (retry later), not a bug (`internal`).
+
+    Failed I/O (SQLite's "disk I/O error" when fsync fails), a lost or refused
+    connection, a timeout: the commit did not happen or is not known to have
+    happened, so the caller must not ack; the client retries with the same
+    idempotency key. Anything else (a constraint, a bug) passes unchanged.
+    """
+    lost = isinstance(exc, DBAPIError) and exc.connection_invalidated
+    if not (lost or isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError)):
+        return exc
+    # The type only: SQLAlchemy's text carries the statement's parameters.
+    cause = type(getattr(exc, "orig", None) or exc).__name__
+    log.warning("storage write failed", extra={"error": type(exc).__name__, "cause": cause})
+    err = Unavailable(f"storage unavailable ({cause}): not acknowledged, retry later")
+    err.__cause__ = exc
+    return err

@@ -1,0 +1,472 @@
+"""Authorization matrix: every REST route and `/ws` channel served today that
+takes an id, for every role a caller can have towards that id.
+
+Roles: `stranger` (never a member), `removed` (was a member, left the group),
+`member`, `owner` (the group's creator; for user-scoped ids, the user the id
+names). The matrix is data (`SURFACES` x roles); each cell is a parametrised
+case that sends the real request and, unless it must succeed, the same
+request with the target ids replaced by fresh random ones, and checks:
+
+- `ok`: the call succeeds;
+- `hidden`: the answer is `not_found` and exactly the answer for a random id
+  (REST: status and body; /ws: the whole `Error` data), so an id one may not
+  see reveals nothing, not even that it exists;
+- `forbidden`: acting for another user: `forbidden`, the same for a random id;
+- `listed`/`unlisted`: the conversation list shows the group or not.
+
+And for every cell: an error reply holds only `code`, `message` (and `path`),
+no reply carries a secret of the world (group name, message content, another
+user's email or phone, an id the request did not contain), and a refused
+/ws action pushes nothing to the caller (no event with a `seq` arrives, the
+caller's change feed does not grow). The last test fills in any cell not yet
+run, checks nothing refused reached the group, and records the figure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import re
+import secrets
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from tests.reliability.conftest import Figure
+from tests.support import Api, Client, ServerProcess
+
+ROLES = ("stranger", "removed", "member", "owner")
+OK, HIDDEN, FORBIDDEN, LISTED, UNLISTED = "ok", "hidden", "forbidden", "listed", "unlisted"
+
+GROUP = {"stranger": HIDDEN, "removed": HIDDEN, "member": OK, "owner": OK}
+DIRECT = {"stranger": HIDDEN, "removed": HIDDEN, "member": OK}
+PUBLIC = dict.fromkeys(ROLES, OK)
+SELF = {"stranger": FORBIDDEN, "removed": FORBIDDEN, "member": FORBIDDEN, "owner": OK}
+CREATOR = {"stranger": HIDDEN, "removed": HIDDEN, "member": HIDDEN, "owner": OK}
+ALL_HIDDEN = dict.fromkeys(ROLES, HIDDEN)
+MEMBERSHIP = {"stranger": UNLISTED, "removed": UNLISTED, "member": LISTED, "owner": LISTED}
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass(frozen=True)
+class Surface:
+    """One request that names ids, as a template: "{G}" stands for a world id.
+
+    `targets` are the placeholders that a random id replaces for the
+    comparison; `fresh` builds a new group `{F}` for the case (leaving is
+    destructive).
+    """
+
+    name: str
+    kind: str  # "rest" or "ws"
+    route: tuple[str, str]  # (method, path) or (channel, type)
+    body: dict[str, Any] | None
+    targets: tuple[str, ...]
+    expect: dict[str, str]
+    fresh: bool = False
+
+
+def enc(cid: str) -> dict[str, Any]:
+    return {
+        "conversation_id": cid,
+        "ciphertext": "{CIPHER}",
+        "nonce": "bm9uY2U=",
+        "algorithm": "AES-GCM",
+        "key_id": "k1",
+    }
+
+
+def text(cid: str) -> dict[str, Any]:
+    return {"client_message_id": "{CMID}", "conversation_id": cid, "content": "{TEXT}"}
+
+
+def signal(to: str) -> dict[str, Any]:
+    return {"call_id": "{CMID}", "to_user_id": to, "type": "offer", "payload": {"sdp": "v=0"}}
+
+
+def key(user: str) -> dict[str, Any]:
+    return {"user_id": user, "key_id": "{CMID}", "public_key": "cHVi", "algorithm": "X25519"}
+
+
+def rest(method: str, path: str, targets: str, expect: dict[str, str], body: Any = None) -> Surface:
+    return Surface(f"{method} {path}", "rest", (method, path), body, tuple(targets.split()), expect)
+
+
+def ws(
+    route: str, body: Any, targets: str, expect: dict[str, str], note: str, fresh: bool = False
+) -> Surface:
+    channel, type_ = route.split()
+    name = f"{channel} {type_} ({note})"
+    return Surface(name, "ws", (channel, type_), body, tuple(targets.split()), expect, fresh)
+
+
+SEND_E2E = "chat/messages SendEncryptedMessage"
+SEND_TEXT = "chat/messages/ack SendChatMessageWithClientId"
+RECEIPT = "chat/acks SendEncryptedAck"
+ACK_G = {"message_id": "{msgG}", "conversation_id": "{G}", "status": "read"}
+ACK_D = {"message_id": "{msgD}", "conversation_id": "{D}", "status": "read"}
+ACK_X = {"message_id": "{msgX}", "conversation_id": "{G}", "status": "read"}
+LEAVE = {"request_id": "{CMID}", "group_id": "{F}"}
+CONFIRM = {"client_request_id": "{reqG}"}
+INFO = {"user_id": "{O}", "info_text": "{TEXT}"}
+NEW_GROUP = {"name": "{TEXT}", "member_ids": ["{T}"], "client_request_id": "{CMID}"}
+
+SURFACES: tuple[Surface, ...] = (
+    rest("GET", "/v1/conversations/{G}", "G", GROUP),
+    rest("GET", "/v1/conversations/{D}", "D", DIRECT),
+    rest("GET", "/v1/conversations", "", MEMBERSHIP),
+    rest("GET", "/v1/users/{T}", "T", PUBLIC),
+    rest("GET", "/v1/users/{T}/keys", "T", PUBLIC),
+    rest("POST", "/v1/conversations/direct", "T", PUBLIC, {"user_id": "{T}"}),
+    # conversation ids
+    ws(SEND_E2E, enc("{G}"), "G", GROUP, "group"),
+    ws(SEND_E2E, enc("{D}"), "D", DIRECT, "direct"),
+    ws(SEND_TEXT, text("{G}"), "G", GROUP, "group"),
+    ws(SEND_TEXT, text("{D}"), "D", DIRECT, "direct"),
+    # receipts: only members, only for messages of that conversation
+    ws(RECEIPT, ACK_G, "msgG G", GROUP, "group"),
+    ws(RECEIPT, ACK_D, "msgD D", DIRECT, "direct"),
+    ws(RECEIPT, ACK_X, "msgX", ALL_HIDDEN, "message of another conversation"),
+    # group ids
+    ws("group/membership LeaveGroup", LEAVE, "F", GROUP, "fresh group", fresh=True),
+    ws("chat/groups/ack AcknowledgeGroupCreate", CONFIRM, "reqG", CREATOR, "owner's request"),
+    # user ids
+    ws("call/signaling SendCallSignal", signal("{M2}"), "M2", GROUP, "callee in the group"),
+    ws("call/signal SendCallSignal", signal("{M2}"), "M2", GROUP, "callee in the group"),
+    ws("crypto/keys PublishPublicKey", key("{O}"), "O", SELF, "as the owner"),
+    ws("profile/info-text UpdateProfileInfoText", INFO, "O", SELF, "as the owner"),
+    ws("chat/groups CreateGroup", NEW_GROUP, "T", PUBLIC, "with any user"),
+)
+
+CASES = [(s, role) for s in SURFACES for role in ROLES if role in s.expect]
+ACTOR = {"stranger": "S", "removed": "R", "member": "M", "owner": "O"}
+
+
+def case_id(surface: Surface, role: str) -> str:
+    return f"{surface.name}-{role}"
+
+
+# -- the world ------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    users: dict[str, tuple[str, str, str]]  # O, M, M2, R, S, T, X, Y -> (id, token, name)
+    ids: dict[str, str]  # placeholder -> value
+    secrets: set[str]  # values no refusal may carry unless the request did
+    private: set[str]  # values no reply at all may carry (T's email and phone, X's chat)
+    leave_seq: int  # R's leave event in G
+    results: dict[str, str] = field(default_factory=dict)  # case id -> "" or mismatch
+
+
+def fill(template: Any, values: dict[str, str]) -> Any:
+    if isinstance(template, str) and template.startswith("{") and template.endswith("}"):
+        return values[template[1:-1]]
+    if isinstance(template, str):
+        return template.format(**values) if "{" in template else template
+    if isinstance(template, dict):
+        return {k: fill(v, values) for k, v in template.items()}
+    if isinstance(template, list):
+        return [fill(v, values) for v in template]
+    return template
+
+
+async def build_world(server: ServerProcess) -> World:
+    api = Api(server)
+    try:
+        users = {k: await api.register() for k in ("O", "M", "M2", "R", "S", "X", "Y")}
+        users["T"] = await api.register(
+            email=f"t{secrets.token_hex(4)}@example.com", phone=_phone()
+        )
+        name = "authz-group-" + secrets.token_hex(4)
+        o, m2, r, t = [await api.client(users[k]) for k in ("O", "M2", "R", "T")]
+        req = "req-" + secrets.token_hex(4)
+        g = await o.ok(
+            "chat/groups",
+            "CreateGroup",
+            {
+                "name": name,
+                "member_ids": [users[k][0] for k in ("M", "M2", "R")],
+                "client_request_id": req,
+            },
+        )
+        gid = g["data"]["group_id"]
+        marker_g = "secret-g-" + secrets.token_hex(6)
+        msg_g = await m2.ok(
+            "chat/messages/ack",
+            "SendChatMessageWithClientId",
+            {"client_message_id": "w1", "conversation_id": gid, "content": marker_g},
+        )
+        left = await r.ok("group/membership", "LeaveGroup", {"group_id": gid})
+        leave_ev = await r.wait_for(
+            lambda f: f["type"] == "LeaveGroupAck" and f.get("seq") and "ref" not in f
+        )
+        assert left["data"]["status"] == "left" and leave_ev.get("seq")
+        await t.ok(
+            "crypto/keys",
+            "PublishPublicKey",
+            {"key_id": "t1", "public_key": "dA==", "algorithm": "X25519"},
+        )
+
+        did = await api.direct(users["O"][1], users["M"][0])
+        marker_d = "secret-d-" + secrets.token_hex(6)
+        msg_d = await o.ok(
+            "chat/messages/ack",
+            "SendChatMessageWithClientId",
+            {"client_message_id": "w2", "conversation_id": did, "content": marker_d},
+        )
+        xid = await api.direct(users["X"][1], users["Y"][0])
+        x = await api.client(users["X"])
+        marker_x = "secret-x-" + secrets.token_hex(6)
+        msg_x = await x.ok(
+            "chat/messages/ack",
+            "SendChatMessageWithClientId",
+            {"client_message_id": "w3", "conversation_id": xid, "content": marker_x},
+        )
+        for c in (o, m2, r, t, x):
+            await c.close()
+        me = await api.http.get(
+            f"/v1/users/{users['T'][0]}", headers={"Authorization": f"Bearer {users['T'][1]}"}
+        )
+        ids = {k: v[0] for k, v in users.items()}
+        ids.update(
+            G=gid,
+            D=did,
+            X=xid,
+            msgG=msg_g["data"]["message_id"],
+            msgD=msg_d["data"]["message_id"],
+            msgX=msg_x["data"]["message_id"],
+            reqG=req,
+            name=name,
+        )
+        hidden = {name, marker_g, marker_d, marker_x, me.json()["email"], me.json()["phone"]}
+        hidden |= {v for k, v in ids.items() if k not in ("name",)}
+        private = {me.json()["email"], me.json()["phone"], marker_x}
+        return World(users, ids, hidden, private, int(leave_ev["seq"]))
+    finally:
+        await api.aclose()
+
+
+def _phone() -> str:
+    return f"+1650{200 + secrets.randbelow(800)}{secrets.randbelow(10_000):04d}"
+
+
+def _run(coro: Any) -> Any:
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+@pytest.fixture(scope="module")
+def world(server: ServerProcess) -> Iterator[World]:
+    yield _run(build_world(server))
+
+
+# -- one cell ---------------------------------------------------------------------
+
+
+async def fresh_group(api: Api, w: World) -> str:
+    """A new group: O owns it, M and M2 are members, R joined and left."""
+    o, r = await api.client(w.users["O"]), await api.client(w.users["R"])
+    try:
+        g = await o.ok(
+            "chat/groups",
+            "CreateGroup",
+            {"name": w.ids["name"], "member_ids": [w.ids[k] for k in ("M", "M2", "R")]},
+        )
+        gid = str(g["data"]["group_id"])
+        await r.ok("group/membership", "LeaveGroup", {"group_id": gid})
+        return gid
+    finally:
+        await o.close()
+        await r.close()
+
+
+def random_ids(surface: Surface, values: dict[str, str]) -> dict[str, str]:
+    return {**values, **{t: str(uuid.uuid4()) for t in surface.targets}}
+
+
+async def rest_call(api: Api, token: str, s: Surface, values: dict[str, str]) -> tuple[int, Any]:
+    method, path = s.route
+    r = await api.http.request(
+        method,
+        fill(path, values),
+        json=fill(s.body, values) if s.body is not None else None,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    return r.status_code, (r.json() if r.content else None)
+
+
+async def feed(c: Client) -> list[dict[str, Any]]:
+    reply = await c.ok("sync/request", "SyncRequest", {"full_sync": True, "request_id": "feed"})
+    assert not reply["data"]["has_more"]
+    return list(reply["data"]["changes"])
+
+
+def leaks(reply: Any, request: Any, w: World, actor: str, refused: bool) -> list[str]:
+    """World values in `reply` that the request did not carry and the actor may not know.
+
+    A refusal may carry nothing of the world; a success only what the caller
+    may see, never another user's email or phone or a chat they are not in.
+    """
+    sent, got = json.dumps(request), json.dumps(reply)
+    pool = (w.secrets if refused else w.private) - {w.ids[actor]}
+    return sorted(v for v in pool if v in got and v not in sent)
+
+
+async def run_case(api: Api, w: World, s: Surface, role: str) -> str:
+    """Run one cell; '' when it matches its expectation, else what went wrong."""
+    actor = ACTOR[role]
+    token = w.users[actor][1]
+    values = {
+        **w.ids,
+        "CMID": "c-" + secrets.token_hex(6),
+        "TEXT": "hello " + secrets.token_hex(4),
+        "CIPHER": "Y2lwaGVy",
+    }
+    if s.fresh:
+        values["F"] = await fresh_group(api, w)
+    expect = s.expect[role]
+    problems: list[str] = []
+
+    if s.kind == "rest":
+        status, body = await rest_call(api, token, s, values)
+        if expect in (LISTED, UNLISTED):
+            listed = w.ids["G"] in {c["conversation_id"] for c in body}
+            if status != 200 or listed != (expect == LISTED):
+                problems.append(f"list: {status}, group listed={listed}")
+        elif expect == OK:
+            if not 200 <= status < 300:
+                problems.append(f"expected success, got {status} {body}")
+        else:
+            rstatus, rbody = await rest_call(api, token, s, random_ids(s, values))
+            if (status, body) != (rstatus, rbody) or status != 404:
+                problems.append(f"real id {status} {body} != random id {rstatus} {rbody}")
+            elif set(body) != {"error"} or not set(body["error"]) <= {"code", "message", "path"}:
+                problems.append(f"error body carries more than code/message: {body}")
+        sent = [fill(s.route[1], values), fill(s.body, values)]
+        found = leaks(body, sent, w, actor, refused=expect in (HIDDEN, FORBIDDEN))
+        if found:
+            problems.append(f"reply leaks {found}")
+        return "; ".join(problems)
+
+    client = await api.client(w.users[actor])
+    try:
+        before = await feed(client)
+        start = len(client.frames)
+        channel, type_ = s.route
+        request = fill(s.body, values)
+        reply = await client.request(channel, type_, request)
+        if expect == OK:
+            if reply["type"] == "Error":
+                problems.append(f"expected success, got {reply['data']}")
+        else:
+            other = await client.request(channel, type_, fill(s.body, random_ids(s, values)))
+            code = "not_found" if expect == HIDDEN else "forbidden"
+            if reply["type"] != "Error" or reply["data"] != other["data"]:
+                problems.append(f"real id {reply} != random id {other}")
+            elif reply["data"]["code"] != code:
+                problems.append(f"expected {code}, got {reply['data']}")
+            elif not set(reply["data"]) <= {"code", "message", "path"}:
+                problems.append(f"error carries more than code/message: {reply['data']}")
+            # A refused action pushes nothing and adds nothing to the caller's feed.
+            after = await feed(client)
+            pushed = [f for f in client.frames[start:] if f.get("seq") is not None]
+            if pushed or after != before:
+                problems.append(f"refused action produced events: {pushed or after[len(before) :]}")
+        found = leaks(reply, request, w, actor, refused=expect != OK)
+        if found:
+            problems.append(f"reply leaks {found}")
+        if actor == "R":
+            late = [
+                c
+                for c in await feed(client)
+                if w.ids["G"] in json.dumps(c) and c["seq"] > w.leave_seq
+            ]
+            if late:
+                problems.append(f"removed member's feed has later group events: {late}")
+    finally:
+        await client.close()
+    return "; ".join(problems)
+
+
+# -- the matrix --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("surface", "role"), CASES, ids=[case_id(s, r) for s, r in CASES])
+async def test_authz_cell(api: Api, world: World, surface: Surface, role: str) -> None:
+    problem = await run_case(api, world, surface, role)
+    world.results[case_id(surface, role)] = problem
+    assert problem == ""
+
+
+async def test_authz_matrix_summary(api: Api, world: World, figure: Figure) -> None:
+    """Runs any cell not run yet, checks refused writes reached no one, records the figure."""
+    for surface, role in CASES:
+        cid = case_id(surface, role)
+        if cid not in world.results:
+            world.results[cid] = await run_case(api, world, surface, role)
+
+    # Nothing the stranger or the removed member tried landed in the group:
+    # the owner's feed holds no message or receipt from them after R left.
+    owner = await api.client(world.users["O"])
+    try:
+        outsiders = {world.ids["S"], world.ids["R"]}
+        landed = [
+            c
+            for c in await feed(owner)
+            if c["seq"] > world.leave_seq
+            and (c["data"].get("sender_id") in outsiders or c["data"].get("user_id") in outsiders)
+            and c["type"] != "LeaveGroupAck"
+        ]
+    finally:
+        await owner.close()
+    mismatches = {k: v for k, v in world.results.items() if v}
+    uncovered = uncovered_surfaces()
+    if uncovered:
+        mismatches["served but not in the matrix"] = ", ".join(uncovered)
+    if landed:
+        mismatches["refused writes landed"] = json.dumps(landed)[:500]
+    n = len(world.results)
+    figure(
+        "authz_matrix",
+        f"{len(SURFACES)} id-taking surfaces (REST routes and /ws channels) x roles "
+        "(stranger, removed member, member, owner): refused calls answer exactly like a "
+        "random id, members succeed, replies leak nothing, refused actions push nothing",
+        f"{n} cases, {len(mismatches)} mismatches",
+        cases=n,
+        surfaces=len(SURFACES),
+        mismatches=len(mismatches),
+    )
+    assert n == len(CASES)
+    assert mismatches == {}, json.dumps(mismatches, indent=1)[:4000]
+
+
+def uncovered_surfaces() -> list[str]:
+    """Served channels and REST routes that take an id but have no row in `SURFACES`."""
+    from fastapi.routing import APIRoute
+
+    from hubbub.protocols.channels.handlers import HANDLERS
+    from hubbub.rest import accounts, conversations
+
+    id_free = {"status/response", "sync/request", "sync/changes"}
+    served = {channel for channel, _type in HANDLERS} - id_free
+    covered = {s.route[0] for s in SURFACES if s.kind == "ws"}
+    missing = sorted(served - covered)
+
+    def shape(path: str) -> str:
+        return re.sub(r"\{[^}]*\}", "{}", path)
+
+    rest = {(s.route[0], shape(s.route[1])) for s in SURFACES if s.kind == "rest"}
+    for router in (accounts.router, conversations.router):
+        for route in router.routes:
+            assert isinstance(route, APIRoute)
+            takes_id = "{" in route.path or route.path == "/v1/conversations/direct"
+            for method in route.methods:
+                if takes_id and (method, shape(route.path)) not in rest:
+                    missing.append(f"{method} {route.path}")
+    return missing
