@@ -28,6 +28,7 @@ from hubbub.core.publisher import Publisher
 from hubbub.core.status import StatusService
 from hubbub.core.sync import Sync
 from hubbub.core.timers import ExpiryWorker
+from hubbub.realtime.dispatch import Dispatcher
 from hubbub.realtime.hub import Hub
 from hubbub.store.sql.engine import create_engine
 from hubbub.store.sql.migrate import migrate
@@ -93,6 +94,7 @@ class Node:
         self.expiry = ExpiryWorker(self.store, self.conversations, self.publisher, self.clock)
         self.messages.on_timer_scheduled.append(self.expiry.schedule_hint)
         self.hub = Hub(self.conversations.invalidate)
+        self.dispatcher = Dispatcher(self.hub, self.store, self.conversations.members)
         self.ready = False
         self._presence_task: asyncio.Task[None] | None = None
 
@@ -127,7 +129,8 @@ class Node:
         if self.settings.migrate_on_start:
             await migrate(self.engine)
         self.writer.start()
-        await self.bus.start(self.hub.deliver)
+        await self.dispatcher.start()
+        await self.bus.start(self.dispatcher.on_note)
         await self.registry.start()
         self._presence_task = asyncio.get_running_loop().create_task(self._refresh_presence())
         self.expiry.start()

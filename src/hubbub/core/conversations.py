@@ -95,6 +95,8 @@ class Conversations:
         name = name.strip()
         if not name or len(name) > 256:
             raise ValidationFailed("name must be 1-256 characters", path="$.data.name")
+        if client_request_id is not None and len(client_request_id) > 128:
+            raise ValidationFailed("at most 128 characters", path="$.data.client_request_id")
         wanted = list(dict.fromkeys(m for m in member_ids if m != caller.user_id))
         if len(wanted) + 1 > MAX_GROUP_MEMBERS:
             raise ValidationFailed(f"at most {MAX_GROUP_MEMBERS} members", path="$.data.member_ids")

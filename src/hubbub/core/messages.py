@@ -21,7 +21,7 @@ from hubbub.core.frames import event
 from hubbub.core.model import MessageRecord, NewEvent
 from hubbub.core.ports import Store
 from hubbub.core.publisher import Publisher
-from hubbub.errors import NotFound, ValidationFailed
+from hubbub.errors import NotFound, Unavailable, ValidationFailed
 from hubbub.ids import new_id
 
 __all__ = ["RECEIPT_STATUSES", "Messages"]
@@ -45,6 +45,9 @@ class Messages:
         self.publisher = publisher
         self.clock = clock
         self.on_timer_scheduled: list[Any] = []
+        # (sender, client_message_id) whose write failed with `unavailable`: it
+        # may have committed all the same (the COMMIT's reply was lost).
+        self._unsure: set[tuple[str, str]] = set()
 
     async def send_encrypted(
         self,
@@ -63,6 +66,7 @@ class Messages:
         _check_len(algorithm, 64, "$.data.algorithm")
         _check_len(key_id, 256, "$.data.key_id")
         _check_len(signature, 1024, "$.data.signature")
+        _check_len(content_type, 64, "$.data.type")
         now = self.clock.now_ms()
         mid = new_id()
         data = {
@@ -113,6 +117,7 @@ class Messages:
         members = await self.conversations.require_member(caller, conversation_id)
         _check_len(content, MAX_CONTENT, "$.data.content")
         _check_len(client_message_id, 128, "$.data.client_message_id")
+        _check_len(content_type, 64, "$.data.type")
         if self_destruct:
             if ttl_seconds is None or not 1 <= ttl_seconds <= MAX_TTL_SECONDS:
                 raise ValidationFailed(
@@ -146,7 +151,17 @@ class Messages:
         )
         fields: dict[str, object] = {"content_type": content_type or "text", "content": content}
         ev = event("c", conversation_id, "chat/messages", "ChatMessageReceived", data, mid)
-        rec, stored = await self.store.append_message(record, fields, ev)
+        key = (caller.user_id, client_message_id or "")
+        try:
+            rec, stored = await self.store.append_message(record, fields, ev)
+        except Unavailable:
+            if client_message_id is not None:
+                if len(self._unsure) > 10_000:
+                    self._unsure.clear()
+                self._unsure.add(key)
+            raise
+        unsure = key in self._unsure
+        self._unsure.discard(key)
         if stored is not None:
             members = await self.conversations.members(conversation_id)  # as of the commit
             await self.publisher.event(stored, members, skip_conn=caller.conn_id)
@@ -158,6 +173,12 @@ class Messages:
                 "client_message_id already used in another conversation",
                 path="$.data.client_message_id",
             )
+        elif rec.id == mid or unsure:
+            # Committed by this very call (its batch failed after the commit and
+            # was replayed) or by an attempt that got `unavailable`: stored and
+            # in the feed, but never pushed. Push it now, or connected devices
+            # (which resume from the highest seq they saw) would never get it.
+            await self._push_committed(rec, caller.conn_id)
         return {
             "client_message_id": client_message_id,
             "message_id": rec.id,
@@ -165,6 +186,14 @@ class Messages:
             "self_destruct": rec.self_destruct,
             "expires_at": iso(rec.expires_at) if rec.expires_at is not None else None,
         }
+
+    async def _push_committed(self, rec: MessageRecord, skip_conn: str | None) -> None:
+        if rec.event_pos is None or rec.deleted_at is not None:
+            return
+        found = await self.store.feed(rec.sender_id, rec.event_pos - 1, 1)
+        if found and found[0].pos == rec.event_pos:
+            members = await self.conversations.members(rec.conversation_id)
+            await self.publisher.event(found[0], members, skip_conn=skip_conn)
 
     async def acknowledge(
         self,

@@ -107,7 +107,9 @@ class Notification(msgspec.Struct, array_like=True, gc=False):
     `skip_conn` spares the connection that caused the event (it got a reply).
     `invalidate` names conversations whose membership changed, so every node
     drops its cached member list. `revoke_token` closes connections that
-    authenticated with that (hashed) token.
+    authenticated with that (hashed) token. `pos` is the stream position of
+    a durable event (None for ephemeral pushes): nodes deliver in `pos`
+    order and fetch from the database whatever positions never announced.
     """
 
     frame: bytes = b""
@@ -115,3 +117,4 @@ class Notification(msgspec.Struct, array_like=True, gc=False):
     skip_conn: str | None = None
     invalidate: list[str] = []
     revoke_token: str | None = None
+    pos: int | None = None

@@ -33,6 +33,7 @@ class Publisher:
                 recipients=list(recipients),
                 skip_conn=skip_conn,
                 invalidate=invalidate or [],
+                pos=ev.pos,
             )
         )
 

@@ -365,6 +365,10 @@ class Connection:
             raise validation_error(exc) from None
         except _UNDECODABLE:
             raise BadFrame("data is not valid JSON") from None
+        if b"\\u0000" in bytes(frame.data):
+            nul = _nul_path(msg)
+            if nul is not None:
+                raise ValidationFailed("strings must not contain U+0000", path=nul)
         return await handler(self.session, msg, params)
 
     async def subscription(self, frame: ClientFrame) -> Reply:
@@ -376,6 +380,26 @@ class Connection:
 
 def _strip(exc: Exception) -> str:
     return _AT.sub(lambda m: f" at $.{m.group(1).lstrip('.')}" if m.group(1) else "", str(exc))
+
+
+def _nul_path(msg: msgspec.Struct) -> str | None:
+    """Path of the first string in `msg` holding U+0000, which PostgreSQL text
+    cannot store (rejected on every backend, so they behave alike). Iterative:
+    data may be nested as deep as the decoder allows."""
+    todo: list[tuple[str, Any]] = [("$.data", msg)]
+    while todo:
+        path, value = todo.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return path
+        elif isinstance(value, msgspec.Struct):
+            todo += [(f"{path}.{f}", getattr(value, f)) for f in value.__struct_fields__]
+        elif isinstance(value, dict):
+            todo += [(path, k) for k in value]
+            todo += [(f"{path}.{k}", v) for k, v in value.items()]
+        elif isinstance(value, list):
+            todo += [(f"{path}[{i}]", v) for i, v in enumerate(value)]
+    return None
 
 
 class _IdOnly(msgspec.Struct):

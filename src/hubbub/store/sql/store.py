@@ -251,7 +251,7 @@ class SqlStore:
         event: NewEvent,
     ) -> tuple[Conversation, StoredEvent | None]:
         async def unit(conn: AsyncConnection) -> tuple[Conversation, StoredEvent | None]:
-            if client_request_id:
+            if client_request_id is not None:  # "" is a key too, as for messages
                 found = (
                     await conn.execute(
                         select(t.conversations.c.id).where(
@@ -592,6 +592,19 @@ class SqlStore:
     async def feed(self, user_id: str, since: int, limit: int) -> list[StoredEvent]:
         async with self.engine.connect() as conn:
             rows = await conn.execute(_FEED_SQL, {"me": user_id, "since": since, "limit": limit})
+            return [
+                StoredEvent(r.pos, r.scope, r.target, r.channel, r.type, bytes(r.data))
+                for r in rows
+            ]
+
+    async def events_between(self, after: int, before: int) -> list[StoredEvent]:
+        e = t.events
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(e.c.pos, e.c.scope, e.c.target, e.c.channel, e.c.type, e.c.data)
+                .where(e.c.pos > after, e.c.pos < before)
+                .order_by(e.c.pos)
+            )
             return [
                 StoredEvent(r.pos, r.scope, r.target, r.channel, r.type, bytes(r.data))
                 for r in rows

@@ -1,0 +1,110 @@
+"""Delivers stream events to this node's connections in `seq` order, gap-free.
+
+Notifications are hints; the database is the truth. Each durable event's
+notification carries its `pos`. Commits are ordered cluster-wide (see
+`store/sql/writer.py`), so when a node receives pos P while it has delivered
+only up to U < P - 1, the positions in between are either committed events
+whose notification is late (another node's, or a reordered local one) or was
+lost (its node died between commit and publish), or numbers a rolled-back
+batch burned. Either way the node reads `(U, P)` from the database, delivers
+what it finds in order, then P; a late notification for a position already
+delivered is dropped. So a client never sees seq N+1 live before N, and
+resuming from the highest seq it saw cannot skip anything.
+
+    bus --note--> on_note --(in order, nothing pending)--> hub.deliver
+                       \\--(gap or busy)--> backlog --> fill from DB --> hub
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+from hubbub.core.frames import encode, frame_of
+from hubbub.core.model import Notification, StoredEvent
+from hubbub.core.ports import Store
+from hubbub.realtime.hub import Hub
+
+__all__ = ["Dispatcher"]
+
+log = logging.getLogger("hubbub.dispatch")
+
+MAX_FILL = 10_000  # beyond this, clients are told to resync instead
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        hub: Hub,
+        store: Store,
+        members: Callable[[str], Awaitable[dict[str, str]]],
+    ) -> None:
+        self.hub = hub
+        self.store = store
+        self.members = members
+        self.upto = 0
+        self._backlog: deque[Notification] = deque()
+        self._worker: asyncio.Task[None] | None = None
+        self.filled = 0
+
+    async def start(self) -> None:
+        self.upto = await self.store.max_pos()
+
+    def on_note(self, note: Notification) -> None:
+        pos = note.pos
+        if pos is None or (pos == self.upto + 1 and self._worker is None):
+            self.hub.deliver(note)
+            if pos is not None:
+                self.upto = pos
+            return
+        if note.invalidate or note.revoke_token is not None:
+            # Control parts act at once; only the frame waits for its turn.
+            self.hub.deliver(
+                Notification(invalidate=note.invalidate, revoke_token=note.revoke_token)
+            )
+        if pos <= self.upto:
+            return  # already delivered (fetched from the database)
+        self._backlog.append(
+            Notification(note.frame, note.recipients, note.skip_conn, [], None, pos)
+        )
+        if self._worker is None:
+            self._worker = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        try:
+            while self._backlog:
+                note = self._backlog.popleft()
+                assert note.pos is not None
+                if note.pos <= self.upto:
+                    continue
+                if note.pos > self.upto + 1:
+                    await self._fill(note.pos)
+                self.hub.deliver(note)
+                self.upto = note.pos
+        except Exception:
+            log.exception("dispatch fill failed; clients will resync")
+            self.hub.kick_all(1012, "reconnect and resume with SyncRequest")
+            self._backlog.clear()
+        finally:
+            self._worker = None
+
+    async def _fill(self, before: int) -> None:
+        if before - self.upto > MAX_FILL:
+            self.hub.kick_all(1012, "reconnect and resume with SyncRequest")
+            self.upto = before - 1
+            return
+        for ev in await self.store.events_between(self.upto, before):
+            self.hub.deliver(
+                Notification(encode(frame_of(ev)), await self._recipients(ev), pos=ev.pos)
+            )
+            self.upto = ev.pos
+            self.filled += 1
+
+    async def _recipients(self, ev: StoredEvent) -> list[str]:
+        if ev.scope == "u":
+            return [ev.target]
+        if ev.scope == "c":
+            return list(await self.members(ev.target))
+        return [ev.target, *await self.store.contacts_of(ev.target)]
