@@ -37,9 +37,8 @@ import contextlib
 import itertools
 import os
 import re
-import threading
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -56,6 +55,7 @@ from hubbub.protocols.channels.declarations import ERROR_CODES, ChannelDecl, res
 from hubbub.protocols.channels.handlers import HANDLERS
 from hubbub.protocols.channels.schema import CHANNELS
 from tests.reliability.conftest import Figure, scale
+from tests.reliability.loopthread import LoopThread
 from tests.support import Api, ServerProcess
 
 T = TypeVar("T")
@@ -418,30 +418,6 @@ def readable_id(payload: str | bytes) -> tuple[str | None, bool]:
 
 
 # --- end to end ------------------------------------------------------------
-
-
-class LoopThread:
-    """An asyncio loop in a background thread, for sync code (hypothesis) to drive."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 120) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def close(self) -> None:
-        async def cancel_all() -> None:
-            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-        self.run(cancel_all(), 30)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
 
 
 class FuzzConnection:

@@ -35,8 +35,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import itertools
-import threading
-from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -55,36 +53,13 @@ from websockets.asyncio.client import connect
 
 from tests import support
 from tests.reliability.conftest import Figure, scale
+from tests.reliability.loopthread import LoopThread
 from tests.support import Api, Client, ServerProcess
 
 T = TypeVar("T")
 PAGE = 3  # sync page size of the server under test: resumes take several pages
 STEPS = 30
 DELIVERY_TIMEOUT = 5.0  # for a live push in flight (longer: a message is missing)
-
-
-class LoopThread:
-    """An asyncio loop in a background thread, for the synchronous state machine."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 60) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def close(self) -> None:
-        async def cancel_all() -> None:
-            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-        self.run(cancel_all(), 30)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
 
 
 @dataclass
