@@ -81,6 +81,8 @@ class Config:
     drain_timeout: float = 30.0  # max seconds to wait for deliveries after the last ack
     stall_timeout: float = 5.0  # give up draining after this long without progress
     pg_admin_url: str = PG_ADMIN_URL
+    nodes: int = 1  # >1: that many servers on PostgreSQL + NATS, members spread over them
+    nats_url: str = "nats://127.0.0.1:4222"
 
 
 @dataclass
@@ -95,6 +97,7 @@ class Result:
     deflate: bool
     server_env: dict[str, str]
     # counts
+    nodes: int = 1
     sent: int = 0  # acked (ChatMessageAccepted)
     send_errors: int = 0
     error_codes: dict[str, int] = field(default_factory=dict)
@@ -749,19 +752,34 @@ async def run(cfg: Config, *, quiet: bool = False) -> Result:
         db_name = "hubbub_bench_" + secrets.token_hex(4)
         await pg_execute(cfg.pg_admin_url, f'CREATE DATABASE "{db_name}"')
         database_url = cfg.pg_admin_url.rsplit("/", 1)[0] + "/" + db_name
-    server = Server(tmp / "data", database_url, server_env)
+    if cfg.nodes > 1 and cfg.db != "postgres":
+        raise SystemExit("--nodes > 1 needs --db postgres (and NATS)")
+    res.nodes = cfg.nodes
+    cluster_env = dict(server_env)
+    if cfg.nodes > 1:
+        cluster_env["HUBBUB_NATS_URL"] = cfg.nats_url
+        cluster_env["HUBBUB_NATS_PREFIX"] = "hubbub_bench_" + secrets.token_hex(4)
+    servers = [
+        Server(tmp / f"data{i}", database_url, {**cluster_env, "HUBBUB_NODE_ID": f"n{i}"})
+        for i in range(cfg.nodes)
+    ]
+    server = servers[0]
     workers: _Workers | None = None
     senders: list[Member] = []
     try:
-        (tmp / "data").mkdir()
+        for srv in servers:
+            srv.data_dir.mkdir()
         workers = _Workers(nworkers)  # they start (import) while the server starts
-        await server.start()
-        _log(f"server {server.base_url} pid {server.pid} ({cfg.db})", quiet)
+        for srv in servers:
+            await srv.start()
+            _log(f"server {srv.base_url} pid {srv.pid} ({cfg.db})", quiet)
         async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
-            res = await _run(cfg, res, server, http, workers, senders, quiet)
+            res = await _run(cfg, res, servers, http, workers, senders, quiet)
         return res
     finally:
         await close_all(senders)
+        for srv in servers[1:]:
+            await srv.stop()
         await server.stop()
         res.server_log_problems = server.log_problems()
         if res.server_log_problems or not res.ok:
@@ -782,12 +800,25 @@ async def run(cfg: Config, *, quiet: bool = False) -> Result:
 async def _run(
     cfg: Config,
     res: Result,
-    server: Server,
+    servers: list[Server],
     http: httpx.AsyncClient,
     workers: _Workers,
     sender_members: list[Member],
     quiet: bool,
 ) -> Result:
+    server = servers[0]
+    pids = [srv.pid for srv in servers]
+
+    def rss_kib() -> int:
+        return sum(proc_rss_kib(pid) for pid in pids)
+
+    async def open_total() -> int:
+        total = 0
+        for srv in servers:
+            async with httpx.AsyncClient(base_url=srv.base_url, timeout=60) as h:
+                total += await connections_open(h)
+        return total
+
     users = await register(http, cfg.members)
     _log(f"registered {len(users)} users", quiet)
     s_users, r_users = users[: cfg.senders], users[cfg.senders :]
@@ -825,7 +856,8 @@ async def _run(
     async def connect_everyone() -> None:
         t = time.monotonic()
         for w, share in enumerate(shares):
-            workers.pipes[w].send(("connect", server.ws_url, share, cfg.senders, cfg.deflate))
+            url = servers[(w + 1) % len(servers)].ws_url  # senders stay on node 0
+            workers.pipes[w].send(("connect", url, share, cfg.senders, cfg.deflate))
         errors = await connect_all(
             [m for m in sender_members if m.ws is None], server.ws_url, cfg.deflate
         )
@@ -837,13 +869,14 @@ async def _run(
         if errors:
             _log(f"!!! {len(errors)} connections failed, e.g. {errors[:3]}", quiet)
         for _ in range(300):  # the server's own count, up to 30 s
-            if await connections_open(http) == cfg.members - len(errors):
+            if await open_total() == cfg.members - len(errors):
                 break
             await asyncio.sleep(0.1)
         # Connect-time work (presence fan-out) may still run: wait for an idle server.
-        await wait_idle(server.pid)
+        for pid in pids:
+            await wait_idle(pid)
         # What else keeps this (shared) machine busy while we are idle: 1 s sample.
-        ours = [server.pid, os.getpid(), *[p.pid for p in workers.procs if p.pid is not None]]
+        ours = [*pids, os.getpid(), *[p.pid for p in workers.procs if p.pid is not None]]
         b0, o0 = machine_busy_s(), sum(proc_cpu_s(pid) for pid in ours)
         await asyncio.sleep(1.0)
         b1, o1 = machine_busy_s(), sum(proc_cpu_s(pid) for pid in ours)
@@ -852,15 +885,15 @@ async def _run(
     if cfg.connect_after_group:
         await connect_all([creator], server.ws_url, cfg.deflate)
         group_id = await create_group()
-        res.rss_before_kib = proc_rss_kib(server.pid)
+        res.rss_before_kib = rss_kib()
         await connect_everyone()
         per_conn = cfg.members - 1
     else:
-        res.rss_before_kib = proc_rss_kib(server.pid)
+        res.rss_before_kib = rss_kib()
         await connect_everyone()
         per_conn = cfg.members
         group_id = await create_group()
-    res.rss_connected_kib = proc_rss_kib(server.pid)
+    res.rss_connected_kib = rss_kib()
     res.rss_per_conn_kib = round((res.rss_connected_kib - res.rss_before_kib) / per_conn, 1)
     _log(
         f"{cfg.members} members connected in {res.connect_s:.1f}s, "
@@ -870,7 +903,7 @@ async def _run(
 
     snd = [Sender(i, m, cfg, group_id) for i, m in enumerate(sender_members)]
     load_pids = [os.getpid(), *[p.pid for p in workers.procs if p.pid is not None]]
-    cpu0_server = proc_cpu_s(server.pid)
+    cpu0_server = sum(proc_cpu_s(pid) for pid in pids)
     cpu0_loop = proc_cpu_s(server.pid, server.pid)
     cpu0_load = {pid: proc_cpu_s(pid) for pid in load_pids}
     m0 = await server_metrics(http)
@@ -888,7 +921,7 @@ async def _run(
     await drain(sender_members, acked, own, cfg.drain_timeout, cfg.stall_timeout)
     parent = summarize(sender_members, acked, own)
     replies = await workers.recv_all(cfg.drain_timeout + 60)
-    cpu_server = proc_cpu_s(server.pid) - cpu0_server
+    cpu_server = sum(proc_cpu_s(pid) for pid in pids) - cpu0_server
     cpu_loop = proc_cpu_s(server.pid, server.pid) - cpu0_loop
     busy, pg = machine_busy_s() - busy0, postgres_cpu_s() - pg0
     m1 = await server_metrics(http)
@@ -942,7 +975,7 @@ async def _run(
     for s in snd:
         ack_all.extend(s.ack_lat)
     res.ack_ms = percentiles(ack_all, 1e6)
-    res.rss_end_kib = proc_rss_kib(server.pid)
+    res.rss_end_kib = rss_kib()
     res.server_cpu_s = round(cpu_server, 2)
     res.server_loop_cpu_s = round(cpu_loop, 2)
     wall = res.active_s or 1e-9
@@ -1071,6 +1104,10 @@ def parse_args(argv: Sequence[str] | None) -> tuple[list[Config], bool]:
     )
     p.add_argument("--drain-timeout", type=float, default=d.drain_timeout)
     p.add_argument("--pg", default=PG_ADMIN_URL, help="PostgreSQL admin URL")
+    p.add_argument(
+        "--nodes", type=int, default=1, help="cluster nodes (>1 needs --db postgres and NATS)"
+    )
+    p.add_argument("--nats", default="nats://127.0.0.1:4222", help="NATS URL for --nodes > 1")
     p.add_argument("--json", action="store_true", help="one JSON object per run on stdout")
     ns = p.parse_args(argv)
     dbs = ["sqlite", "postgres"] if ns.db == "both" else [ns.db]
@@ -1090,6 +1127,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[list[Config], bool]:
             default_limits=ns.default_limits,
             drain_timeout=ns.drain_timeout,
             pg_admin_url=ns.pg,
+            nodes=ns.nodes,
+            nats_url=ns.nats,
         )
         for db in dbs
     ]
