@@ -67,12 +67,16 @@ class Presence:
                 CHANNEL, TYPE, self._data(user_id, "online", now), contacts
             )
         snapshot = []
+        offline = []
         for cid in sorted(contacts):
             if await self._online_anywhere(cid):
                 snapshot.append(self._data(cid, "online", self.clock.now_ms()))
             else:
-                user = await self.store.get_user(cid)
-                snapshot.append(self._data(cid, "offline", user.last_seen_at if user else None))
+                offline.append(cid)
+        # One query for all offline contacts: a big group connecting at once
+        # must not cost one query per member per connection.
+        seen = await self.store.last_seen_of(offline) if offline else {}
+        snapshot += [self._data(cid, "offline", seen.get(cid)) for cid in offline]
         return snapshot
 
     async def disconnected(self, user_id: str) -> None:

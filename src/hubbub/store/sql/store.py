@@ -158,6 +158,13 @@ class SqlStore:
             row = (await conn.execute(select(t.users).where(col == value))).first()
         return _user(row) if row else None
 
+    async def last_seen_of(self, user_ids: list[str]) -> dict[str, int | None]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(t.users.c.id, t.users.c.last_seen_at).where(t.users.c.id.in_(user_ids))
+            )
+            return {r.id: r.last_seen_at for r in rows}
+
     async def existing_users(self, user_ids: Iterable[str]) -> set[str]:
         ids = list(set(user_ids))
         if not ids:
