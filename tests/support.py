@@ -109,9 +109,16 @@ class ProtocolError(AssertionError):
 
 
 class Client:
-    """One device of one user, connected to `/ws`."""
+    """One device of one user, connected to `/ws`.
+
+    Every other client negotiates permessage-deflate (as browsers do) and the
+    others do not (as most native apps and bots): the server writes frames to
+    the two kinds by different paths (`protocols/wsserver.py`), and every
+    test with two clients or more exercises both.
+    """
 
     _ids = itertools.count(1)
+    _made = itertools.count()
 
     def __init__(self, server: ServerProcess, user_id: str, token: str, device_id: str) -> None:
         self.server = server
@@ -123,12 +130,18 @@ class Client:
         self._changed = asyncio.Condition()
         self._reader: asyncio.Task[None] | None = None
         self.closed: tuple[int | None, str | None] | None = None
+        self.deflate = next(self._made) % 2 == 0
 
     async def connect(self, *, header_auth: bool = True, wait_ready: bool = True) -> Client:
         headers = {"X-Device-Id": self.device_id}
         if header_auth:
             headers["Authorization"] = f"Bearer {self.token}"
-        self.ws = await connect(self.server.ws_url, additional_headers=headers, max_size=2**24)
+        self.ws = await connect(
+            self.server.ws_url,
+            additional_headers=headers,
+            max_size=2**24,
+            compression="deflate" if self.deflate else None,
+        )
         self.closed = None
         self._reader = asyncio.create_task(self._read())
         if header_auth and wait_ready:

@@ -20,6 +20,7 @@ async def _serve(settings: Settings) -> None:
     import uvicorn
 
     from hubbub.app import create_app
+    from hubbub.protocols.wsserver import websocket_protocol
 
     app = create_app(settings)
     max_ws = settings.max_frame_bytes * 4 + 1024
@@ -28,7 +29,7 @@ async def _serve(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         http=_http_protocol(settings.request_head_timeout_s, settings.tcp_user_timeout_s),
-        ws="websockets-sansio",
+        ws=websocket_protocol(),
         ws_max_size=max_ws,
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,

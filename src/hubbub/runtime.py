@@ -30,6 +30,7 @@ from hubbub.core.sync import Sync
 from hubbub.core.timers import ExpiryWorker
 from hubbub.realtime.dispatch import Dispatcher
 from hubbub.realtime.hub import Hub
+from hubbub.realtime.outbox import Flusher
 from hubbub.store.sql.engine import create_engine
 from hubbub.store.sql.migrate import migrate
 from hubbub.store.sql.store import SqlStore
@@ -48,7 +49,7 @@ class Metrics:
         r = self.registry
         self.connections = Gauge("hubbub_ws_connections", "Open /ws connections", registry=r)
         self.frames_in = Counter("hubbub_ws_frames_in", "Client frames received", registry=r)
-        self.frames_out = Counter("hubbub_ws_frames_out", "Frames queued to clients", registry=r)
+        self.frames_out = Counter("hubbub_ws_frames_out", "Frames written to clients", registry=r)
         self.errors = Counter("hubbub_ws_errors", "Error replies by code", ["code"], registry=r)
         self.batch = Histogram(
             "hubbub_store_commit_batch",
@@ -94,6 +95,7 @@ class Node:
         self.expiry = ExpiryWorker(self.store, self.conversations, self.publisher, self.clock)
         self.messages.on_timer_scheduled.append(self.expiry.schedule_hint)
         self.hub = Hub(self.conversations.invalidate)
+        self.flusher = Flusher(self.metrics.frames_out.inc)
         self.dispatcher = Dispatcher(self.hub, self.store, self.conversations.members)
         self.ready = False
         self._presence_task: asyncio.Task[None] | None = None

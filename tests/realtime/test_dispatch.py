@@ -20,6 +20,7 @@ from hubbub.core.model import Notification, StoredEvent, User
 from hubbub.ids import new_id
 from hubbub.realtime.dispatch import Dispatcher
 from hubbub.realtime.hub import Hub
+from hubbub.realtime.outbox import Out
 from hubbub.store.sql.engine import create_engine
 from hubbub.store.sql.migrate import migrate
 from hubbub.store.sql.store import SqlStore
@@ -34,8 +35,8 @@ class Recorder:
         self.seqs: list[int] = []
         self.kicked: tuple[int, str] | None = None
 
-    def push(self, frame: str) -> None:
-        self.seqs.append(msgspec.json.decode(frame).get("seq"))
+    def push(self, out: Out) -> None:
+        self.seqs.append(msgspec.json.decode(out.payload).get("seq"))
 
     def kick(self, code: int, reason: str) -> None:
         self.kicked = (code, reason)

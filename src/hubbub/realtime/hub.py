@@ -2,9 +2,9 @@
 
     bus --Notification--> Hub.deliver --> by_user[uid][conn].push(frame)
 
-The frame arrives encoded once; the hub decodes it to text once, looks up who
-is connected here and appends the same string to each connection's bounded
-send queue.
+The frame arrives encoded once; the hub wraps it in one `Out` (which frames
+it for the WebSocket once, see `outbox.py`), looks up who is connected here
+and appends that same object to each connection's bounded send queue.
 Membership invalidations and token revocations ride the same bus, so they
 are applied in order with the events around them.
 """
@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from hubbub.core.model import Notification
+from hubbub.realtime.outbox import Out
 
 __all__ = ["Hub", "LiveConnection"]
 
@@ -24,7 +25,7 @@ class LiveConnection(Protocol):
     user_id: str
     token_hash: str
 
-    def push(self, frame: str) -> None: ...
+    def push(self, out: Out) -> None: ...
     def kick(self, code: int, reason: str) -> None: ...
 
 
@@ -62,8 +63,8 @@ class Hub:
                         conn.kick(4401, "token revoked")
         if not note.frame:
             return
-        # Decoded once here; every connection gets the same str object.
-        frame, skip, n = note.frame.decode(), note.skip_conn, 0
+        # Wrapped once here; every connection gets the same object.
+        frame, skip, n = Out(note.frame), note.skip_conn, 0
         by_user = self.by_user
         for uid in note.recipients:
             targets = by_user.get(uid)

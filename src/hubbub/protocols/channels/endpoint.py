@@ -2,7 +2,8 @@
 
     client --text--> read loop: size check, rate limit, decode envelope,
                      resolve channel, validate data, handler --> reply
-    hub ---bytes--> Outbox queue --> write loop --> client
+    hub ---Out---> Outbox queue --> Flusher, end of loop turn --> client
+                                (writer task only while the socket is full)
 
 Frames from one connection are handled one at a time, so a sender's
 messages keep their order. Every frame with an `id` gets exactly one reply
@@ -24,6 +25,7 @@ from hubbub.core.accounts import check_device_id
 from hubbub.core.context import Caller
 from hubbub.core.frames import encode_frame
 from hubbub.core.model import TokenInfo
+from hubbub.core.ordering import on_queued
 from hubbub.errors import (
     BadFrame,
     HubbubError,
@@ -40,8 +42,10 @@ from hubbub.protocols.channels.declarations import (
     ClientFrame,
     resolve,
 )
-from hubbub.protocols.channels.handlers import HANDLERS, Reply
-from hubbub.protocols.channels.session import Outbox, Session, TokenBucket
+from hubbub.protocols.channels.handlers import HANDLERS, PIPELINED, Handler, Reply
+from hubbub.protocols.channels.session import Session, TokenBucket
+from hubbub.protocols.wsserver import WIRE_EXTENSION
+from hubbub.realtime.outbox import Out, Outbox
 from hubbub.runtime import Node
 
 __all__ = ["origin_allowed", "ws_endpoint"]
@@ -55,6 +59,7 @@ _AT = re.compile(r" - at `\$([^`]*)`")
 # Besides DecodeError, msgspec raises these on hostile input: invalid UTF-8 in a
 # binary frame, and nesting deeper than the recursion limit. Bad frames, not bugs.
 _UNDECODABLE = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+MAX_PIPELINED = 64  # frames of one connection in flight at once (see _pipeline)
 
 
 def _decoder(kind: type[Any]) -> msgspec.json.Decoder[Any]:
@@ -114,13 +119,15 @@ class Connection:
         # Back-pressure on input: while this many replies and events wait to be
         # written, the reader stops reading the client's frames (see _read_loop).
         self._backlog = max(1, s.send_queue_limit // 2)
-        self._paused = False
-        self._drained = asyncio.Event()
+        # Pipelined frames in flight (see _pipeline): the last one's reply-sent future.
+        self._tail: asyncio.Future[None] | None = None
+        self._inflight = 0
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # -- output ---------------------------------------------------------------
     def send(self, frame: bytes) -> None:
         if self.session is not None:
-            self.session.outbox.push(frame.decode())
+            self.session.outbox.push(Out(frame))
         else:
             self._pre_auth.append(frame)
 
@@ -221,89 +228,90 @@ class Connection:
 
     async def _serve(self, info: TokenInfo, device: str | None, ref: str | None) -> None:
         node = self.node
-        outbox = Outbox(info.user_id, info.token_hash, node.settings.send_queue_limit)
+        wire = self.ws.scope.get("extensions", {}).get(WIRE_EXTENSION)
+        outbox = Outbox(
+            info.user_id,
+            info.token_hash,
+            node.settings.send_queue_limit,
+            node.flusher,
+            wire,
+            self.ws.send_text,
+        )
         caller = Caller(info.user_id, device or info.device_id, outbox.id, info.token_hash)
         self.session = Session(node, caller, outbox)
-        head = await node.store.max_pos()
-        self.send(
-            encode_frame(
-                "",
-                "Authenticated",
-                {"user_id": caller.user_id, "device_id": caller.device_id, "head_seq": head},
-                ref=ref,
-            )
-        )
-        for frame in self._pre_auth:
-            outbox.push(frame.decode())
-        self._pre_auth.clear()
-        node.hub.add(outbox)
-        node.metrics.connections.inc()
-        log.debug("connected", extra={"user_id": caller.user_id, "device_id": caller.device_id})
-        reader = asyncio.create_task(self._read_loop())
-        writer = asyncio.create_task(self._write_loop(outbox))
-        outbox.on_close = writer.cancel
+        tasks: list[asyncio.Task[None]] = []
+        joined = False
         try:
+            head = await node.store.max_pos()
+            self.send(
+                encode_frame(
+                    "",
+                    "Authenticated",
+                    {"user_id": caller.user_id, "device_id": caller.device_id, "head_seq": head},
+                    ref=ref,
+                )
+            )
+            for frame in self._pre_auth:
+                outbox.push(Out(frame))
+            self._pre_auth.clear()
+            node.hub.add(outbox)
+            node.metrics.connections.inc()
+            joined = True
+            log.debug("connected", extra={"user_id": caller.user_id, "device_id": caller.device_id})
+            reader = asyncio.create_task(self._read_loop())
+            writer = asyncio.create_task(outbox.run_writer(node.metrics.frames_out.inc))
+            tasks += (reader, writer)
+            outbox.on_close = writer.cancel
             # A logout racing this handshake may have sent its revocation before the
             # hub knew this connection: look again now that any later one will kick it.
             if await node.store.lookup_token(info.token_hash) is None:
                 outbox.kick(4401, "token revoked")
             for data in await node.presence.connected(caller.user_id):
-                outbox.push(encode_frame("user/presence", "PresenceStatusUpdated", data).decode())
-            done, pending = await asyncio.wait(
-                {reader, writer}, return_when=asyncio.FIRST_COMPLETED
-            )
+                outbox.push(Out(encode_frame("user/presence", "PresenceStatusUpdated", data)))
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:  # a peer that vanished mid-send is a normal end
                 if not task.cancelled() and task.exception() is not None:
                     exc = task.exception()
                     if not isinstance(exc, WebSocketDisconnect | OSError):
                         log.warning("connection loop failed", exc_info=exc)
-            for task in pending:
+                        outbox.kick(1011, "server error")
+        except HubbubError as exc:  # storage unavailable while setting up: retry later
+            log.warning("connection setup failed", extra={"error": exc.code})
+            outbox.kick(1011, "server error: reconnect later")
+        except Exception:
+            log.exception("connection failed")
+            outbox.kick(1011, "server error")
+        finally:
+            for task in tasks:
                 task.cancel()
-            for task in pending:
+            for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-        finally:
-            node.hub.remove(outbox)
-            node.metrics.connections.dec()
+            if joined:
+                node.hub.remove(outbox)
+                node.metrics.connections.dec()
             if outbox.overflowed:
                 node.metrics.slow_consumers.inc()
             code, reason = outbox.closing or (1000, "")
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.ws.close(code=code, reason=reason), timeout=2)
-            with contextlib.suppress(Exception):
-                await node.presence.disconnected(caller.user_id)
-
-    async def _write_loop(self, outbox: Outbox) -> None:
-        ws, queue, frames_out = self.ws, outbox.queue, self.node.metrics.frames_out
-        while True:
-            await outbox.wake.wait()
-            outbox.wake.clear()
-            # Once closing (revoked, or too slow) nothing more is sent.
-            while queue and outbox.closing is None:
-                frame = queue.popleft()
-                await ws.send_text(frame)
-                frames_out.inc()
-                if self._paused and len(queue) < self._backlog:
-                    self._paused = False
-                    self._drained.set()
-            self._drained.set()
-            if outbox.closing is not None:
-                return
+            if joined:
+                with contextlib.suppress(Exception):
+                    await node.presence.disconnected(caller.user_id)
 
     async def _read_loop(self) -> None:
         ws, frames_in = self.ws, self.node.metrics.frames_in
         assert self.session is not None
-        queue = self.session.outbox.queue
+        outbox = self.session.outbox
+        queue, backlog = outbox.queue, self._backlog
         while True:
             # A client that sends faster than it reads its replies (a pipelined
             # burst, a flood answered `rate_limited`) is not read further until
             # the writer catches up; without this, a burst handled in one go
             # filled the queue before the writer ran and was cut off as a slow
             # consumer. That cut-off is for events the client cannot keep up with.
-            if len(queue) >= self._backlog:
-                self._paused = True
-                self._drained.clear()
-                await self._drained.wait()
+            if len(queue) >= backlog:
+                await outbox.wait_below(backlog)
             msg = await ws.receive()
             if msg["type"] == "websocket.disconnect":
                 return
@@ -315,48 +323,116 @@ class Connection:
 
     async def handle(self, raw: str | bytes) -> None:
         if _size(raw) > self.max_frame:
+            await self._in_turn()
             self.error(TooLarge(f"frame exceeds {self.max_frame} bytes"), _peek_id(raw))
             return
         wait_ms = self.bucket.take()
         if wait_ms:
+            await self._in_turn()
             self.error(RateLimited("slow down", retry_after_ms=wait_ms), _peek_id(raw))
             return
         try:
             frame = _frame_decoder.decode(raw)
         except msgspec.ValidationError as exc:
+            await self._in_turn()
             self.error(BadFrame(_strip(exc)), _peek_id(raw))
             return
         except _UNDECODABLE:
+            await self._in_turn()
             self.error(BadFrame("frame is not valid JSON"), _peek_id(raw))
             return
         try:
-            reply = await self.dispatch(frame)
+            call = await self.prepare(frame)
         except HubbubError as exc:
+            await self._in_turn()
             self.error(exc, frame.id, frame.channel)
             return
+        handler, msg, params, pipelined = call
+        if pipelined and self._inflight < MAX_PIPELINED:
+            await self._pipeline(frame, handler, msg, params)
+            return
+        await self._in_turn()
+        self._emit(frame, await self._run(frame, handler, msg, params))
+
+    async def _run(
+        self, frame: ClientFrame, handler: Handler, msg: Any, params: dict[str, str]
+    ) -> Reply | HubbubError:
+        assert self.session is not None
+        try:
+            return await handler(self.session, msg, params)
+        except HubbubError as exc:
+            return exc
         except Exception:
             log.exception("handler failed", extra={"channel": frame.channel, "type": frame.type})
-            self.error(Internal("internal error"), frame.id, frame.channel)
-            return
-        if reply is not None and frame.id is not None:
-            self.reply(reply, frame.id)
-        elif reply is not None:
-            for channel, type_, data in reply.extra_frames:
+            return Internal("internal error")
+
+    def _emit(self, frame: ClientFrame, result: Reply | HubbubError | None) -> None:
+        if isinstance(result, HubbubError):
+            self.error(result, frame.id, frame.channel)
+        elif result is not None and frame.id is not None:
+            self.reply(result, frame.id)
+        elif result is not None:
+            for channel, type_, data in result.extra_frames:
                 self.send(encode_frame(channel, type_, data))
 
-    async def dispatch(self, frame: ClientFrame) -> Reply | None:
+    async def _in_turn(self) -> None:
+        """Wait until every pipelined frame before this one has sent its reply."""
+        tail = self._tail
+        if tail is not None and not tail.done():
+            await asyncio.shield(tail)
+
+    async def _pipeline(
+        self, frame: ClientFrame, handler: Handler, msg: Any, params: dict[str, str]
+    ) -> None:
+        """Run a one-write handler concurrently; read on once its write is queued.
+
+        Writes join the group commit in frame order (the next frame is read
+        only after this one's write is queued, see `core/ordering.py`), and
+        replies go out in frame order (each waits for the one before).
+        """
+        loop = asyncio.get_running_loop()
+        prev, done = self._tail, loop.create_future()
+        self._tail = done
+        advance = loop.create_future()
+
+        def go_on() -> None:
+            if not advance.done():
+                advance.set_result(None)
+
+        async def run() -> None:
+            on_queued.set(go_on)  # this task's own context
+            try:
+                result = await self._run(frame, handler, msg, params)
+                if prev is not None and not prev.done():
+                    await asyncio.shield(prev)
+                self._emit(frame, result)
+            finally:
+                self._inflight -= 1
+                done.set_result(None)
+                go_on()
+
+        self._inflight += 1
+        task = loop.create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        await advance
+
+    async def prepare(self, frame: ClientFrame) -> tuple[Handler, Any, dict[str, str], bool]:
+        """Everything before the handler: routing and validation, all typed errors."""
         assert self.session is not None
         if frame.type == "Authenticate":
             raise BadFrame("already authenticated")
         if frame.type in ("Subscribe", "Unsubscribe"):
-            return await self.subscription(frame)
+            await self._in_turn()
+            raise await self.subscription(frame)
         found = resolve(frame.channel)
         if found is None:
             raise UnknownChannel(f"unknown channel {frame.channel!r}")
         decl, params = found
         if decl.client_message != frame.type or decl.client_type is None:
             raise BadFrame(f"{frame.type!r} is not a client message of {decl.name!r}")
-        handler = HANDLERS.get((decl.name, frame.type))
+        key = (decl.name, frame.type)
+        handler = HANDLERS.get(key)
         if handler is None:
             raise Unavailable(f"{decl.name} is not served yet")
         try:
@@ -369,13 +445,13 @@ class Connection:
             nul = _nul_path(msg)
             if nul is not None:
                 raise ValidationFailed("strings must not contain U+0000", path=nul)
-        return await handler(self.session, msg, params)
+        return handler, msg, params, key in PIPELINED
 
-    async def subscription(self, frame: ClientFrame) -> Reply:
+    async def subscription(self, frame: ClientFrame) -> HubbubError:
         found = resolve(frame.channel)
         if found is None:
-            raise UnknownChannel(f"unknown channel {frame.channel!r}")
-        raise Unavailable(f"{found[0].name} has no subscribable stream yet")
+            return UnknownChannel(f"unknown channel {frame.channel!r}")
+        return Unavailable(f"{found[0].name} has no subscribable stream yet")
 
 
 def _strip(exc: Exception) -> str:

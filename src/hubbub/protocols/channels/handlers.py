@@ -18,7 +18,7 @@ from hubbub.protocols.channels import schema as s
 if TYPE_CHECKING:
     from hubbub.protocols.channels.session import Session
 
-__all__ = ["HANDLERS", "Reply"]
+__all__ = ["HANDLERS", "PIPELINED", "Handler", "Reply"]
 
 
 @dataclass(slots=True)
@@ -192,3 +192,14 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("call/signaling", "SendCallSignal"): call_signal("call/signaling"),
     ("call/signal", "SendCallSignal"): call_signal("call/signal"),
 }
+
+# Handlers that make exactly one write and that a later frame of the same
+# connection cannot depend on before its reply: the reader may go on to the
+# next frame once their write is queued (see `core/ordering.py`).
+PIPELINED: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("chat/messages", "SendEncryptedMessage"),
+        ("chat/acks", "SendEncryptedAck"),
+        ("chat/messages/ack", "SendChatMessageWithClientId"),
+    }
+)

@@ -33,6 +33,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hubbub.core.ordering import queued
 from hubbub.errors import Unavailable
 
 __all__ = ["GroupCommitWriter", "Unit", "storage_error"]
@@ -93,6 +94,7 @@ class GroupCommitWriter:
             self._queue.put_nowait(_Item(unit, fut))
         except asyncio.QueueFull:
             raise Unavailable("write queue full, retry later") from None
+        queued()
         return await fut
 
     async def _run(self) -> None:

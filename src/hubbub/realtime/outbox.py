@@ -1,0 +1,196 @@
+"""A connection's outgoing frames: encoded once, written once per loop turn.
+
+Fan-out is the hot path: one event to a thousand connections. So
+
+- an event is encoded once (JSON, by the publisher) and framed once (its
+  WebSocket header, here): `Out` carries both, and every recipient's queue
+  holds the same object;
+- a push never wakes a task. It appends to the queue and marks the outbox
+  dirty; once per event-loop turn the node's `Flusher` writes each dirty
+  outbox's queue to its socket with one `transport.write` (one syscall for
+  all the frames that turn brought it: a commit batch of 32 messages to a
+  group is one write per member, not 32);
+- frames stay queued only while a connection's transport is paused (the
+  kernel's buffer and then the transport's are full, past its high-water
+  mark): its writer task waits for the transport to drain and flushes again.
+  The queue is bounded: past `limit`, the client is cut off as a slow consumer
+  (close 1013) and resumes from its change feed.
+
+Replies and pushed events share the one FIFO, so a client sees them in the
+order the server produced them.
+
+    hub.deliver --push(Out)--> queue --(end of loop turn)--> Flusher
+        --> Wire.write_frames (one transport.write)        [transport writable]
+        --> writer task: await writable, flush again       [transport paused]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
+
+from hubbub.ids import new_id
+
+__all__ = ["Flusher", "Out", "Outbox", "Wire", "text_frame"]
+
+
+def text_frame(payload: bytes) -> bytes:
+    """An unmasked, final WebSocket text frame (RFC 6455 §5.2), as a server sends it."""
+    n = len(payload)
+    if n < 126:
+        return bytes((0x81, n)) + payload
+    if n < 65536:
+        return struct.pack("!BBH", 0x81, 126, n) + payload
+    return struct.pack("!BBQ", 0x81, 127, n) + payload
+
+
+class Out:
+    """One outgoing frame, shared by all its recipients: JSON, and framed on demand."""
+
+    __slots__ = ("_framed", "payload")
+
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
+        self._framed: bytes | None = None
+
+    @property
+    def framed(self) -> bytes:
+        framed = self._framed
+        if framed is None:
+            framed = self._framed = text_frame(self.payload)
+        return framed
+
+
+class Wire(Protocol):
+    """The transport side of a connection (see `protocols/wsserver.py`)."""
+
+    writable: asyncio.Event  # cleared while the transport is paused
+
+    def open(self) -> bool:
+        """True while data frames may be sent (no close sent or received)."""
+        ...
+
+    def write_frames(self, outs: Sequence[Out]) -> None: ...
+
+
+SendText = Callable[[str], Awaitable[None]]
+
+
+class Flusher:
+    """Writes every outbox that got frames during this loop turn, once, at its end."""
+
+    def __init__(self, on_written: Callable[[int], object] | None = None) -> None:
+        self._dirty: list[Outbox] = []
+        self._on_written = on_written
+
+    def mark(self, outbox: Outbox) -> None:
+        if not self._dirty:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self._dirty.append(outbox)
+
+    def flush(self) -> None:
+        dirty, self._dirty = self._dirty, []
+        written = 0
+        for outbox in dirty:
+            written += outbox.flush()
+        if written and self._on_written is not None:
+            self._on_written(written)
+
+
+class Outbox:
+    """What the hub sees of a connection: push frames, or kick it."""
+
+    def __init__(
+        self,
+        user_id: str,
+        token_hash: str,
+        limit: int,
+        flusher: Flusher,
+        wire: Wire | None,
+        send_text: SendText | None = None,
+    ) -> None:
+        self.id = new_id()
+        self.user_id = user_id
+        self.token_hash = token_hash
+        self.limit = limit
+        self.queue: deque[Out] = deque()
+        self.closing: tuple[int, str] | None = None
+        self.overflowed = False
+        # Set by the connection: stops a writer blocked on a full socket, which
+        # would otherwise never see `closing` (the peer is not reading).
+        self.on_close: Callable[[], object] | None = None
+        self._flusher = flusher
+        self._wire = wire
+        self._send_text = send_text  # without a Wire: the ASGI send, a frame at a time
+        self._dirty = False
+        self._wake = asyncio.Event()  # the writer task has work: paused, or closing
+        self._below = asyncio.Event()  # the queue shrank (see wait_below)
+
+    def push(self, out: Out) -> None:
+        if self.closing is not None:
+            return
+        queue = self.queue
+        if len(queue) >= self.limit:
+            self.overflowed = True
+            self.kick(1013, "slow consumer: resume with SyncRequest")
+            return
+        queue.append(out)
+        if not self._dirty:
+            self._dirty = True
+            self._flusher.mark(self)
+
+    def kick(self, code: int, reason: str) -> None:
+        if self.closing is None:
+            self.closing = (code, reason)
+            if self.on_close is not None:
+                self.on_close()
+        self._wake.set()
+
+    def flush(self) -> int:
+        """Write what is queued if the transport takes it now; else leave it to the writer."""
+        self._dirty = False
+        queue = self.queue
+        if not queue or self.closing is not None:
+            return 0
+        wire = self._wire
+        if wire is None or not wire.writable.is_set():
+            self._wake.set()
+            return 0
+        n = len(queue)
+        if wire.open():
+            wire.write_frames(queue)
+        queue.clear()  # a closed connection gets nothing more; its feed has it all
+        self._below.set()
+        return n
+
+    async def wait_below(self, n: int) -> None:
+        """Return once fewer than `n` frames are queued (input back-pressure)."""
+        while len(self.queue) >= n and self.closing is None:
+            self._below.clear()
+            await self._below.wait()
+
+    async def run_writer(self, on_written: Callable[[int], object] | None = None) -> None:
+        """The slow path: frames the transport could not take at once."""
+        queue = self.queue
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if self.closing is not None:
+                return
+            if self._wire is not None:
+                await self._wire.writable.wait()
+                n = self.flush()
+            else:
+                assert self._send_text is not None
+                n = 0
+                while queue and self.closing is None:
+                    await self._send_text(queue.popleft().payload.decode())
+                    n += 1
+                self._below.set()
+            if n and on_written is not None:
+                on_written(n)
+            if self.closing is not None:
+                return
