@@ -157,6 +157,43 @@ async def test_one_failing_unit_fails_alone(store: SqlStore) -> None:
     assert len(await store.feed(b, 0, 100)) == 10
 
 
+async def test_batched_appends_dedupe_within_the_batch_and_interleave_with_units(
+    store: SqlStore,
+) -> None:
+    """Appends run many per statement (`appends.py`): what a batch must still do
+    as if each ran alone."""
+    a, b = await make_user(store), await make_user(store)
+    cid, _ = await store.open_direct(new_id(), a, b, now_ms())
+    order: list[str] = []
+
+    async def unit(conn) -> None:  # type: ignore[no-untyped-def]
+        order.append("unit")
+
+    due = now_ms() + 3_600_000
+    calls = []
+    for i in range(12):
+        key = "dup" if i % 4 == 0 else f"k{i}"  # the same client id 3 times in the batch
+        rec = record(cid, a, key, expires=due if i % 3 == 0 else None)
+        calls.append(store.append_message(rec, {"content": str(i)}, text_event(cid, rec.id, key)))
+        if i == 5:
+            calls.append(store.writer.submit(unit))
+    results = await asyncio.gather(*calls)
+    appended = [r for r in results if r is not None]
+    dup = [(rec, ev) for rec, ev in appended if rec.client_message_id == "dup"]
+    assert len(dup) == 3 and dup[0][1] is not None and dup[1][1] is None and dup[2][1] is None
+    assert {rec.id for rec, _ in dup} == {dup[0][0].id} and order == ["unit"]
+    positions = [ev.pos for _, ev in appended if ev is not None]
+    assert len(positions) == 10 and positions == sorted(positions)
+    feed = await store.feed(b, positions[0] - 1, 100)
+    assert [e.pos for e in feed] == positions
+    for rec, _ in appended:
+        stored = await store.get_message(rec.id)
+        assert stored is not None and stored.event_pos == rec.event_pos
+    expiring = {rec.id for rec, ev in appended if ev is not None and rec.expires_at is not None}
+    assert len(expiring) == 4  # items 0, 3, 6 and 9: the repeats of "dup" made no timer
+    assert expiring <= set(await store.due_expiries(due + 1, 1000))
+
+
 async def test_membership_window_cuts_the_feed(store: SqlStore) -> None:
     owner, m1, m2 = await make_user(store), await make_user(store), await make_user(store)
     gid = new_id()

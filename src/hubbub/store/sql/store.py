@@ -27,8 +27,8 @@ from hubbub.core.model import (
     User,
 )
 from hubbub.errors import Conflict
-from hubbub.ids import new_id
 from hubbub.store.sql import tables as t
+from hubbub.store.sql.appends import MessageAppends, message_record
 from hubbub.store.sql.writer import GroupCommitWriter
 
 __all__ = ["SqlStore"]
@@ -81,21 +81,6 @@ def _user(row: Any) -> User:
     )
 
 
-def _message(row: Any) -> MessageRecord:
-    return MessageRecord(
-        id=row.id,
-        conversation_id=row.conversation_id,
-        sender_id=row.sender_id,
-        kind=row.kind,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        deleted_at=row.deleted_at,
-        client_message_id=row.client_message_id,
-        self_destruct=bool(row.self_destruct),
-        event_pos=row.event_pos,
-    )
-
-
 async def _max_pos(conn: AsyncConnection) -> int:
     return int(
         (await conn.execute(select(func.coalesce(func.max(t.events.c.pos), 0)))).scalar_one()
@@ -124,6 +109,7 @@ class SqlStore:
     def __init__(self, engine: AsyncEngine, writer: GroupCommitWriter, clock_ms: Callable[[], int]):
         self.engine = engine
         self.writer = writer
+        self._appends = MessageAppends()
         self._now = clock_ms
 
     # ------------------------------------------------------------------ accounts
@@ -413,51 +399,14 @@ class SqlStore:
     async def append_message(
         self, record: MessageRecord, fields: dict[str, object], event: NewEvent
     ) -> tuple[MessageRecord, StoredEvent | None]:
-        async def unit(conn: AsyncConnection) -> tuple[MessageRecord, StoredEvent | None]:
-            m = t.messages
-            if record.client_message_id is not None:
-                row = (
-                    await conn.execute(
-                        select(m).where(
-                            m.c.sender_id == record.sender_id,
-                            m.c.client_message_id == record.client_message_id,
-                        )
-                    )
-                ).first()
-                if row is not None:
-                    return _message(row), None
-            stored = await _insert_event(conn, event, record.created_at)
-            await conn.execute(
-                insert(m).values(
-                    id=record.id,
-                    conversation_id=record.conversation_id,
-                    sender_id=record.sender_id,
-                    kind=record.kind,
-                    client_message_id=record.client_message_id,
-                    self_destruct=record.self_destruct,
-                    created_at=record.created_at,
-                    expires_at=record.expires_at,
-                    event_pos=stored.pos,
-                    **fields,
-                )
-            )
-            if record.expires_at is not None:
-                await conn.execute(
-                    insert(t.timers).values(
-                        id=new_id(), kind="expire", ref=record.id, due_at=record.expires_at
-                    )
-                )
-            record.event_pos = stored.pos
-            return record, stored
-
-        return await self.writer.submit(unit)
+        return await self.writer.submit_item(self._appends, (record, fields, event))
 
     async def get_message(self, message_id: str) -> MessageRecord | None:
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(select(t.messages).where(t.messages.c.id == message_id))
             ).first()
-        return _message(row) if row else None
+        return message_record(row) if row else None
 
     async def record_receipt(
         self, message_id: str, user_id: str, status: str, now: int, event: NewEvent | None
@@ -496,7 +445,7 @@ class SqlStore:
             ).first()
             if row is None or row.deleted_at is not None:
                 return None
-            rec = _message(row)
+            rec = message_record(row)
             await conn.execute(
                 update(t.messages)
                 .where(t.messages.c.id == message_id)
