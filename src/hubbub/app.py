@@ -16,7 +16,7 @@ from hubbub import __version__
 from hubbub.config import Settings
 from hubbub.errors import HubbubError
 from hubbub.protocols.channels.endpoint import ws_endpoint
-from hubbub.rest import accounts, conversations, ops
+from hubbub.rest import accounts, blocks, conversations, ops
 from hubbub.runtime import Node
 
 __all__ = ["create_app"]
@@ -69,6 +69,7 @@ def create_app(settings: Settings, node: Node | None = None) -> FastAPI:
         return await http_exception_handler(request, exc)
 
     app.include_router(accounts.router)
+    app.include_router(blocks.router)
     app.include_router(conversations.router)
     app.include_router(ops.router)
     app.add_api_websocket_route("/ws", ws_endpoint)

@@ -17,6 +17,7 @@ from hubbub.bus.inprocess import InProcessBus, LocalPresence
 from hubbub.clock import Clock, SystemClock
 from hubbub.config import Settings
 from hubbub.core.accounts import Accounts
+from hubbub.core.blocks import Blocks
 from hubbub.core.calls import Calls
 from hubbub.core.conversations import Conversations
 from hubbub.core.keys import Keys
@@ -78,6 +79,7 @@ class Node:
         self.bus, self.registry = self._make_bus()
         self.publisher = Publisher(self.bus)
         self.conversations = Conversations(self.store, self.publisher, self.clock)
+        self.blocks = Blocks(self.store, self.conversations, self.publisher, self.clock)
         self.accounts = Accounts(
             self.store,
             self.publisher,
@@ -144,6 +146,7 @@ class Node:
         await self.expiry.close()
         if self._presence_task is not None:
             self._presence_task.cancel()
+        await self.accounts.close()
         await self.writer.close()
         await self.registry.close()
         await self.bus.close()

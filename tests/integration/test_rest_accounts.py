@@ -344,6 +344,12 @@ async def test_conversation_of_others_is_404_like_a_missing_one(api: Api) -> Non
         ("GET", "/v1/users/{id}", None),
         ("GET", "/v1/users?username=someone", None),
         ("POST", "/v1/auth/logout", None),
+        ("GET", "/v1/auth/tokens", None),
+        ("DELETE", "/v1/auth/tokens/{id}", None),
+        ("POST", "/v1/auth/password", {"current_password": "x" * 8, "new_password": "y" * 8}),
+        ("PUT", "/v1/users/{id}/block", None),
+        ("DELETE", "/v1/users/{id}/block", None),
+        ("GET", "/v1/blocks", None),
     ],
 )
 async def test_missing_or_bad_bearer_is_401(
@@ -401,9 +407,18 @@ async def test_openapi_lists_the_v1_routes(api: Api) -> None:
         "/v1/conversations": "get",
         "/v1/conversations/direct": "post",
         "/v1/conversations/{conversation_id}": "get",
+        "/v1/auth/tokens": "get",
+        "/v1/auth/tokens/{token_id}": "delete",
+        "/v1/auth/password": "post",
+        "/v1/users/{user_id}/block": "put delete",
+        "/v1/blocks": "get",
     }
-    for path, method in expected.items():
-        assert method in paths.get(path, {}), f"{method.upper()} {path} missing from OpenAPI"
+    for path, methods in expected.items():
+        for method in methods.split():
+            assert method in paths.get(path, {}), f"{method.upper()} {path} missing from OpenAPI"
+    # Device listings never document a token or its hash.
+    session = doc["components"]["schemas"]["SessionOut"]["properties"]
+    assert "token_id" in session and not {"token", "token_hash"} & set(session)
 
 
 async def test_asyncapi_document(api: Api) -> None:

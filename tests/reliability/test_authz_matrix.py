@@ -58,8 +58,8 @@ class Surface:
     """One request that names ids, as a template: "{G}" stands for a world id.
 
     `targets` are the placeholders that a random id replaces for the
-    comparison; `fresh` builds a new group `{F}` for the case (leaving is
-    destructive).
+    comparison; `fresh` builds a new `{F}` for the case, a group or a token
+    of O (leaving and revoking are destructive).
     """
 
     name: str
@@ -68,7 +68,7 @@ class Surface:
     body: dict[str, Any] | None
     targets: tuple[str, ...]
     expect: dict[str, str]
-    fresh: bool = False
+    fresh: str = ""  # "", "group" or "token"
 
 
 def enc(cid: str) -> dict[str, Any]:
@@ -93,12 +93,20 @@ def key(user: str) -> dict[str, Any]:
     return {"user_id": user, "key_id": "{CMID}", "public_key": "cHVi", "algorithm": "X25519"}
 
 
-def rest(method: str, path: str, targets: str, expect: dict[str, str], body: Any = None) -> Surface:
-    return Surface(f"{method} {path}", "rest", (method, path), body, tuple(targets.split()), expect)
+def rest(
+    method: str,
+    path: str,
+    targets: str,
+    expect: dict[str, str],
+    body: Any = None,
+    fresh: str = "",
+) -> Surface:
+    name = f"{method} {path}"
+    return Surface(name, "rest", (method, path), body, tuple(targets.split()), expect, fresh)
 
 
 def ws(
-    route: str, body: Any, targets: str, expect: dict[str, str], note: str, fresh: bool = False
+    route: str, body: Any, targets: str, expect: dict[str, str], note: str, fresh: str = ""
 ) -> Surface:
     channel, type_ = route.split()
     name = f"{channel} {type_} ({note})"
@@ -123,6 +131,11 @@ SURFACES: tuple[Surface, ...] = (
     rest("GET", "/v1/users/{T}", "T", PUBLIC),
     rest("GET", "/v1/users/{T}/keys", "T", PUBLIC),
     rest("POST", "/v1/conversations/direct", "T", PUBLIC, {"user_id": "{T}"}),
+    # a token id: only its owner may revoke it; anyone else gets a random id's 404
+    rest("DELETE", "/v1/auth/tokens/{F}", "F", CREATOR, fresh="token"),
+    # anyone may block or unblock any user (K is blocked by no one else)
+    rest("PUT", "/v1/users/{K}/block", "K", PUBLIC),
+    rest("DELETE", "/v1/users/{K}/block", "K", PUBLIC),
     # conversation ids
     ws(SEND_E2E, enc("{G}"), "G", GROUP, "group"),
     ws(SEND_E2E, enc("{D}"), "D", DIRECT, "direct"),
@@ -133,7 +146,7 @@ SURFACES: tuple[Surface, ...] = (
     ws(RECEIPT, ACK_D, "msgD D", DIRECT, "direct"),
     ws(RECEIPT, ACK_X, "msgX", ALL_HIDDEN, "message of another conversation"),
     # group ids
-    ws("group/membership LeaveGroup", LEAVE, "F", GROUP, "fresh group", fresh=True),
+    ws("group/membership LeaveGroup", LEAVE, "F", GROUP, "fresh group", fresh="group"),
     ws("chat/groups/ack AcknowledgeGroupCreate", CONFIRM, "reqG", CREATOR, "owner's request"),
     # user ids
     ws("call/signaling SendCallSignal", signal("{M2}"), "M2", GROUP, "callee in the group"),
@@ -156,7 +169,7 @@ def case_id(surface: Surface, role: str) -> str:
 
 @dataclass
 class World:
-    users: dict[str, tuple[str, str, str]]  # O, M, M2, R, S, T, X, Y -> (id, token, name)
+    users: dict[str, tuple[str, str, str]]  # O, M, M2, R, S, T, X, Y, K -> (id, token, name)
     ids: dict[str, str]  # placeholder -> value
     secrets: set[str]  # values no refusal may carry unless the request did
     private: set[str]  # values no reply at all may carry (T's email and phone, X's chat)
@@ -179,7 +192,7 @@ def fill(template: Any, values: dict[str, str]) -> Any:
 async def build_world(server: ServerProcess) -> World:
     api = Api(server)
     try:
-        users = {k: await api.register() for k in ("O", "M", "M2", "R", "S", "X", "Y")}
+        users = {k: await api.register() for k in ("O", "M", "M2", "R", "S", "X", "Y", "K")}
         users["T"] = await api.register(
             email=f"t{secrets.token_hex(4)}@example.com", phone=_phone()
         )
@@ -286,6 +299,19 @@ async def fresh_group(api: Api, w: World) -> str:
         await r.close()
 
 
+async def fresh_token(api: Api, w: World) -> str:
+    """The id of a new token of O (a device signed in for the case)."""
+    r = await api.http.post(
+        "/v1/auth/login",
+        json={"username": w.users["O"][2], "password": PASSWORD, "device_id": "authz-fresh"},
+    )
+    assert r.status_code == 200, r.text
+    token = r.json()["token"]
+    listed = await api.http.get("/v1/auth/tokens", headers={"Authorization": f"Bearer {token}"})
+    [current] = [t for t in listed.json() if t["current"]]
+    return str(current["token_id"])
+
+
 def random_ids(surface: Surface, values: dict[str, str]) -> dict[str, str]:
     return {**values, **{t: str(uuid.uuid4()) for t in surface.targets}}
 
@@ -328,8 +354,10 @@ async def run_case(api: Api, w: World, s: Surface, role: str) -> str:
         "TEXT": "hello " + secrets.token_hex(4),
         "CIPHER": "Y2lwaGVy",
     }
-    if s.fresh:
+    if s.fresh == "group":
         values["F"] = await fresh_group(api, w)
+    elif s.fresh == "token":
+        values["F"] = await fresh_token(api, w)
     expect = s.expect[role]
     problems: list[str] = []
 
@@ -451,7 +479,7 @@ def uncovered_surfaces() -> list[str]:
     from fastapi.routing import APIRoute
 
     from hubbub.protocols.channels.handlers import HANDLERS
-    from hubbub.rest import accounts, conversations
+    from hubbub.rest import accounts, blocks, conversations
 
     id_free = {"status/response", "sync/request", "sync/changes"}
     served = {channel for channel, _type in HANDLERS} - id_free
@@ -462,7 +490,7 @@ def uncovered_surfaces() -> list[str]:
         return re.sub(r"\{[^}]*\}", "{}", path)
 
     rest = {(s.route[0], shape(s.route[1])) for s in SURFACES if s.kind == "rest"}
-    for router in (accounts.router, conversations.router):
+    for router in (accounts.router, blocks.router, conversations.router):
         for route in router.routes:
             assert isinstance(route, APIRoute)
             takes_id = "{" in route.path or route.path == "/v1/conversations/direct"

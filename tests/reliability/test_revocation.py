@@ -5,15 +5,25 @@
   the logout reaches it, and the token is refused everywhere after (REST, /ws
   header, /ws `Authenticate` frame). Connections racing the logout never
   outlive it. The user's other tokens keep working.
+- Token revocation (`DELETE /v1/auth/tokens/{token_id}` from another of the
+  user's devices) and password change (`POST /v1/auth/password`, which signs
+  out every other device): the same, for the revoked tokens only.
 - Leaving a group: no event of the group (messages, receipts of the leaver's
   own old messages, membership changes) nor of its members met only there
   (keys, profile, presence) reaches any of the leaver's devices; the other
   members keep receiving; the leaver's next send, receipt or leave is
   `not_found`; messages racing the leave reach the leaver only if committed
   before it.
-
-Token revocation other than logout (admin revoke, password change, device
-removal) and blocking do not exist yet; these tests cover what does.
+- Blocking (`PUT /v1/users/{id}/block`): no further event of the blocker
+  (profile, keys, presence, messages, calls) reaches any device of the
+  blocked user, live or in its feed, and none of the blocked user's reaches
+  the blocker; the blocked user's next send, receipt or call to the blocker
+  is `not_found`, the blocker's own sends to it `forbidden`; a third contact
+  keeps receiving everything.
+- Across nodes (PostgreSQL + NATS): a token revoked through one node closes
+  its connections on another; a block made through one node is enforced on
+  another within 1 s, and nothing the blocker does after that reaches the
+  blocked user on any node.
 """
 
 from __future__ import annotations
@@ -21,17 +31,20 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-from collections.abc import Callable
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
 from websockets.exceptions import InvalidStatus
 
 from tests.reliability.conftest import Figure, scale
-from tests.support import Api, Client, ProtocolError
+from tests.support import Api, Client, ProtocolError, ServerProcess
 
 User = tuple[str, str, str]
 PASSWORD = "correct horse battery"
-NOT_YET = "token revocation other than logout and blocking do not exist yet"
+SEND_TEXT = ("chat/messages/ack", "SendChatMessageWithClientId")
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -107,7 +120,50 @@ async def refused_everywhere(api: Api, user: User, token: str) -> list[str]:
     return accepted
 
 
-async def test_logout_cuts_live_connections_and_refuses_the_token(api: Api, figure: Figure) -> None:
+async def token_id_of(api: Api, token: str) -> str:
+    r = await api.http.get("/v1/auth/tokens", headers=bearer(token))
+    assert r.status_code == 200, r.text
+    [current] = [t for t in r.json() if t["current"]]
+    return str(current["token_id"])
+
+
+async def by_logout(api: Api, _user: User, token: str, _other: str) -> int:
+    return (await api.http.post("/v1/auth/logout", headers=bearer(token))).status_code
+
+
+async def by_token_id(api: Api, _user: User, token: str, other: str) -> int:
+    """Sign the device out from another device, as a user who lost a phone would."""
+    tid = await token_id_of(api, token)
+    r = await api.http.delete(f"/v1/auth/tokens/{tid}", headers=bearer(other))
+    listed = await api.http.get("/v1/auth/tokens", headers=bearer(other))
+    assert tid not in {t["token_id"] for t in listed.json()}
+    return r.status_code
+
+
+async def by_password_change(api: Api, _user: User, _token: str, other: str) -> int:
+    """Change the password on another device: every device but that one is signed out."""
+    r = await api.http.post(
+        "/v1/auth/password",
+        json={"current_password": PASSWORD, "new_password": "a brand new horse"},
+        headers=bearer(other),
+    )
+    return r.status_code
+
+
+# (api, user, the token to revoke, another token of the user) -> HTTP status
+Revoke = Callable[[Api, User, str, str], Awaitable[int]]
+REVOCATIONS: dict[str, tuple[str, Revoke]] = {
+    "logout": ("logout (POST /v1/auth/logout with the token)", by_logout),
+    "token": ("DELETE /v1/auth/tokens/{id} from another device", by_token_id),
+    "password": ("password change on another device", by_password_change),
+}
+
+
+@pytest.mark.parametrize("how", list(REVOCATIONS))
+async def test_revocation_cuts_live_connections_and_refuses_the_token(
+    api: Api, figure: Figure, how: str
+) -> None:
+    what, revoke = REVOCATIONS[how]
     user, peer = await api.user(2)
     uid, token, username = user
     other_token = await login(api, username, "other")
@@ -124,8 +180,7 @@ async def test_logout_cuts_live_connections_and_refuses_the_token(api: Api, figu
         for c in (*revoked, kept):  # all three were live
             await c.events("ChatMessageReceived", message_id=before["data"]["message_id"])
 
-        r = await api.http.post("/v1/auth/logout", headers=bearer(token))
-        assert r.status_code == 204
+        assert await revoke(api, user, token, other_token) == 204
         codes = [(await c.wait_closed())[0] for c in revoked]
 
         after: list[str] = []
@@ -141,15 +196,16 @@ async def test_logout_cuts_live_connections_and_refuses_the_token(api: Api, figu
             leaked += await within(c, lambda f: f.get("data", {}).get("message_id") in posted, 1.0)
         not_refused = await refused_everywhere(api, user, token)
         await kept.ok("sync/request", "SyncRequest", {"request_id": "still-served"})
+        assert kept.closed is None
     finally:
         for c in (*revoked, kept, p):
             await c.close()
 
     figure(
-        "revocation_logout",
-        "logout while 2 connections (header auth, Authenticate frame) use the token and "
+        "revocation_logout" if how == "logout" else f"revocation_{how}",
+        f"{what} while 2 connections (header auth, Authenticate frame) use the token and "
         "another token of the same user stays connected; then messages to a direct chat "
-        f"and a group; then every use of the revoked token ({NOT_YET})",
+        "and a group; then every use of the revoked token",
         f"{len(leaked)} events leaked after revocation; closes {codes}; "
         f"{len(not_refused)} uses of the revoked token accepted",
         events_leaked=len(leaked),
@@ -163,8 +219,12 @@ async def test_logout_cuts_live_connections_and_refuses_the_token(api: Api, figu
     assert not_refused == []
 
 
-async def test_connections_racing_a_logout_do_not_outlive_it(api: Api, figure: Figure) -> None:
+@pytest.mark.parametrize("how", ["logout", "token"])
+async def test_connections_racing_a_revocation_do_not_outlive_it(
+    api: Api, figure: Figure, how: str
+) -> None:
     """Connect with a token while it is being revoked: each connection is refused or cut."""
+    what = REVOCATIONS[how][0]
     rounds, per_round = scale(5, 50), 8
     survivors = 0
     leaked = 0
@@ -174,6 +234,7 @@ async def test_connections_racing_a_logout_do_not_outlive_it(api: Api, figure: F
     try:
         for _ in range(rounds):
             user = await api.register()
+            other = await login(api, user[2], "manager")
             dm = await api.direct(user[1], peer[0])
 
             async def attempt(user: User = user) -> Client | None:
@@ -184,10 +245,12 @@ async def test_connections_racing_a_logout_do_not_outlive_it(api: Api, figure: F
                     return None
                 return c
 
-            results = await asyncio.gather(
-                *(attempt() for _ in range(per_round)),
-                api.http.post("/v1/auth/logout", headers=bearer(user[1])),
-            )
+            if how == "logout":
+                revoke = api.http.post("/v1/auth/logout", headers=bearer(user[1]))
+            else:  # looked up first, so only the DELETE races the connections
+                tid = await token_id_of(api, user[1])
+                revoke = api.http.delete(f"/v1/auth/tokens/{tid}", headers=bearer(other))
+            results = await asyncio.gather(*(attempt() for _ in range(per_round)), revoke)
             assert results[-1].status_code == 204
             clients = [c for c in results[:-1] if isinstance(c, Client)]
             alive = []
@@ -210,10 +273,10 @@ async def test_connections_racing_a_logout_do_not_outlive_it(api: Api, figure: F
     finally:
         await p.close()
     figure(
-        "revocation_logout_race",
+        f"revocation_{how}_race",
         f"{rounds} rounds of {per_round} /ws connections opened with a token concurrently "
-        f"with its logout ({NOT_YET})",
-        f"{survivors} connections outlived the logout, {leaked} events leaked to them",
+        f"with its revocation by {what}",
+        f"{survivors} connections outlived the revocation, {leaked} events leaked to them",
         rounds=rounds,
         connections=rounds * per_round,
         survivors=survivors,
@@ -326,7 +389,7 @@ async def test_leaving_a_group_stops_its_events_on_every_device(api: Api, figure
         "revocation_leave_group",
         "a member with 2 devices leaves a group; then messages (plaintext, E2E), a receipt "
         "for the leaver's own message, another member's leave, key, profile and presence "
-        f"of members met only there ({NOT_YET})",
+        "of members met only there",
         f"{len(leaked)} events leaked to the leaver's devices, {len(late)} in its feed; "
         f"{len(not_refused)} of 5 next actions (4 by the leaver, a call to it) not refused",
         events_leaked=len(leaked),
@@ -392,8 +455,7 @@ async def test_messages_racing_a_leave_reach_the_leaver_only_if_committed_before
     assert all(sent_at[f["data"]["message_id"]] == f["seq"] for f in leaked)
     figure(
         "revocation_leave_race",
-        f"{rounds} rounds: a leave racing a burst of {len(burst)} E2E messages to the group "
-        f"({NOT_YET})",
+        f"{rounds} rounds: a leave racing a burst of {len(burst)} E2E messages to the group",
         f"{len(leaked)} messages committed after the leave reached the leaver live; "
         f"{missing} committed before it missing from its feed",
         rounds=rounds,
@@ -403,3 +465,231 @@ async def test_messages_racing_a_leave_reach_the_leaver_only_if_committed_before
     )
     assert leaked == []
     assert missing == 0
+
+
+def by_user(uid: str) -> Callable[[dict[str, Any]], bool]:
+    """Frames about something `uid` did: a message, receipt, profile, key, presence, call."""
+
+    def pred(f: dict[str, Any]) -> bool:
+        data = f.get("data") or {}
+        return uid in (data.get("sender_id"), data.get("user_id"), data.get("from_user_id"))
+
+    return pred
+
+
+def ring(to: str) -> dict[str, Any]:
+    return {"call_id": "call-" + secrets.token_hex(4), "to_user_id": to, "type": "offer"}
+
+
+async def test_block_stops_the_blockers_events_and_refuses_the_blocked(
+    api: Api, figure: Figure
+) -> None:
+    blocker_u, blocked_u, third_u = await api.user(3)
+    a_id, b_id = blocker_u[0], blocked_u[0]
+    dm = await api.direct(blocker_u[1], b_id)
+    ac, bc = await api.direct(blocker_u[1], third_u[0]), await api.direct(blocked_u[1], third_u[0])
+    third = await api.client(third_u)
+    b1, b2 = await api.client(blocked_u, "blocked-1"), await api.client(blocked_u, "blocked-2")
+    a1, a2 = await api.client(blocker_u, "blocker-1"), await api.client(blocker_u, "blocker-2")
+    blocked, blocker_before = (b1, b2), (a1, a2)
+    try:
+        # Before: each side gets the other's messages and presence.
+        hello = await a1.ok("chat/messages/ack", "SendChatMessageWithClientId", text(dm))
+        yo = await b1.ok("chat/messages/ack", "SendChatMessageWithClientId", text(dm))
+        for c in blocked:
+            [got] = await c.events("ChatMessageReceived", message_id=hello["data"]["message_id"])
+        await a1.events("ChatMessageReceived", message_id=yo["data"]["message_id"])
+        hello_seq = got["seq"]
+
+        r = await api.http.put(f"/v1/users/{b_id}/block", headers=bearer(blocker_u[1]))
+        assert r.status_code == 204
+        marks = [len(c.frames) for c in (*blocked, *blocker_before)]
+
+        # After: everything the blocker can do ...
+        yo_ack = {"message_id": yo["data"]["message_id"], "conversation_id": dm, "status": "read"}
+        blocker_tries = [
+            await a1.request("chat/messages/ack", "SendChatMessageWithClientId", text(dm)),
+            await a2.request("chat/messages", "SendEncryptedMessage", enc(dm)),
+            await a1.request("chat/acks", "SendEncryptedAck", yo_ack),
+            await a2.request("call/signaling", "SendCallSignal", ring(b_id)),
+        ]
+        await a1.ok("profile/info-text", "UpdateProfileInfoText", {"info_text": "blocked you"})
+        await a2.ok(
+            "crypto/keys",
+            "PublishPublicKey",
+            {"key_id": "after-block", "public_key": "cHVi", "algorithm": "X25519"},
+        )
+        for c in blocker_before:  # presence: offline, then online again
+            await c.close()
+        await third.events("PresenceStatusUpdated", user_id=a_id, status="offline")
+        a3 = await api.client(blocker_u, "blocker-1")
+        await third.events("PresenceStatusUpdated", 2, user_id=a_id, status="online")
+
+        # ... and the blocked user's next actions: answered as for a stranger's ids.
+        hello_ack = {"message_id": hello["data"]["message_id"], "conversation_id": dm}
+        as_stranger = {
+            "conversation": await b1.request(
+                "chat/messages/ack", "SendChatMessageWithClientId", text(str(uuid.uuid4()))
+            ),
+            "user": await b1.request("call/signal", "SendCallSignal", ring(str(uuid.uuid4()))),
+        }
+        blocked_tries = [
+            ("conversation", await b1.request(*SEND_TEXT, text(dm))),
+            ("conversation", await b2.request("chat/messages", "SendEncryptedMessage", enc(dm))),
+            ("conversation", await b1.request("chat/acks", "SendEncryptedAck", hello_ack)),
+            ("user", await b2.request("call/signal", "SendCallSignal", ring(a_id))),
+        ]
+        await b1.ok("profile/info-text", "UpdateProfileInfoText", {"info_text": "who blocked me"})
+
+        # The third contact got the events of both, so they happened; its
+        # messages, published after all of them, reach both sides last.
+        await third.events("ProfileInfoTextUpdated", user_id=a_id)
+        await third.events("PublicKeyReceived", user_id=a_id, key_id="after-block")
+        await third.events("ProfileInfoTextUpdated", user_id=b_id)
+        for cid, targets in ((bc, blocked), (ac, (a3,))):
+            m = await third.ok("chat/messages/ack", "SendChatMessageWithClientId", text(cid))
+            for c in targets:
+                await c.events("ChatMessageReceived", message_id=m["data"]["message_id"])
+
+        from_a, from_b = by_user(a_id), by_user(b_id)
+        leaked = []
+        for c, mark in zip(blocked, marks[:2], strict=True):
+            await within(c, lambda f, c=c, mark=mark: from_a(f) and c.frames.index(f) >= mark, 1.0)
+            leaked += [f for f in c.frames[mark:] if from_a(f)]
+        for c, mark in zip(blocker_before, marks[2:], strict=True):
+            leaked += [f for f in c.frames[mark:] if from_b(f)]
+        leaked += await within(a3, from_b, 1.0)
+        sync = await b1.ok("sync/request", "SyncRequest", {"full_sync": True})
+        late = [x for x in sync["data"]["changes"] if from_a(x) and x["seq"] > hello_seq]
+
+        not_refused = [r["data"] for r in blocker_tries[:3] if r["data"].get("code") != "forbidden"]
+        if blocker_tries[3]["data"] != as_stranger["user"]["data"]:
+            not_refused.append(blocker_tries[3]["data"])
+        not_refused += [r["data"] for k, r in blocked_tries if r["data"] != as_stranger[k]["data"]]
+    finally:
+        for c in (third, *blocked, *blocker_before):
+            await c.close()
+        if "a3" in locals():
+            await a3.close()
+
+    figure(
+        "revocation_block",
+        "A blocks B (2 devices each, a third contact of both); then A writes to the direct "
+        "chat, acks, rings B, changes profile and key, goes offline and online; B writes, "
+        "acks, rings A, changes profile",
+        f"{len(leaked)} events leaked across the block live, {len(late)} in B's feed; "
+        f"{len(not_refused)} of 8 next actions not refused",
+        events_leaked=len(leaked),
+        feed_leaked=len(late),
+        next_actions_accepted=len(not_refused),
+    )
+    assert leaked == []
+    assert late == []
+    assert not_refused == []
+
+
+@pytest.fixture
+def two_nodes(tmp_path: Path, pg_url: str, jetstream_url: str) -> Iterator[list[ServerProcess]]:
+    """Two nodes sharing one PostgreSQL database and one NATS (skipped without them)."""
+    env = {"HUBBUB_NATS_PREFIX": "hubbub_t_" + secrets.token_hex(4)}
+    nodes = []
+    try:
+        for i in range(2):
+            extra = {**env, "HUBBUB_NODE_ID": f"n{i}"}
+            node = ServerProcess(
+                tmp_path / f"n{i}", database_url=pg_url, nats_url=jetstream_url, extra_env=extra
+            )
+            nodes.append(node.start())
+        yield nodes
+    finally:
+        for n in nodes:
+            n.stop()
+
+
+async def test_token_revocation_and_block_take_effect_on_every_node(
+    two_nodes: list[ServerProcess], figure: Figure
+) -> None:
+    n0, n1 = two_nodes
+    api0, api1 = Api(n0), Api(n1)
+    clients: list[Client] = []
+
+    async def connect(node: ServerProcess, user: User, device: str) -> Client:
+        c = await Client(node, user[0], user[1], device).connect()
+        clients.append(c)
+        return c
+
+    try:
+        # A token revoked through node 0 while a device uses it on node 1.
+        user = await api0.register()
+        manager = await login(api0, user[2], "manager")
+        far = await connect(n1, user, "far")
+        tid = await token_id_of(api0, user[1])
+        r = await api0.http.delete(f"/v1/auth/tokens/{tid}", headers=bearer(manager))
+        assert r.status_code == 204
+        token_close = (await far.wait_closed())[0]
+        not_refused = await refused_everywhere(api1, user, user[1])
+
+        # A blocks B through node 0; A's device on node 1 keeps trying to write.
+        a, b, c = await api0.user(3)
+        dm = await api0.direct(a[1], b[0])
+        bc = await api0.direct(b[1], c[0])
+        a_far = await connect(n1, a, "a-far")
+        b_near, b_far = await connect(n0, b, "b-near"), await connect(n1, b, "b-far")
+        c_near = await connect(n0, c, "c-near")
+        warm = await a_far.ok(*SEND_TEXT, text(dm))  # node 1 now caches the chat as usable
+        for x in (b_near, b_far):
+            await x.events("ChatMessageReceived", message_id=warm["data"]["message_id"])
+        marks = [len(x.frames) for x in (b_near, b_far)]
+        loop = asyncio.get_running_loop()
+        r = await api0.http.put(f"/v1/users/{b[0]}/block", headers=bearer(a[1]))
+        assert r.status_code == 204
+        blocked_at = loop.time()
+        accepted: set[str] = set()
+        refusal: dict[str, Any] = {}
+        while loop.time() < blocked_at + 1.0:  # the window the requirement allows
+            reply = await a_far.request(*SEND_TEXT, text(dm))
+            if reply["type"] == "Error":
+                refusal = reply["data"]
+                break
+            accepted.add(reply["data"]["message_id"])
+        window_ms = round((loop.time() - blocked_at) * 1000)
+        after = [await a_far.request(*SEND_TEXT, text(dm)) for _ in range(3)]
+        await a_far.ok("profile/info-text", "UpdateProfileInfoText", {"info_text": "gone"})
+        blocked_tries = [await x.request(*SEND_TEXT, text(dm)) for x in (b_near, b_far)]
+        m = await c_near.ok(*SEND_TEXT, text(bc))  # published last: nothing is in flight after it
+        for x in (b_near, b_far):
+            await x.events("ChatMessageReceived", message_id=m["data"]["message_id"])
+
+        def late(f: dict[str, Any]) -> bool:
+            return by_user(a[0])(f) and (f.get("data") or {}).get("message_id") not in accepted
+
+        leaked = []
+        for x, mark in zip((b_near, b_far), marks, strict=True):
+            await within(x, lambda f, x=x, mark=mark: late(f) and x.frames.index(f) >= mark, 1.0)
+            leaked += [f for f in x.frames[mark:] if late(f)]
+    finally:
+        for x in clients:
+            await x.close()
+        await api0.aclose()
+        await api1.aclose()
+
+    figure(
+        "revocation_cluster",
+        "2 nodes (PostgreSQL + NATS): a token revoked through node 0 while used on node 1; "
+        "A blocks B through node 0 while A's device on node 1 keeps writing to their chat "
+        "and B has a device on each node",
+        f"token: close {token_close}, {len(not_refused)} uses accepted on node 1; block: "
+        f"enforced on node 1 after {window_ms} ms ({len(accepted)} messages accepted in the "
+        f"window), then {len(leaked)} events of A reached B",
+        token_close=token_close or 0,
+        token_uses_accepted=len(not_refused),
+        block_window_ms=window_ms,
+        accepted_in_window=len(accepted),
+        events_leaked=len(leaked),
+    )
+    assert token_close == 4401
+    assert not_refused == []
+    assert refusal.get("code") == "forbidden", f"still accepted {window_ms} ms after the block"
+    assert [x["data"].get("code") for x in after] == ["forbidden"] * 3
+    assert [x["data"].get("code") for x in blocked_tries] == ["not_found"] * 2
+    assert leaked == []

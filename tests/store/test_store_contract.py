@@ -289,3 +289,90 @@ async def test_cursor_only_moves_forward(store: SqlStore) -> None:
             await conn.execute(text("SELECT seq FROM device_cursors WHERE user_id = :u"), {"u": a})
         ).scalar_one()
     assert seq == 12
+
+
+async def test_token_ids_listing_touch_and_revoke_by_id(store: SqlStore) -> None:
+    uid, other = await make_user(store), await make_user(store)
+    t0 = now_ms()
+    hashes = [new_id().replace("-", "") for _ in range(3)]
+    for i, h in enumerate(hashes):
+        await store.insert_token(TokenInfo(uid, f"dev{i}", h, f"tid-{h[:8]}"), t0 + i)
+    await store.insert_token(TokenInfo(other, "x", "h" + hashes[0][1:], "tid-other"), t0)
+    listed = await store.list_tokens(uid)
+    assert [t.device_id for t in listed] == ["dev0", "dev1", "dev2"]
+    assert [t.token_id for t in listed] == [f"tid-{h[:8]}" for h in hashes]
+    assert [t.last_used_at for t in listed] == [t0, t0 + 1, t0 + 2]  # issuing is a use
+    await store.touch_token(hashes[0], t0 + 60_000)
+    info = await store.lookup_token(hashes[0])
+    assert info is not None and info.last_used_at == t0 + 60_000
+    assert info.token_id == listed[0].token_id
+    # By id, only the owner's own live token; the hash comes back for the bus.
+    assert await store.revoke_token_id(other, listed[1].token_id, now_ms()) is None
+    assert await store.revoke_token_id(uid, "tid-other", now_ms()) is None
+    assert await store.revoke_token_id(uid, listed[1].token_id, now_ms()) == hashes[1]
+    assert await store.revoke_token_id(uid, listed[1].token_id, now_ms()) is None
+    assert await store.lookup_token(hashes[1]) is None
+    assert [t.device_id for t in await store.list_tokens(uid)] == ["dev0", "dev2"]
+
+
+async def test_token_without_an_id_gets_one(store: SqlStore) -> None:
+    uid = await make_user(store)
+    for h in ("a" * 64, "b" * 64):
+        await store.insert_token(TokenInfo(uid, "d", h[:-8] + new_id()[:8]), now_ms())
+    ids = [t.token_id for t in await store.list_tokens(uid)]
+    assert len(set(ids)) == 2 and all(ids)
+
+
+async def test_set_password_revokes_every_other_token(store: SqlStore) -> None:
+    uid, other = await make_user(store), await make_user(store)
+    mine = [new_id().replace("-", "") for _ in range(3)]
+    for h in mine:
+        await store.insert_token(TokenInfo(uid, "d", h), now_ms())
+    theirs = new_id().replace("-", "")
+    await store.insert_token(TokenInfo(other, "d", theirs), now_ms())
+    revoked = await store.set_password(uid, "new-hash", mine[0], now_ms())
+    assert sorted(revoked) == sorted(mine[1:])
+    assert (await store.get_user(uid)).password_hash == "new-hash"  # type: ignore[union-attr]
+    assert await store.lookup_token(mine[0]) is not None
+    assert await store.lookup_token(theirs) is not None
+    assert [await store.lookup_token(h) for h in mine[1:]] == [None, None]
+    assert await store.set_password(uid, "newer", mine[0], now_ms()) == []
+
+
+async def test_blocks_cut_contacts_and_feed_both_ways_and_freeze_the_direct(
+    store: SqlStore,
+) -> None:
+    a, b, c = await make_user(store), await make_user(store), await make_user(store)
+    dm, _ = await store.open_direct(new_id(), a, b, now_ms())
+    gid = new_id()
+    await store.create_group(gid, "g", a, [b, c], None, now_ms(), event("c", gid, "x", "y", {}))
+    assert await store.contacts_of(a) == {b, c}
+    assert await store.direct_blockers(dm) == set()
+    assert await store.direct_blockers(gid) is None
+    assert await store.direct_between(b, a) == dm
+
+    assert await store.add_block(a, b, now_ms())
+    assert not await store.add_block(a, b, now_ms())  # once
+    assert await store.contacts_of(a) == {c}
+    assert await store.contacts_of(b) == {c}  # both ways, though they share a group
+    assert await store.direct_blockers(dm) == {a}
+    assert await store.block_relations(a, [b, c]) == ({b}, set())
+    assert await store.block_relations(b, [a, c]) == (set(), {a})
+    assert [(x.blocked_id, x.blocker_id) for x in await store.list_blocks(a)] == [(b, a)]
+    assert await store.list_blocks(b) == []
+
+    # 'a'-scope events (profile, keys) of one do not reach the other's feed.
+    await store.update_info_text(a, "busy", now_ms(), event("a", a, "profile/info-text", "T", {}))
+    await store.update_info_text(b, "away", now_ms(), event("a", b, "profile/info-text", "T", {}))
+    assert [e.target for e in await store.feed(b, 0, 100) if e.scope == "a"] == [b]
+    assert [e.target for e in await store.feed(a, 0, 100) if e.scope == "a"] == [a]
+    assert {e.target for e in await store.feed(c, 0, 100) if e.scope == "a"} == {a, b}
+
+    assert await store.add_block(b, a, now_ms())
+    assert await store.direct_blockers(dm) == {a, b}
+    assert await store.remove_block(a, b)
+    assert not await store.remove_block(a, b)
+    assert await store.direct_blockers(dm) == {b}
+    assert await store.remove_block(b, a)
+    assert await store.contacts_of(a) == {b, c}
+    assert [e.target for e in await store.feed(b, 0, 100) if e.scope == "a"] == [a, b]

@@ -4,12 +4,21 @@ Passwords are argon2id hashes (argon2-cffi), hashed off the event loop.
 Tokens are 256-bit random strings handed out once; only their SHA-256 is
 stored, so a database leak yields no usable token, and revocation is a row
 update. Logins accept a username, an email or an E.164 phone number.
+
+Each token is one signed-in device (a session). Its owner sees them by an
+opaque `token_id` (never the token or its hash) and can revoke any of them;
+changing the password revokes all but the caller's own. Every revocation,
+logout included, goes out on the bus: each node closes the connections that
+authenticated with that token (close 4401) and the token is refused after.
+
+    revoke: store (revoked_at) --> Publisher.revoke(hash) --> every node's hub
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import re
 import secrets
 
@@ -18,13 +27,21 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from hubbub.clock import Clock
+from hubbub.core.context import Caller
 from hubbub.core.model import TokenInfo, User
 from hubbub.core.ports import Store
 from hubbub.core.publisher import Publisher
-from hubbub.errors import Unauthorized, ValidationFailed
-from hubbub.ids import new_id
+from hubbub.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
+from hubbub.ids import new_id, plausible_id
 
 __all__ = ["Accounts", "hash_token", "normalise_phone"]
+
+log = logging.getLogger("hubbub.accounts")
+
+# `last_used_at` is refreshed at most this often per token: a write per
+# request would make every read a write.
+TOUCH_EVERY_MS = 60_000
+MAX_TOUCHING = 1024
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
@@ -43,6 +60,11 @@ def normalise_phone(raw: str) -> str:
     if not phonenumbers.is_valid_number(num):
         raise ValidationFailed("phone is not a valid number", path="$.phone")
     return str(phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164))
+
+
+def _check_password(password: str, path: str) -> None:
+    if not 8 <= len(password) <= 1024:
+        raise ValidationFailed("password must be 8-1024 characters", path=path)
 
 
 def check_device_id(device_id: str | None) -> str:
@@ -70,6 +92,7 @@ class Accounts:
         # A fixed hash to verify against when the user does not exist, so a
         # wrong username costs as much time as a wrong password.
         self._dummy = self._hasher.hash(secrets.token_hex(16))
+        self._touching: dict[str, asyncio.Task[None]] = {}
 
     async def register(
         self,
@@ -84,8 +107,7 @@ class Accounts:
             raise ValidationFailed(
                 "username must be 3-32 of letters, digits, '_', '.', '-'", path="$.username"
             )
-        if not 8 <= len(password) <= 1024:
-            raise ValidationFailed("password must be 8-1024 characters", path="$.password")
+        _check_password(password, "$.password")
         if display_name is not None and len(display_name) > 128:
             raise ValidationFailed("display_name is at most 128 characters", path="$.display_name")
         if email is not None and not _EMAIL.match(email):
@@ -144,7 +166,7 @@ class Accounts:
     async def _issue(self, user_id: str, device_id: str) -> str:
         token = secrets.token_urlsafe(32)
         await self.store.insert_token(
-            TokenInfo(user_id, device_id, hash_token(token)), self.clock.now_ms()
+            TokenInfo(user_id, device_id, hash_token(token), new_id()), self.clock.now_ms()
         )
         return token
 
@@ -154,13 +176,69 @@ class Accounts:
         info = await self.store.lookup_token(hash_token(token))
         if info is None:
             raise Unauthorized("invalid token")
+        now = self.clock.now_ms()
+        if info.last_used_at is None or now - info.last_used_at >= TOUCH_EVERY_MS:
+            self._touch(info.token_hash, now)
         return info
+
+    def _touch(self, token_hash: str, now: int) -> None:
+        """Record the use in the background: bookkeeping never delays or fails a request."""
+        if token_hash in self._touching or len(self._touching) >= MAX_TOUCHING:
+            return
+        task = asyncio.get_running_loop().create_task(self._do_touch(token_hash, now))
+        self._touching[token_hash] = task
+        task.add_done_callback(lambda _t: self._touching.pop(token_hash, None))
+
+    async def _do_touch(self, token_hash: str, now: int) -> None:
+        try:
+            await self.store.touch_token(token_hash, now)
+        except Exception as exc:  # advisory data: log the kind, never the hash
+            log.warning("token last-use update failed", extra={"error": type(exc).__name__})
+
+    async def close(self) -> None:
+        """Let pending last-use updates finish (called before the store closes)."""
+        if self._touching:
+            await asyncio.wait(list(self._touching.values()), timeout=5)
 
     async def logout(self, token: str) -> None:
         h = hash_token(token)
         if not await self.store.revoke_token(h, self.clock.now_ms()):
             raise Unauthorized("invalid token")
         await self.publisher.revoke(h)
+
+    async def list_tokens(self, caller: Caller) -> list[TokenInfo]:
+        """The caller's live tokens (signed-in devices), oldest first."""
+        return await self.store.list_tokens(caller.user_id)
+
+    async def revoke_token(self, caller: Caller, token_id: str) -> None:
+        """Sign one of the caller's devices out, the caller's own included.
+
+        Another user's token id is answered like an unknown one.
+        """
+        if not plausible_id(token_id):
+            raise NotFound("token not found")
+        h = await self.store.revoke_token_id(caller.user_id, token_id, self.clock.now_ms())
+        if h is None:
+            raise NotFound("token not found")
+        await self.publisher.revoke(h)
+
+    async def change_password(self, caller: Caller, current: str, new: str) -> int:
+        """Set a new password and sign out every other device; how many were signed out."""
+        _check_password(new, "$.new_password")
+        user = await self.store.get_user(caller.user_id)
+        ok = await asyncio.to_thread(
+            self._verify, user.password_hash if user else self._dummy, current
+        )
+        if user is None or not ok:
+            # Not 401: the bearer token is fine, and clients log out on a 401.
+            raise Forbidden("current password is wrong", path="$.current_password")
+        pw_hash = await asyncio.to_thread(self._hasher.hash, new)
+        revoked = await self.store.set_password(
+            caller.user_id, pw_hash, caller.token_hash, self.clock.now_ms()
+        )
+        for h in revoked:
+            await self.publisher.revoke(h)
+        return len(revoked)
 
     async def get_user(self, user_id: str) -> User | None:
         return await self.store.get_user(user_id)

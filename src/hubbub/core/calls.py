@@ -1,7 +1,8 @@
 """Call signalling relay (SDP offers/answers, ICE candidates, hangups).
 
 The server never touches media: it relays signals between users who share a
-conversation, to every device of the callee, on whichever node they are.
+conversation and do not block each other (`Store.contacts_of`), to every
+device of the callee, on whichever node they are.
 Signals are pushed live and not kept in the change feed: an offer or ICE
 candidate is worthless once the moment has passed, and a client that
 reconnects mid-call restarts negotiation.

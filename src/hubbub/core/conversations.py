@@ -10,6 +10,15 @@ membership change publishes an `invalidate` notification on the bus, which
 every node (this one included) applies before anything else it delivers.
 Not being a member is answered `not_found`, exactly like a missing id, so ids
 of conversations a user cannot see reveal nothing.
+
+A block (`core/blocks.py`) freezes the direct conversation between the two
+users: `require_member`, which every send and receipt goes through, refuses
+the blocked user `not_found` (as for a conversation they are not in, so the
+block is not confirmed) and the blocker `forbidden` (they know; they must
+unblock first). Which members of a direct conversation block the other is
+cached next to its member list and dropped by the same `invalidate`, which a
+block or unblock publishes for that conversation. Neither can add the other
+to a new group.
 """
 
 from __future__ import annotations
@@ -22,12 +31,13 @@ from hubbub.core.frames import event
 from hubbub.core.model import Conversation
 from hubbub.core.ports import Store
 from hubbub.core.publisher import Publisher
-from hubbub.errors import NotFound, ValidationFailed
+from hubbub.errors import Forbidden, NotFound, ValidationFailed
 from hubbub.ids import new_id
 
 __all__ = ["Conversations"]
 
 MAX_GROUP_MEMBERS = 5000
+MAX_CACHED = 100_000
 
 
 class Conversations:
@@ -36,13 +46,21 @@ class Conversations:
         self.publisher = publisher
         self.clock = clock
         self._members: dict[str, dict[str, str]] = {}
+        # Direct conversation -> its members who block the other (empty: usable).
+        self._blockers: dict[str, frozenset[str]] = {}
+        # Bumped by every invalidation: a load that raced one is not cached.
+        self._generation = 0
 
     def invalidate(self, conversation_ids: list[str]) -> None:
+        self._generation += 1
         for cid in conversation_ids:
             self._members.pop(cid, None)
+            self._blockers.pop(cid, None)
 
     def invalidate_all(self) -> None:
+        self._generation += 1
         self._members.clear()
+        self._blockers.clear()
 
     async def members(self, conversation_id: str) -> dict[str, str]:
         """Active members -> role (cached until a membership change)."""
@@ -55,15 +73,43 @@ class Conversations:
             # Not cached: the key is any string a client sends (up to a frame's
             # size), so caching misses would let a client fill memory.
             return members
-        if len(self._members) > 100_000:
+        if len(self._members) > MAX_CACHED:
             self._members.clear()
         self._members[conversation_id] = members
         return members
 
+    async def blockers(self, conversation_id: str) -> frozenset[str]:
+        """Members of a direct conversation who block the other; empty for a group.
+
+        Cached until the conversation is invalidated (a block or unblock of
+        the pair publishes that); only asked for conversations that exist.
+        """
+        cached = self._blockers.get(conversation_id)
+        if cached is not None:
+            return cached
+        generation = self._generation
+        found = frozenset(await self.store.direct_blockers(conversation_id) or ())
+        if generation == self._generation:
+            if len(self._blockers) > MAX_CACHED:
+                self._blockers.clear()
+            self._blockers[conversation_id] = found
+        return found
+
     async def require_member(self, caller: Caller, conversation_id: str) -> dict[str, str]:
+        """The members, if the caller may write to the conversation (send, receipt).
+
+        Refused: not a member (`not_found`); a direct conversation frozen by a
+        block (`not_found` for the blocked user, `forbidden` for the blocker).
+        """
         members = await self.members(conversation_id)
         if caller.user_id not in members:
             raise NotFound("conversation not found")
+        if len(members) == 2:  # every direct conversation, and some groups
+            blockers = await self.blockers(conversation_id)
+            if caller.user_id in blockers:
+                raise Forbidden("you blocked this user: unblock them to write here")
+            if blockers:
+                raise NotFound("conversation not found")
         return members
 
     async def open_direct(self, caller: Caller, other_id: str) -> tuple[str, bool]:
@@ -106,6 +152,15 @@ class Conversations:
             # Which id is unknown is not secret: user ids are public handles.
             idx = member_ids.index(missing[0])
             raise NotFound("user not found", path=f"$.data.member_ids[{idx}]")
+        blocking, blocked_by = await self.store.block_relations(caller.user_id, wanted)
+        for m in wanted:
+            if m in blocking:
+                raise Forbidden(
+                    "you blocked this user: unblock them first",
+                    path=f"$.data.member_ids[{member_ids.index(m)}]",
+                )
+            if m in blocked_by:  # as for an unknown user
+                raise NotFound("user not found", path=f"$.data.member_ids[{member_ids.index(m)}]")
         now = self.clock.now_ms()
         gid = new_id()
         all_ids = [caller.user_id, *wanted]

@@ -13,6 +13,7 @@ from typing import Literal
 import msgspec
 
 __all__ = [
+    "Block",
     "Conversation",
     "Member",
     "MessageRecord",
@@ -65,9 +66,28 @@ class User:
 
 @dataclass(slots=True)
 class TokenInfo:
+    """A token (one signed-in device) as stored: never the token itself.
+
+    `token_id` is the opaque handle clients see (`GET /v1/auth/tokens`); the
+    hash never leaves the server. `last_used_at` is refreshed at most once a
+    minute (see `Accounts.authenticate`).
+    """
+
     user_id: str
     device_id: str
     token_hash: str
+    token_id: str = ""
+    created_at: int = 0
+    last_used_at: int | None = None
+
+
+@dataclass(slots=True)
+class Block:
+    """`blocker_id` blocked `blocked_id` at `created_at`."""
+
+    blocker_id: str
+    blocked_id: str
+    created_at: int
 
 
 @dataclass(slots=True)
@@ -105,8 +125,9 @@ class Notification(msgspec.Struct, array_like=True, gc=False):
 
     `frame` is the complete server frame, encoded once for every recipient.
     `skip_conn` spares the connection that caused the event (it got a reply).
-    `invalidate` names conversations whose membership changed, so every node
-    drops its cached member list. `revoke_token` closes connections that
+    `invalidate` names conversations whose membership (or, for a direct
+    conversation, block state) changed, so every node drops what it cached
+    about them. `revoke_token` closes connections that
     authenticated with that (hashed) token. `pos` is the stream position of
     a durable event (None for ephemeral pushes): nodes deliver in `pos`
     order and fetch from the database whatever positions never announced.

@@ -1,8 +1,9 @@
 """Online/offline presence and last seen.
 
 Presence is state, not history: it is pushed live (no `seq`) to the people
-who share a conversation with the user, and a connecting client is sent the
-current presence of its contacts. Who is online comes from a
+who share a conversation with the user (minus a block either way, see
+`core/blocks.py`), and a connecting client is sent the current presence of
+its contacts. Who is online comes from a
 `PresenceRegistry`: connection counts on a single node, a NATS KV bucket with
 a TTL in a cluster (so the users of a node that dies turn offline by
 themselves). A user is announced online when their first connection on this

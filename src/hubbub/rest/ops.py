@@ -23,7 +23,7 @@ LLMS_TXT = """# hubbub
 > everything live (spec 000 channels in a JSON envelope).
 
 ## Documents
-- /docs/openapi.json: REST routes (accounts, users, conversations)
+- /docs/openapi.json: REST routes (accounts, devices, users, blocks, conversations)
 - /docs/asyncapi.json: every /ws channel and message, AsyncAPI 3.0
 
 ## Quick start

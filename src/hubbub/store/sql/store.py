@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hubbub.core.model import (
+    Block,
     Conversation,
     Member,
     MessageRecord,
@@ -27,6 +28,7 @@ from hubbub.core.model import (
     User,
 )
 from hubbub.errors import Conflict
+from hubbub.ids import new_id
 from hubbub.store.sql import tables as t
 from hubbub.store.sql.appends import MessageAppends, message_record
 from hubbub.store.sql.writer import GroupCommitWriter
@@ -43,11 +45,15 @@ _FEED_SQL = text(
             WHERE m.conversation_id = e.target AND m.user_id = :me
               AND e.pos > m.joined_pos
               AND (m.left_pos IS NULL OR e.pos <= m.left_pos)))
-        OR (e.scope = 'a' AND (e.target = :me OR EXISTS (
+        OR (e.scope = 'a' AND (e.target = :me OR (EXISTS (
             SELECT 1 FROM members m1 JOIN members m2
               ON m1.conversation_id = m2.conversation_id
             WHERE m1.user_id = :me AND m2.user_id = e.target
-              AND m1.left_pos IS NULL AND m2.left_pos IS NULL)))
+              AND m1.left_pos IS NULL AND m2.left_pos IS NULL)
+          AND NOT EXISTS (
+            SELECT 1 FROM blocks b WHERE b.blocker_id = :me AND b.blocked_id = e.target)
+          AND NOT EXISTS (
+            SELECT 1 FROM blocks b WHERE b.blocker_id = e.target AND b.blocked_id = :me))))
     )
     ORDER BY e.pos
     LIMIT :limit
@@ -60,6 +66,10 @@ _CONTACTS_SQL = text(
       ON m1.conversation_id = m2.conversation_id
     WHERE m1.user_id = :me AND m1.left_pos IS NULL AND m2.left_pos IS NULL
       AND m2.user_id <> :me
+      AND NOT EXISTS (
+        SELECT 1 FROM blocks b WHERE b.blocker_id = :me AND b.blocked_id = m2.user_id)
+      AND NOT EXISTS (
+        SELECT 1 FROM blocks b WHERE b.blocker_id = m2.user_id AND b.blocked_id = :me)
     """
 )
 
@@ -164,22 +174,29 @@ class SqlStore:
             await conn.execute(
                 insert(t.tokens).values(
                     token_hash=info.token_hash,
+                    id=info.token_id or new_id(),
                     user_id=info.user_id,
                     device_id=info.device_id,
                     created_at=now,
+                    last_used_at=now,
                 )
             )
 
     async def lookup_token(self, token_hash: str) -> TokenInfo | None:
+        tk = t.tokens
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(
-                    select(t.tokens.c.user_id, t.tokens.c.device_id).where(
-                        t.tokens.c.token_hash == token_hash, t.tokens.c.revoked_at.is_(None)
-                    )
+                    select(
+                        tk.c.user_id, tk.c.device_id, tk.c.id, tk.c.created_at, tk.c.last_used_at
+                    ).where(tk.c.token_hash == token_hash, tk.c.revoked_at.is_(None))
                 )
             ).first()
-        return TokenInfo(row.user_id, row.device_id, token_hash) if row else None
+        if row is None:
+            return None
+        return TokenInfo(
+            row.user_id, row.device_id, token_hash, row.id, row.created_at, row.last_used_at
+        )
 
     async def revoke_token(self, token_hash: str, now: int) -> bool:
         async with self.engine.begin() as conn:
@@ -189,6 +206,59 @@ class SqlStore:
                 .values(revoked_at=now)
             )
             return bool(res.rowcount)
+
+    async def touch_token(self, token_hash: str, now: int) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(t.tokens)
+                .where(t.tokens.c.token_hash == token_hash, t.tokens.c.revoked_at.is_(None))
+                .values(last_used_at=now)
+            )
+
+    async def list_tokens(self, user_id: str) -> list[TokenInfo]:
+        tk = t.tokens
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(tk)
+                .where(tk.c.user_id == user_id, tk.c.revoked_at.is_(None))
+                .order_by(tk.c.created_at, tk.c.id)
+            )
+            return [
+                TokenInfo(r.user_id, r.device_id, r.token_hash, r.id, r.created_at, r.last_used_at)
+                for r in rows
+            ]
+
+    async def revoke_token_id(self, user_id: str, token_id: str, now: int) -> str | None:
+        tk = t.tokens
+        async with self.engine.begin() as conn:
+            # Write first: the transaction holds the write lock before it reads.
+            res = await conn.execute(
+                update(tk)
+                .where(tk.c.id == token_id, tk.c.user_id == user_id, tk.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+            if not res.rowcount:
+                return None
+            found = await conn.execute(select(tk.c.token_hash).where(tk.c.id == token_id))
+            return str(found.scalar_one())
+
+    async def set_password(
+        self, user_id: str, password_hash: str, keep_token_hash: str, now: int
+    ) -> list[str]:
+        tk = t.tokens
+        others = (
+            tk.c.user_id == user_id,
+            tk.c.revoked_at.is_(None),
+            tk.c.token_hash != keep_token_hash,
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(t.users).where(t.users.c.id == user_id).values(password_hash=password_hash)
+            )
+            hashes = list((await conn.execute(select(tk.c.token_hash).where(*others))).scalars())
+            if hashes:
+                await conn.execute(update(tk).where(*others).values(revoked_at=now))
+            return hashes
 
     async def touch_last_seen(self, user_id: str, now: int) -> None:
         async def unit(conn: AsyncConnection) -> None:
@@ -393,6 +463,82 @@ class SqlStore:
     async def contacts_of(self, user_id: str) -> set[str]:
         async with self.engine.connect() as conn:
             rows = await conn.execute(_CONTACTS_SQL, {"me": user_id})
+            return {r[0] for r in rows}
+
+    # -------------------------------------------------------------------- blocks
+    async def add_block(self, blocker_id: str, blocked_id: str, now: int) -> bool:
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    insert(t.blocks).values(
+                        blocker_id=blocker_id, blocked_id=blocked_id, created_at=now
+                    )
+                )
+        except IntegrityError:
+            return False  # already blocked (or a concurrent request won)
+        return True
+
+    async def remove_block(self, blocker_id: str, blocked_id: str) -> bool:
+        b = t.blocks
+        async with self.engine.begin() as conn:
+            res = await conn.execute(
+                delete(b).where(b.c.blocker_id == blocker_id, b.c.blocked_id == blocked_id)
+            )
+            return bool(res.rowcount)
+
+    async def list_blocks(self, blocker_id: str) -> list[Block]:
+        b = t.blocks
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(b.c.blocked_id, b.c.created_at)
+                .where(b.c.blocker_id == blocker_id)
+                .order_by(b.c.created_at, b.c.blocked_id)
+            )
+            return [Block(blocker_id, r.blocked_id, r.created_at) for r in rows]
+
+    async def block_relations(
+        self, user_id: str, others: Iterable[str]
+    ) -> tuple[set[str], set[str]]:
+        ids = list(set(others))
+        if not ids:
+            return set(), set()
+        b = t.blocks
+        async with self.engine.connect() as conn:
+            blocking = await conn.execute(
+                select(b.c.blocked_id).where(b.c.blocker_id == user_id, b.c.blocked_id.in_(ids))
+            )
+            out = {r[0] for r in blocking}
+            blocked_by = await conn.execute(
+                select(b.c.blocker_id).where(b.c.blocked_id == user_id, b.c.blocker_id.in_(ids))
+            )
+            return out, {r[0] for r in blocked_by}
+
+    async def direct_between(self, a: str, b: str) -> str | None:
+        c = t.conversations
+        key = "|".join(sorted((a, b)))
+        async with self.engine.connect() as conn:
+            found = (
+                await conn.execute(select(c.c.id).where(c.c.direct_key == key))
+            ).scalar_one_or_none()
+        return str(found) if found is not None else None
+
+    async def direct_blockers(self, conversation_id: str) -> set[str] | None:
+        c, b = t.conversations, t.blocks
+        async with self.engine.connect() as conn:
+            key = (
+                await conn.execute(
+                    select(c.c.direct_key).where(c.c.id == conversation_id, c.c.kind == "direct")
+                )
+            ).scalar_one_or_none()
+            if key is None:
+                return None
+            x, y = str(key).split("|", 1)
+            rows = await conn.execute(
+                select(b.c.blocker_id).where(
+                    ((b.c.blocker_id == x) & (b.c.blocked_id == y))
+                    | ((b.c.blocker_id == y) & (b.c.blocked_id == x))
+                )
+            )
             return {r[0] for r in rows}
 
     # ------------------------------------------------------------------ messages

@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "blocks",
     "conversations",
     "device_cursors",
     "events",
@@ -59,6 +60,8 @@ users = Table(
     Column("created_at", Ms, nullable=False),
 )
 
+# `id` is the opaque handle a user sees in their device list; the token itself
+# is never stored, only its SHA-256.
 tokens = Table(
     "tokens",
     metadata,
@@ -67,6 +70,20 @@ tokens = Table(
     Column("device_id", String(128), nullable=False),
     Column("created_at", Ms, nullable=False),
     Column("revoked_at", Ms, nullable=True),
+    Column("id", String(36), nullable=False),
+    Column("last_used_at", Ms, nullable=True),
+    Index("ix_tokens_id", "id", unique=True),
+)
+
+# The primary key serves "does a block either way hold between a and b" (two
+# lookups); the second index lists who blocks a user.
+blocks = Table(
+    "blocks",
+    metadata,
+    Column("blocker_id", String(36), primary_key=True),
+    Column("blocked_id", String(36), primary_key=True),
+    Column("created_at", Ms, nullable=False),
+    Index("ix_blocks_blocked", "blocked_id", "blocker_id"),
 )
 
 conversations = Table(

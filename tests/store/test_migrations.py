@@ -1,0 +1,90 @@
+"""Migrations upgrade a database that holds data, on SQLite and PostgreSQL.
+
+0002 gives every existing token an opaque id of its own (never derived from
+its hash) and adds `blocks`; tokens keep working across the upgrade.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hubbub.store.sql import migrate as migrate_module
+from hubbub.store.sql.engine import create_engine
+from hubbub.store.sql.migrate import migrate
+from hubbub.store.sql.store import SqlStore
+from hubbub.store.sql.writer import GroupCommitWriter
+from tests.conftest import PG_ADMIN_URL, _pg_create, _pg_drop
+from tests.store.test_store_contract import now_ms
+
+
+def _upgrade_to(revision: str) -> Callable[[Connection], None]:
+    def run(conn: Connection) -> None:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(migrate_module._SCRIPTS))
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+    return run
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    name = ""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'old.db'}"
+    else:
+        request.getfixturevalue("pg_url")  # skips (or fails) when PostgreSQL is unreachable
+        name = "hubbub_mig_" + secrets.token_hex(4)
+        await _pg_create(name)
+        url = f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    eng = create_engine(url, pool_size=2)
+    yield eng
+    await eng.dispose()
+    if name:
+        await _pg_drop(name)
+
+
+async def test_0002_gives_existing_tokens_ids_and_adds_blocks(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        await conn.run_sync(_upgrade_to("0001"))
+        await conn.commit()
+    hashes = [secrets.token_hex(32) for _ in range(3)]
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO users (id, username, password_hash, display_name, info_text,"
+                " created_at) VALUES ('u1', 'old', 'x', 'Old', '', 1)"
+            )
+        )
+        for h in hashes:
+            await conn.execute(
+                text(
+                    "INSERT INTO tokens (token_hash, user_id, device_id, created_at)"
+                    " VALUES (:h, 'u1', 'd', 1)"
+                ),
+                {"h": h},
+            )
+    await migrate(engine)
+    writer = GroupCommitWriter(engine)
+    writer.start()
+    try:
+        store = SqlStore(engine, writer, now_ms)
+        listed = await store.list_tokens("u1")
+        ids = [t.token_id for t in listed]
+        assert len(set(ids)) == 3 and all(ids)
+        assert not any(i in h or h.startswith(i) for i in ids for h in hashes)
+        assert all(t.last_used_at is None for t in listed)  # unknown, not invented
+        assert sorted(t.token_hash for t in listed) == sorted(hashes)
+        assert await store.lookup_token(hashes[0]) is not None
+        assert await store.add_block("u1", "u2", now_ms())
+        assert await store.block_relations("u1", ["u2"]) == ({"u2"}, set())
+    finally:
+        await writer.close()
