@@ -35,8 +35,10 @@ reliability: $(VENV)/.installed
 	$(BIN)/python -m tests.reliability.report .reliability.jsonl docs/reliability.md; \
 	exit $$status
 
+# Every benchmark scenario against the bare peers (npm ci in bench/peers on first
+# use); appends the tables to docs/performance.md. ~10-15 min on 2 cores.
 bench: $(VENV)/.installed
-	$(BIN)/python -m bench.fanout
+	$(BIN)/python -m bench all --record
 
 clean:
 	rm -rf $(VENV) hubbub-data .pytest_cache .mypy_cache .ruff_cache
