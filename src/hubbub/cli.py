@@ -31,6 +31,7 @@ async def _serve(settings: Settings) -> None:
         http=_http_protocol(settings.request_head_timeout_s, settings.tcp_user_timeout_s),
         ws=websocket_protocol(),
         ws_max_size=max_ws,
+        ws_per_message_deflate=settings.ws_deflate,
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
         backlog=4096,

@@ -29,6 +29,7 @@ class Settings:
     log_level: str = "info"
     allowed_origins: tuple[str, ...] = ()
     max_frame_bytes: int = 256 * 1024
+    ws_deflate: bool = True
     send_queue_limit: int = 1024
     rate_per_second: float = 50.0
     rate_burst: int = 200
@@ -61,6 +62,8 @@ _HELP: dict[str, str] = {
     "log_format": "auto, json or console",
     "allowed_origins": "comma-separated Origin allowlist for WebSockets ('*' = any)",
     "migrate_on_start": "apply database migrations at start-up (true/false)",
+    "ws_deflate": "accept permessage-deflate when a client offers it (true/false): less "
+    "bandwidth, about 45 KiB more memory per connection and a compression per frame",
     "request_head_timeout_s": "seconds to send a complete HTTP request head (slowloris guard)",
     "tcp_user_timeout_s": "seconds a peer may leave sent data unread before the connection is "
     "dropped (TCP_USER_TIMEOUT; 0 = system default)",
