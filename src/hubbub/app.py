@@ -11,15 +11,38 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from hubbub import __version__
 from hubbub.config import Settings
 from hubbub.errors import HubbubError
-from hubbub.protocols.channels.endpoint import ws_endpoint
+from hubbub.protocols.channels.endpoint import Connection, ws_endpoint
 from hubbub.rest import accounts, blocks, conversations, ops
 from hubbub.runtime import Node
 
-__all__ = ["create_app"]
+__all__ = ["Edge", "create_app"]
+
+
+class Edge:
+    """The ASGI entry point: `/ws` goes straight to its endpoint, the rest to FastAPI.
+
+    A WebSocket lives as long as its client, and every framework layer it
+    passes through (FastAPI's dependency wrapper and exit stack, Starlette's
+    middleware and router) keeps a coroutine frame alive for it: a few KiB per
+    idle connection, which is what bounds how many connections a node holds
+    (docs/performance.md). `/ws` needs none of them.
+    """
+
+    def __init__(self, app: FastAPI, node: Node) -> None:
+        self.app = app
+        self.node = node
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == "/ws":
+            await Connection(self.node, WebSocket(scope, receive, send)).run()
+        else:
+            await self.app(scope, receive, send)
 
 
 def create_app(settings: Settings, node: Node | None = None) -> FastAPI:

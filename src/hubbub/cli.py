@@ -19,10 +19,11 @@ log = logging.getLogger("hubbub")
 async def _serve(settings: Settings) -> None:
     import uvicorn
 
-    from hubbub.app import create_app
+    from hubbub.app import Edge, create_app
     from hubbub.protocols.wsserver import websocket_protocol
 
-    app = create_app(settings)
+    fastapi_app = create_app(settings)
+    app = Edge(fastapi_app, fastapi_app.state.node)
     max_ws = settings.max_frame_bytes * 4 + 1024
     config = uvicorn.Config(
         app,

@@ -99,6 +99,7 @@ class Node:
         self.hub = Hub(self.conversations.invalidate)
         self.flusher = Flusher(self.metrics.frames_out.inc)
         self.dispatcher = Dispatcher(self.hub, self.store, self.conversations.members)
+        self.publisher.on_local = self.dispatcher.remember_skip
         self.ready = False
         self._presence_task: asyncio.Task[None] | None = None
 

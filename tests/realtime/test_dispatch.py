@@ -103,3 +103,27 @@ async def test_lost_and_late_notifications_are_delivered_in_order(store: SqlStor
     await bus.publish(Notification(encode({"channel": "x", "type": "P", "data": {}}), [uid]))
     await until(lambda: len(rec.seqs) == 7)
     assert rec.seqs[-1] is None  # the ephemeral push, not a replay of seq 4
+
+
+async def test_a_filled_event_still_skips_the_connection_that_sent_it(store: SqlStore) -> None:
+    """A local event read back from the database (its notification came late)
+    must not echo to the sender's connection, which got a reply instead."""
+    hub = Hub(lambda _ids: None)
+
+    async def no_members(_cid: str) -> dict[str, str]:
+        return {}
+
+    dispatcher = Dispatcher(hub, store, no_members)
+    uid, evs = await setup(store)
+    dispatcher.upto = evs[0].pos - 1
+    sender, other = Recorder(uid), Recorder(uid)
+    hub.add(sender)
+    hub.add(other)
+    dispatcher.remember_skip(evs[1].pos, sender.id)
+    bus = InProcessBus()
+    await bus.start(dispatcher.on_note)
+    await bus.publish(note(evs[0], uid))
+    await bus.publish(note(evs[2], uid))  # evs[1]'s notification is late: filled from the DB
+    await until(lambda: len(other.seqs) == 3)
+    assert other.seqs == [evs[0].pos, evs[1].pos, evs[2].pos]
+    assert sender.seqs == [evs[0].pos, evs[2].pos] and dispatcher.filled == 1

@@ -6,7 +6,7 @@ pushed that a resume could not find again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from hubbub.core.frames import encode, frame_of
 from hubbub.core.model import Notification, StoredEvent
@@ -18,6 +18,9 @@ __all__ = ["Publisher"]
 class Publisher:
     def __init__(self, bus: Bus) -> None:
         self.bus = bus
+        # Told (pos, skip_conn) of each event before it is published: the local
+        # dispatcher keeps skipping the sender if it must read the event back.
+        self.on_local: Callable[[int, str], None] | None = None
 
     async def event(
         self,
@@ -27,6 +30,8 @@ class Publisher:
         skip_conn: str | None = None,
         invalidate: list[str] | None = None,
     ) -> None:
+        if skip_conn is not None and self.on_local is not None:
+            self.on_local(ev.pos, skip_conn)
         await self.bus.publish(
             Notification(
                 frame=encode(frame_of(ev)),

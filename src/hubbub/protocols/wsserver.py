@@ -45,6 +45,13 @@ def websocket_protocol() -> type[asyncio.Protocol] | str:
                 extensions: dict[str, Any] = self.scope["extensions"]
                 extensions[WIRE_EXTENSION] = self
 
+        def start_keepalive(self) -> None:
+            # Called once the handshake response is sent: uvicorn needs the request
+            # and response objects (headers and all) no more; an idle connection
+            # need not keep them.
+            super().start_keepalive()
+            del self.request, self.response
+
         def open(self) -> bool:
             return (
                 self.handshake_complete

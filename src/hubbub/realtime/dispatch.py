@@ -13,13 +13,19 @@ resuming from the highest seq it saw cannot skip anything.
 
     bus --note--> on_note --(in order, nothing pending)--> hub.deliver
                        \\--(gap or busy)--> backlog --> fill from DB --> hub
+
+An event read back from the database has lost its notification's
+`skip_conn` (the sending connection, which got a reply instead of a copy).
+The publishing node is told each local event's `skip_conn` before it is
+published (`remember_skip`), so a fill on that node, the only one where the
+sender's connection can be, still skips it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 
 from hubbub.core.frames import encode, frame_of
@@ -32,6 +38,7 @@ __all__ = ["Dispatcher"]
 log = logging.getLogger("hubbub.dispatch")
 
 MAX_FILL = 10_000  # beyond this, clients are told to resync instead
+MAX_SKIPS = 4096  # remembered skip_conn of recent local events
 
 
 class Dispatcher:
@@ -47,7 +54,15 @@ class Dispatcher:
         self.upto = 0
         self._backlog: deque[Notification] = deque()
         self._worker: asyncio.Task[None] | None = None
+        self._skips: OrderedDict[int, str] = OrderedDict()
         self.filled = 0
+
+    def remember_skip(self, pos: int, conn_id: str) -> None:
+        """The event at `pos`, published from this node, must not reach `conn_id`."""
+        if pos > self.upto:
+            self._skips[pos] = conn_id
+            while len(self._skips) > MAX_SKIPS:
+                self._skips.popitem(last=False)
 
     async def start(self) -> None:
         self.upto = await self.store.max_pos()
@@ -58,6 +73,8 @@ class Dispatcher:
             self.hub.deliver(note)
             if pos is not None:
                 self.upto = pos
+                if self._skips:
+                    self._skips.pop(pos, None)
             return
         if note.invalidate or note.revoke_token is not None:
             # Control parts act at once; only the frame waits for its turn.
@@ -83,6 +100,7 @@ class Dispatcher:
                     await self._fill(note.pos)
                 self.hub.deliver(note)
                 self.upto = note.pos
+                self._skips.pop(note.pos, None)
         except Exception:
             log.exception("dispatch fill failed; clients will resync")
             self.hub.kick_all(1012, "reconnect and resume with SyncRequest")
@@ -96,9 +114,9 @@ class Dispatcher:
             self.upto = before - 1
             return
         for ev in await self.store.events_between(self.upto, before):
-            self.hub.deliver(
-                Notification(encode(frame_of(ev)), await self._recipients(ev), pos=ev.pos)
-            )
+            recipients = await self._recipients(ev)
+            skip = self._skips.pop(ev.pos, None)
+            self.hub.deliver(Notification(encode(frame_of(ev)), recipients, skip, pos=ev.pos))
             self.upto = ev.pos
             self.filled += 1
 

@@ -12,7 +12,10 @@ Fan-out is the hot path: one event to a thousand connections. So
   group is one write per member, not 32);
 - frames stay queued only while a connection's transport is paused (the
   kernel's buffer and then the transport's are full, past its high-water
-  mark): its writer task waits for the transport to drain and flushes again.
+  mark): only then does the connection get a writer task, which waits for the
+  transport to drain and flushes again (an idle connection has no task of
+  its own besides the one reading it: memory per connection is the limit of
+  how many a node holds).
   The queue is bounded: past `limit`, the client is cut off as a slow consumer
   (close 1013) and resumes from its change feed.
 
@@ -21,7 +24,7 @@ order the server produced them.
 
     hub.deliver --push(Out)--> queue --(end of loop turn)--> Flusher
         --> Wire.write_frames (one transport.write)        [transport writable]
-        --> writer task: await writable, flush again       [transport paused]
+        --> a writer task: await writable, flush again     [transport paused]
 """
 
 from __future__ import annotations
@@ -84,7 +87,7 @@ class Flusher:
 
     def __init__(self, on_written: Callable[[int], object] | None = None) -> None:
         self._dirty: list[Outbox] = []
-        self._on_written = on_written
+        self.on_written = on_written
 
     def mark(self, outbox: Outbox) -> None:
         if not self._dirty:
@@ -96,8 +99,8 @@ class Flusher:
         written = 0
         for outbox in dirty:
             written += outbox.flush()
-        if written and self._on_written is not None:
-            self._on_written(written)
+        if written and self.on_written is not None:
+            self.on_written(written)
 
 
 class Outbox:
@@ -125,9 +128,10 @@ class Outbox:
         self._flusher = flusher
         self._wire = wire
         self._send_text = send_text  # without a Wire: the ASGI send, a frame at a time
+        self._on_written = flusher.on_written
         self._dirty = False
-        self._wake = asyncio.Event()  # the writer task has work: paused, or closing
-        self._below = asyncio.Event()  # the queue shrank (see wait_below)
+        self._writer: asyncio.Task[None] | None = None  # only while the transport is full
+        self._below: asyncio.Event | None = None  # the queue shrank (see wait_below)
 
     def push(self, out: Out) -> None:
         if self.closing is not None:
@@ -145,9 +149,16 @@ class Outbox:
     def kick(self, code: int, reason: str) -> None:
         if self.closing is None:
             self.closing = (code, reason)
+            self.stop_writer()
             if self.on_close is not None:
                 self.on_close()
-        self._wake.set()
+        self._shrank()
+
+    def stop_writer(self) -> None:
+        """Cancel a writer blocked on a full socket (the peer is not reading)."""
+        if self._writer is not None:
+            self._writer.cancel()
+            self._writer = None
 
     def flush(self) -> int:
         """Write what is queued if the transport takes it now; else leave it to the writer."""
@@ -157,40 +168,45 @@ class Outbox:
             return 0
         wire = self._wire
         if wire is None or not wire.writable.is_set():
-            self._wake.set()
+            if self._writer is None:
+                self._writer = asyncio.get_running_loop().create_task(self._write_later())
             return 0
         n = len(queue)
         if wire.open():
             wire.write_frames(queue)
         queue.clear()  # a closed connection gets nothing more; its feed has it all
-        self._below.set()
+        self._shrank()
         return n
+
+    def _shrank(self) -> None:
+        if self._below is not None:
+            self._below.set()
 
     async def wait_below(self, n: int) -> None:
         """Return once fewer than `n` frames are queued (input back-pressure)."""
         while len(self.queue) >= n and self.closing is None:
+            if self._below is None:
+                self._below = asyncio.Event()
             self._below.clear()
             await self._below.wait()
 
-    async def run_writer(self, on_written: Callable[[int], object] | None = None) -> None:
+    async def _write_later(self) -> None:
         """The slow path: frames the transport could not take at once."""
-        queue = self.queue
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            if self.closing is not None:
-                return
+        try:
+            written = 0
             if self._wire is not None:
                 await self._wire.writable.wait()
-                n = self.flush()
+                self._writer = None  # a flush that finds it paused again starts another
+                written = self.flush()
             else:
                 assert self._send_text is not None
-                n = 0
+                queue = self.queue
                 while queue and self.closing is None:
                     await self._send_text(queue.popleft().payload.decode())
-                    n += 1
-                self._below.set()
-            if n and on_written is not None:
-                on_written(n)
-            if self.closing is not None:
-                return
+                    written += 1
+                self._writer = None
+                self._shrank()
+            if written and self._on_written is not None:
+                self._on_written(written)
+        except Exception:  # the peer is gone: its reader sees the disconnect
+            self._writer = None

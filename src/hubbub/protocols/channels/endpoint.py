@@ -3,7 +3,7 @@
     client --text--> read loop: size check, rate limit, decode envelope,
                      resolve channel, validate data, handler --> reply
     hub ---Out---> Outbox queue --> Flusher, end of loop turn --> client
-                                (writer task only while the socket is full)
+                                (a writer task only while the socket is full)
 
 Frames from one connection are handled one at a time, so a sender's
 messages keep their order. Every frame with an `id` gets exactly one reply
@@ -48,7 +48,7 @@ from hubbub.protocols.wsserver import WIRE_EXTENSION
 from hubbub.realtime.outbox import Out, Outbox
 from hubbub.runtime import Node
 
-__all__ = ["origin_allowed", "ws_endpoint"]
+__all__ = ["Connection", "origin_allowed", "ws_endpoint"]
 
 log = logging.getLogger("hubbub.ws")
 
@@ -239,8 +239,8 @@ class Connection:
         )
         caller = Caller(info.user_id, device or info.device_id, outbox.id, info.token_hash)
         self.session = Session(node, caller, outbox)
-        tasks: list[asyncio.Task[None]] = []
         joined = False
+        reader: asyncio.Task[None] | None = None
         try:
             head = await node.store.max_pos()
             self.send(
@@ -258,23 +258,22 @@ class Connection:
             node.metrics.connections.inc()
             joined = True
             log.debug("connected", extra={"user_id": caller.user_id, "device_id": caller.device_id})
+            # One task reads; a kick (revoked, too slow) cancels it. Writes need no
+            # task (see realtime/outbox.py).
             reader = asyncio.create_task(self._read_loop())
-            writer = asyncio.create_task(outbox.run_writer(node.metrics.frames_out.inc))
-            tasks += (reader, writer)
-            outbox.on_close = writer.cancel
+            outbox.on_close = reader.cancel
             # A logout racing this handshake may have sent its revocation before the
             # hub knew this connection: look again now that any later one will kick it.
             if await node.store.lookup_token(info.token_hash) is None:
                 outbox.kick(4401, "token revoked")
             for data in await node.presence.connected(caller.user_id):
                 outbox.push(Out(encode_frame("user/presence", "PresenceStatusUpdated", data)))
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:  # a peer that vanished mid-send is a normal end
-                if not task.cancelled() and task.exception() is not None:
-                    exc = task.exception()
-                    if not isinstance(exc, WebSocketDisconnect | OSError):
-                        log.warning("connection loop failed", exc_info=exc)
-                        outbox.kick(1011, "server error")
+            await asyncio.wait((reader,))
+            exc = None if reader.cancelled() else reader.exception()
+            if exc is not None and not isinstance(exc, WebSocketDisconnect | OSError):
+                # (a peer that vanished mid-send is a normal end)
+                log.warning("connection loop failed", exc_info=exc)
+                outbox.kick(1011, "server error")
         except HubbubError as exc:  # storage unavailable while setting up: retry later
             log.warning("connection setup failed", extra={"error": exc.code})
             outbox.kick(1011, "server error: reconnect later")
@@ -282,11 +281,12 @@ class Connection:
             log.exception("connection failed")
             outbox.kick(1011, "server error")
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
+            outbox.on_close = None
+            outbox.stop_writer()
+            if reader is not None and not reader.done():
+                reader.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+                    await reader
             if joined:
                 node.hub.remove(outbox)
                 node.metrics.connections.dec()
