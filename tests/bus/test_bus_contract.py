@@ -521,3 +521,19 @@ def test_bad_prefix_is_rejected() -> None:
         NatsBus(NATS_URL, "n1", subject_prefix="a.>")
     with pytest.raises(ValueError):
         NatsPresence(NATS_URL, "n1", subject_prefix="has space")
+
+
+async def test_presence_online_among_answers_for_many_users_at_once(
+    make_presence: MakePresence,
+) -> None:
+    a = await make_presence("node-a")
+    b = await make_presence("node-b")
+    users = [f"u-{i}" for i in range(700)]  # more than one concurrent batch
+    for u in users[::3]:
+        await a.online(u)
+    await b.online(users[1])  # local to the asking node
+    expected = set(users[::3]) | {users[1]}
+    assert await b.online_among([*users, "u-nobody"]) == expected
+    assert await a.online_among([]) == set()
+    await a.offline(users[0])
+    assert users[0] not in await b.online_among(users[:4])

@@ -7,7 +7,7 @@ never runs other connections' send paths on its own stack.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from hubbub.core.model import Notification
 
@@ -53,6 +53,9 @@ class LocalPresence:
 
     async def is_online(self, user_id: str) -> bool:
         return user_id in self._count
+
+    async def online_among(self, user_ids: Iterable[str]) -> set[str]:
+        return {u for u in user_ids if u in self._count}
 
     async def refresh(self) -> None:
         return None

@@ -453,6 +453,24 @@ class NatsPresence:
             raise Unavailable(f"presence unreachable ({type(exc).__name__})") from exc
         return bool(info.state.subjects)
 
+    async def online_among(self, user_ids: Iterable[str]) -> set[str]:
+        """Which of `user_ids` are online anywhere.
+
+        A connecting user's contacts: those connected here are known; the others
+        are asked `BATCH` at a time concurrently, so a user with a thousand
+        contacts costs a few round trips, not a thousand in a row. (Listing the
+        whole bucket instead would not scale with the cluster: JetStream pages
+        subject listings, which nats-py does not follow.)
+        """
+        ids = list(dict.fromkeys(user_ids))
+        found = {u for u in ids if self._local.get(u, 0) > 0}
+        rest = [u for u in ids if u not in found]
+        for i in range(0, len(rest), self.BATCH):
+            chunk = rest[i : i + self.BATCH]
+            answers = await asyncio.gather(*(self.is_online(u) for u in chunk))
+            found.update(u for u, on in zip(chunk, answers, strict=True) if on)
+        return found
+
     async def refresh(self) -> None:
         """Re-put the keys of users connected here; call every `refresh_interval`."""
         users = list(self._local)

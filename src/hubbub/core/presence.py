@@ -46,6 +46,14 @@ class Presence:
             log.warning("presence registry unavailable")
             return False
 
+    async def _online_among(self, user_ids: set[str]) -> set[str]:
+        here = {u for u in user_ids if self._local.get(u, 0) > 0}
+        try:
+            return here | await self.registry.online_among(user_ids - here)
+        except Exception:  # registry unreachable: report what this node knows
+            log.warning("presence registry unavailable")
+            return here
+
     def _data(self, user_id: str, status: str, last_seen: int | None) -> dict[str, object]:
         return {
             "user_id": user_id,
@@ -67,15 +75,12 @@ class Presence:
             await self.publisher.ephemeral(
                 CHANNEL, TYPE, self._data(user_id, "online", now), contacts
             )
-        snapshot = []
-        offline = []
-        for cid in sorted(contacts):
-            if await self._online_anywhere(cid):
-                snapshot.append(self._data(cid, "online", self.clock.now_ms()))
-            else:
-                offline.append(cid)
-        # One query for all offline contacts: a big group connecting at once
-        # must not cost one query per member per connection.
+        # One registry call and one query for all contacts: a big group
+        # connecting at once must not cost one round trip per member each.
+        online = await self._online_among(contacts)
+        now = self.clock.now_ms()
+        snapshot = [self._data(cid, "online", now) for cid in sorted(online)]
+        offline = sorted(contacts - online)
         seen = await self.store.last_seen_of(offline) if offline else {}
         snapshot += [self._data(cid, "offline", seen.get(cid)) for cid in offline]
         return snapshot
