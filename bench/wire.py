@@ -29,6 +29,8 @@ import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from bench.leanws import LeanClient
+
 __all__ = ["PEER_ACK", "Conn", "PhaseSpec", "Proto", "Sender", "bounded", "connect_all"]
 
 Proto = Literal["hubbub", "peer"]
@@ -90,10 +92,11 @@ class Conn:
         self.proto: Proto = proto
         self.expect_from = tuple(expect_from)
         self.lat = lat
-        self.ws: ClientConnection | None = None
+        self.ws: ClientConnection | LeanClient | None = None
         self.sender: Sender | None = None
         self.closed: str | None = None
         self.ready = asyncio.Event()  # hubbub: Authenticated; peer: handshake done
+        self._ended = asyncio.Event()  # the lean client's connection is gone
         self.last_seq = 0  # server seq of the last chat frame, across phases
         self.reset(lat)
 
@@ -111,22 +114,40 @@ class Conn:
         self.frame_bytes = 0
 
     async def open(self, deflate: bool) -> None:
-        self.ws = await connect(
-            self.url,
-            additional_headers=self.headers or None,
-            compression="deflate" if deflate else None,
-            max_size=None,
-            max_queue=None,
-            ping_interval=None,
-            open_timeout=60,
-            close_timeout=1,
-        )
+        """Without compression (the default) through `LeanClient`, which parses
+        frames as they arrive; with it, through the `websockets` client."""
+        if deflate:
+            self.ws = await connect(
+                self.url,
+                additional_headers=self.headers or None,
+                compression="deflate",
+                max_size=None,
+                max_queue=None,
+                ping_interval=None,
+                open_timeout=60,
+                close_timeout=1,
+            )
+        else:
+            on_frame = self._on_hubbub if self.proto == "hubbub" else self._on_peer
+            client = LeanClient(on_frame, self._lean_closed)
+            self.ws = client
+            await client.connect(self.url, self.headers)
         if self.proto == "peer":
             self.ready.set()
+
+    def _lean_closed(self, reason: str) -> None:
+        self.closed = self.closed or reason
+        self.ready.set()
+        if self.sender is not None:
+            self.sender.on_closed()
+        self._ended.set()
 
     async def read(self) -> None:
         assert self.ws is not None
         ws = self.ws
+        if isinstance(ws, LeanClient):  # frames arrive by callback
+            await self._ended.wait()
+            return
         on_frame = self._on_hubbub if self.proto == "hubbub" else self._on_peer
         try:
             while True:
