@@ -63,7 +63,7 @@ _HELP: dict[str, str] = {
     "allowed_origins": "comma-separated Origin allowlist for WebSockets ('*' = any)",
     "migrate_on_start": "apply database migrations at start-up (true/false)",
     "ws_deflate": "accept permessage-deflate when a client offers it (true/false): less "
-    "bandwidth, about 45 KiB more memory per connection and a compression per frame",
+    "bandwidth, about 40 KiB more memory per connection and a compression per frame",
     "request_head_timeout_s": "seconds to send a complete HTTP request head (slowloris guard)",
     "tcp_user_timeout_s": "seconds a peer may leave sent data unread before the connection is "
     "dropped (TCP_USER_TIMEOUT; 0 = system default)",
