@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import platform
+import subprocess
 import sys
 from pathlib import Path
 
@@ -23,7 +24,7 @@ form as part of `make test`.
 def render(rows: list[dict[str, object]]) -> str:
     lines = [HEADER]
     lines.append(f"Machine: {platform.machine()}, {platform.system()} {platform.release()}, ")
-    lines.append(f"Python {platform.python_version()}.\n\n")
+    lines.append(f"Python {platform.python_version()}; code at commit {_commit()}.\n\n")
     lines.append("| test | what it does | result | mode | when (UTC) |\n|---|---|---|---|---|\n")
     for r in rows:
         cells = [
@@ -32,6 +33,16 @@ def render(rows: list[dict[str, object]]) -> str:
         ]
         lines.append("| " + " | ".join(cells) + " |\n")
     return "".join(lines)
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return out.stdout.strip()
 
 
 def main(argv: list[str]) -> None:
