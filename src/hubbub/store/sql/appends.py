@@ -27,7 +27,7 @@ from hubbub.ids import new_id
 from hubbub.store.sql import tables as t
 from hubbub.store.sql.writer import BatchKind
 
-__all__ = ["Append", "MessageAppends", "allocate_positions", "message_record"]
+__all__ = ["Append", "MessageAppends", "allocate_positions", "event_row", "message_record"]
 
 Append = tuple[MessageRecord, dict[str, object], NewEvent]
 Appended = tuple[MessageRecord, StoredEvent | None]
@@ -95,18 +95,7 @@ class MessageAppends(BatchKind[Append, Appended]):
         messages: list[dict[str, Any]] = []
         timers: list[dict[str, Any]] = []
         for pos, (i, (rec, fields, ev)) in zip(positions, new, strict=True):
-            events.append(
-                {
-                    "pos": pos,
-                    "scope": ev.scope,
-                    "target": ev.target,
-                    "channel": ev.channel,
-                    "type": ev.type,
-                    "data": ev.data,
-                    "message_id": ev.message_id,
-                    "created_at": rec.created_at,
-                }
-            )
+            events.append({"pos": pos, **event_row(ev, rec.created_at)})
             row: dict[str, Any] = dict.fromkeys(_OPTIONAL)
             row.update(fields)
             row.update(
@@ -132,6 +121,19 @@ class MessageAppends(BatchKind[Append, Appended]):
         await conn.execute(insert(t.messages), messages)
         if timers:
             await conn.execute(insert(t.timers), timers)
+
+
+def event_row(ev: NewEvent, created_at: int) -> dict[str, Any]:
+    """The columns of a stream event, its position aside."""
+    return {
+        "scope": ev.scope,
+        "target": ev.target,
+        "channel": ev.channel,
+        "type": ev.type,
+        "data": ev.data,
+        "message_id": ev.message_id,
+        "created_at": created_at,
+    }
 
 
 def message_record(row: Any) -> MessageRecord:

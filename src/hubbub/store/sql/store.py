@@ -30,7 +30,7 @@ from hubbub.core.model import (
 from hubbub.errors import Conflict
 from hubbub.ids import new_id
 from hubbub.store.sql import tables as t
-from hubbub.store.sql.appends import MessageAppends, message_record
+from hubbub.store.sql.appends import MessageAppends, event_row, message_record
 from hubbub.store.sql.writer import GroupCommitWriter
 
 __all__ = ["SqlStore"]
@@ -99,17 +99,7 @@ async def _max_pos(conn: AsyncConnection) -> int:
 
 async def _insert_event(conn: AsyncConnection, ev: NewEvent, now: int) -> StoredEvent:
     res = await conn.execute(
-        insert(t.events)
-        .values(
-            scope=ev.scope,
-            target=ev.target,
-            channel=ev.channel,
-            type=ev.type,
-            data=ev.data,
-            message_id=ev.message_id,
-            created_at=now,
-        )
-        .returning(t.events.c.pos)
+        insert(t.events).values(**event_row(ev, now)).returning(t.events.c.pos)
     )
     pos = int(res.scalar_one())
     return StoredEvent(pos, ev.scope, ev.target, ev.channel, ev.type, ev.data)
