@@ -148,6 +148,7 @@ class Node:
         if self._presence_task is not None:
             self._presence_task.cancel()
         await self.accounts.close()
+        await self.dispatcher.close()
         await self.writer.close()
         await self.registry.close()
         await self.bus.close()

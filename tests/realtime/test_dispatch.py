@@ -127,3 +127,32 @@ async def test_a_filled_event_still_skips_the_connection_that_sent_it(store: Sql
     await until(lambda: len(other.seqs) == 3)
     assert other.seqs == [evs[0].pos, evs[1].pos, evs[2].pos]
     assert sender.seqs == [evs[0].pos, evs[2].pos] and dispatcher.filled == 1
+
+
+async def test_committed_events_never_announced_are_delivered_once_idle(
+    store: SqlStore,
+) -> None:
+    """Their node died between commit and publish, and nothing came after them
+    to reveal the gap: the idle watcher reads them from the database."""
+    hub = Hub(lambda _ids: None)
+
+    async def no_members(_cid: str) -> dict[str, str]:
+        return {}
+
+    dispatcher = Dispatcher(hub, store, no_members)
+    await dispatcher.start(idle_check_s=0.05)
+    try:
+        uid, evs = await setup(store)  # committed, never published
+        rec = Recorder(uid)
+        hub.add(rec)
+        await until(lambda: len(rec.seqs) == len(evs))
+        assert rec.seqs == [e.pos for e in evs] and dispatcher.upto == evs[-1].pos
+        # a late notification for one of them changes nothing
+        bus = InProcessBus()
+        await bus.start(dispatcher.on_note)
+        await bus.publish(note(evs[2], uid))
+        await bus.publish(Notification(encode({"channel": "x", "type": "P", "data": {}}), [uid]))
+        await until(lambda: len(rec.seqs) == len(evs) + 1)
+        assert rec.seqs[-1] is None
+    finally:
+        await dispatcher.close()

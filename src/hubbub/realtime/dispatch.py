@@ -14,6 +14,10 @@ resuming from the highest seq it saw cannot skip anything.
     bus --note--> on_note --(in order, nothing pending)--> hub.deliver
                        \\--(gap or busy)--> backlog --> fill from DB --> hub
 
+A notification lost with its node is noticed when a later one arrives. When
+none does (the cluster went quiet), a watcher looks at the stream's head once
+per idle second and delivers what was committed but never announced.
+
 An event read back from the database has lost its notification's
 `skip_conn` (the sending connection, which got a reply instead of a copy).
 The publishing node is told each local event's `skip_conn` before it is
@@ -24,6 +28,7 @@ sender's connection can be, still skips it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
@@ -54,6 +59,7 @@ class Dispatcher:
         self.upto = 0
         self._backlog: deque[Notification] = deque()
         self._worker: asyncio.Task[None] | None = None
+        self._watcher: asyncio.Task[None] | None = None
         self._skips: OrderedDict[int, str] = OrderedDict()
         self.filled = 0
 
@@ -64,8 +70,43 @@ class Dispatcher:
             while len(self._skips) > MAX_SKIPS:
                 self._skips.popitem(last=False)
 
-    async def start(self) -> None:
+    async def start(self, idle_check_s: float = 1.0) -> None:
         self.upto = await self.store.max_pos()
+        self._watcher = asyncio.get_running_loop().create_task(self._watch(idle_check_s))
+
+    async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+            self._watcher = None
+
+    async def _watch(self, interval: float) -> None:
+        seen = self.upto
+        while True:
+            await asyncio.sleep(interval)
+            if self.upto == seen and self._worker is None:  # nothing delivered lately
+                try:
+                    head = await self.store.max_pos()
+                except Exception:
+                    log.warning("dispatch idle check failed")
+                    head = self.upto
+                if head > self.upto and self._worker is None:
+                    self._worker = asyncio.get_running_loop().create_task(self._catch_up(head))
+            seen = self.upto
+
+    async def _catch_up(self, head: int) -> None:
+        """Deliver what is committed up to `head` (announced or not), then the backlog."""
+        try:
+            if head > self.upto:
+                await self._fill(head + 1)
+            await self._drain_backlog()
+        except Exception:
+            log.exception("dispatch fill failed; clients will resync")
+            self.hub.kick_all(1012, "reconnect and resume with SyncRequest")
+            self._backlog.clear()
+        finally:
+            self._worker = None
 
     def on_note(self, note: Notification) -> None:
         pos = note.pos
@@ -91,22 +132,25 @@ class Dispatcher:
 
     async def _drain(self) -> None:
         try:
-            while self._backlog:
-                note = self._backlog.popleft()
-                assert note.pos is not None
-                if note.pos <= self.upto:
-                    continue
-                if note.pos > self.upto + 1:
-                    await self._fill(note.pos)
-                self.hub.deliver(note)
-                self.upto = note.pos
-                self._skips.pop(note.pos, None)
+            await self._drain_backlog()
         except Exception:
             log.exception("dispatch fill failed; clients will resync")
             self.hub.kick_all(1012, "reconnect and resume with SyncRequest")
             self._backlog.clear()
         finally:
             self._worker = None
+
+    async def _drain_backlog(self) -> None:
+        while self._backlog:
+            note = self._backlog.popleft()
+            assert note.pos is not None
+            if note.pos <= self.upto:
+                continue
+            if note.pos > self.upto + 1:
+                await self._fill(note.pos)
+            self.hub.deliver(note)
+            self.upto = note.pos
+            self._skips.pop(note.pos, None)
 
     async def _fill(self, before: int) -> None:
         if before - self.upto > MAX_FILL:
