@@ -274,3 +274,17 @@ class Api:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+
+async def full_resume(client: Client, tag: str = "full") -> list[dict[str, Any]]:
+    """Every change of the user's feed: `SyncRequest` pages until `has_more` is false."""
+    changes: list[dict[str, Any]] = []
+    since = 0
+    while True:
+        resp = await client.ok(
+            "sync/request", "SyncRequest", {"request_id": f"{tag}{since}", "since_sequence": since}
+        )
+        changes += resp["data"]["changes"]
+        if not resp["data"]["has_more"]:
+            return changes
+        since = resp["data"]["to_sequence"]

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import Api, Client, ServerProcess
+from tests.support import Api, Client, ServerProcess, full_resume
 
 
 async def _send_until_dead(client: Client, cid: str, acked: dict[str, str], n: int) -> None:
@@ -80,16 +80,7 @@ async def test_kill9_loses_no_acked_message(
 
         cb = Client(srv, b[0], b[1], "dev-b")
         await cb.connect()
-        seen: list[dict[str, Any]] = []
-        since = 0
-        while True:
-            resp = await cb.ok(
-                "sync/request", "SyncRequest", {"request_id": f"s{since}", "since_sequence": since}
-            )
-            seen += resp["data"]["changes"]
-            if not resp["data"]["has_more"]:
-                break
-            since = resp["data"]["to_sequence"]
+        seen = await full_resume(cb, "s")
         contents = [
             c["data"]["content"]
             for c in seen

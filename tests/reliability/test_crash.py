@@ -33,7 +33,7 @@ from typing import Any
 import pytest
 
 from tests.reliability.conftest import Figure, scale
-from tests.support import Api, Client, ServerProcess
+from tests.support import Api, Client, ServerProcess, full_resume
 
 FAST = {"HUBBUB_RATE_PER_SECOND": "100000", "HUBBUB_RATE_BURST": "100000"}
 User = tuple[str, str, str]
@@ -323,20 +323,6 @@ class Follower:
         await self.resume(client)
         self._harvest(client.frames)
         await client.close()
-
-
-async def full_resume(client: Client) -> list[dict[str, Any]]:
-    """Every change of the user's feed: `SyncRequest` pages until `has_more` is false."""
-    changes: list[dict[str, Any]] = []
-    since = 0
-    while True:
-        resp = await client.ok(
-            "sync/request", "SyncRequest", {"request_id": f"full{since}", "since_sequence": since}
-        )
-        changes += resp["data"]["changes"]
-        if not resp["data"]["has_more"]:
-            return changes
-        since = resp["data"]["to_sequence"]
 
 
 @dataclass

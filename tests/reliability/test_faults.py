@@ -43,10 +43,9 @@ from tests.reliability.test_crash import (
     Load,
     Sender,
     check_feed,
-    full_resume,
     setup_chat,
 )
-from tests.support import Api, Client, ServerProcess
+from tests.support import Api, Client, ServerProcess, full_resume
 
 FAULTS = ("latency", "stall", "reset", "blackhole")
 # PostgreSQL only: the reply to a COMMIT is lost (the link dies right after the

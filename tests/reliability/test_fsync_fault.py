@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from tests.reliability.conftest import Figure, scale
-from tests.support import Api, Client, ServerProcess
+from tests.support import Api, Client, ServerProcess, full_resume
 
 FAST = {"HUBBUB_RATE_PER_SECOND": "100000", "HUBBUB_RATE_BURST": "100000"}
 
@@ -48,19 +48,6 @@ def _strace_or_skip() -> str:
 
 def send(cid: str, key: str) -> dict[str, Any]:
     return {"client_message_id": key, "conversation_id": cid, "content": key}
-
-
-async def full_resume(client: Client) -> list[dict[str, Any]]:
-    changes: list[dict[str, Any]] = []
-    since = 0
-    while True:
-        resp = await client.ok(
-            "sync/request", "SyncRequest", {"request_id": f"s{since}", "since_sequence": since}
-        )
-        changes += resp["data"]["changes"]
-        if not resp["data"]["has_more"]:
-            return changes
-        since = resp["data"]["to_sequence"]
 
 
 def _spawn_strace(exe: str, pid: int, out: Path, err: Path) -> subprocess.Popen[bytes]:
@@ -153,7 +140,7 @@ async def test_failed_fsync_is_never_acked(tmp_path: Path, figure: Figure) -> No
 
         cb = await Client(srv, b[0], b[1], "b1").connect()
         got: dict[str, list[str]] = {}
-        for ch in await full_resume(cb):
+        for ch in await full_resume(cb, "s"):
             if ch["type"] == "ChatMessageReceived" and ch["data"]["conversation_id"] == cid:
                 got.setdefault(ch["data"]["content"], []).append(ch["data"]["message_id"])
         lost = [k for k in acked if k not in got]
@@ -170,7 +157,7 @@ async def test_failed_fsync_is_never_acked(tmp_path: Path, figure: Figure) -> No
             if key in got:
                 assert r["data"]["message_id"] == got[key][0]
         counts: dict[str, int] = {}
-        for ch in await full_resume(cb):
+        for ch in await full_resume(cb, "s"):
             if ch["type"] == "ChatMessageReceived" and ch["data"]["conversation_id"] == cid:
                 counts[ch["data"]["content"]] = counts.get(ch["data"]["content"], 0) + 1
         assert counts == {k: 1 for k in [*acked, *refused]}

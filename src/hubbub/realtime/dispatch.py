@@ -92,10 +92,10 @@ class Dispatcher:
                     log.warning("dispatch idle check failed")
                     head = self.upto
                 if head > self.upto and self._worker is None:
-                    self._worker = asyncio.get_running_loop().create_task(self._catch_up(head))
+                    self._worker = asyncio.get_running_loop().create_task(self._drain(head))
             seen = self.upto
 
-    async def _catch_up(self, head: int) -> None:
+    async def _drain(self, head: int = 0) -> None:
         """Deliver what is committed up to `head` (announced or not), then the backlog."""
         try:
             if head > self.upto:
@@ -129,16 +129,6 @@ class Dispatcher:
         )
         if self._worker is None:
             self._worker = asyncio.get_running_loop().create_task(self._drain())
-
-    async def _drain(self) -> None:
-        try:
-            await self._drain_backlog()
-        except Exception:
-            log.exception("dispatch fill failed; clients will resync")
-            self.hub.kick_all(1012, "reconnect and resume with SyncRequest")
-            self._backlog.clear()
-        finally:
-            self._worker = None
 
     async def _drain_backlog(self) -> None:
         while self._backlog:

@@ -17,6 +17,7 @@ the writer's advisory lock like every other append.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
@@ -25,7 +26,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hubbub.core.model import MessageRecord, NewEvent, StoredEvent
 from hubbub.ids import new_id
 from hubbub.store.sql import tables as t
-from hubbub.store.sql.writer import BatchKind
 
 __all__ = ["Append", "MessageAppends", "allocate_positions", "event_row", "message_record"]
 
@@ -51,7 +51,7 @@ async def allocate_positions(conn: AsyncConnection, n: int) -> list[int]:
     return list(range(int(top) + 1, int(top) + 1 + n))
 
 
-class MessageAppends(BatchKind[Append, Appended]):
+class MessageAppends:
     """Appends a message: its event, its row, its timer; or finds it by client id.
 
     The result is `(record, stored event)` for a new message and `(the earlier
@@ -59,7 +59,7 @@ class MessageAppends(BatchKind[Append, Appended]):
     also earlier in the same batch.
     """
 
-    async def run(self, conn: AsyncConnection, items: list[Append]) -> list[Appended]:
+    async def run(self, conn: AsyncConnection, items: Sequence[Append]) -> list[Appended]:
         m = t.messages
         keyed = [rec for rec, _, _ in items if rec.client_message_id is not None]
         known: dict[tuple[str, str], MessageRecord] = {}

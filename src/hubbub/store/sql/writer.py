@@ -31,8 +31,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -48,18 +48,19 @@ log = logging.getLogger("hubbub.store")
 T = TypeVar("T")
 I = TypeVar("I")  # noqa: E741 - an item of a batch kind
 R = TypeVar("R")
+I_contra = TypeVar("I_contra", contravariant=True)
+R_co = TypeVar("R_co", covariant=True)
 Unit = Callable[[AsyncConnection], Awaitable[T]]
 
 _STREAM_LOCK = 7_240_002
 
 
-class BatchKind(Generic[I, R]):
+class BatchKind(Protocol[I_contra, R_co]):
     """Writes that run many at a time: `run` gets consecutive items, in order,
     and returns one result per item. It must behave as the items run one
     after the other would (an item sees the ones before it)."""
 
-    async def run(self, conn: AsyncConnection, items: list[I]) -> list[R]:
-        raise NotImplementedError
+    async def run(self, conn: AsyncConnection, items: Sequence[I_contra]) -> Sequence[R_co]: ...
 
 
 class _Item:
