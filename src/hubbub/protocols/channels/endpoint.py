@@ -322,37 +322,34 @@ class Connection:
             await self.handle(raw)
 
     async def handle(self, raw: str | bytes) -> None:
-        if _size(raw) > self.max_frame:
-            await self._in_turn()
-            self.error(TooLarge(f"frame exceeds {self.max_frame} bytes"), _peek_id(raw))
-            return
-        wait_ms = self.bucket.take()
-        if wait_ms:
-            await self._in_turn()
-            self.error(RateLimited("slow down", retry_after_ms=wait_ms), _peek_id(raw))
-            return
         try:
-            frame = _frame_decoder.decode(raw)
-        except msgspec.ValidationError as exc:
+            frame = self._envelope(raw)
+            handler, msg, params, pipelined = await self.prepare(frame)
+        except _Refused as refused:
+            # Its reply waits for the pipelined frames before it, like any other.
             await self._in_turn()
-            self.error(BadFrame(_strip(exc)), _peek_id(raw))
+            self.error(refused.error, refused.ref, refused.channel)
             return
-        except _UNDECODABLE:
-            await self._in_turn()
-            self.error(BadFrame("frame is not valid JSON"), _peek_id(raw))
-            return
-        try:
-            call = await self.prepare(frame)
-        except HubbubError as exc:
-            await self._in_turn()
-            self.error(exc, frame.id, frame.channel)
-            return
-        handler, msg, params, pipelined = call
         if pipelined and self._inflight < MAX_PIPELINED:
             await self._pipeline(frame, handler, msg, params)
             return
         await self._in_turn()
         self._emit(frame, await self._run(frame, handler, msg, params))
+
+    def _envelope(self, raw: str | bytes) -> ClientFrame:
+        """Size, rate and envelope checks: the frame, or `_Refused` with its `ref` if found."""
+        if _size(raw) > self.max_frame:
+            raise _Refused(TooLarge(f"frame exceeds {self.max_frame} bytes"), _peek_id(raw))
+        wait_ms = self.bucket.take()
+        if wait_ms:
+            raise _Refused(RateLimited("slow down", retry_after_ms=wait_ms), _peek_id(raw))
+        try:
+            frame: ClientFrame = _frame_decoder.decode(raw)
+        except msgspec.ValidationError as exc:
+            raise _Refused(BadFrame(_strip(exc)), _peek_id(raw)) from None
+        except _UNDECODABLE:
+            raise _Refused(BadFrame("frame is not valid JSON"), _peek_id(raw)) from None
+        return frame
 
     async def _run(
         self, frame: ClientFrame, handler: Handler, msg: Any, params: dict[str, str]
@@ -419,6 +416,12 @@ class Connection:
 
     async def prepare(self, frame: ClientFrame) -> tuple[Handler, Any, dict[str, str], bool]:
         """Everything before the handler: routing and validation, all typed errors."""
+        try:
+            return await self._route(frame)
+        except HubbubError as exc:
+            raise _Refused(exc, frame.id, frame.channel) from None
+
+    async def _route(self, frame: ClientFrame) -> tuple[Handler, Any, dict[str, str], bool]:
         assert self.session is not None
         if frame.type == "Authenticate":
             raise BadFrame("already authenticated")
@@ -476,6 +479,13 @@ def _nul_path(msg: msgspec.Struct) -> str | None:
         elif isinstance(value, list):
             todo += [(f"{path}[{i}]", v) for i, v in enumerate(value)]
     return None
+
+
+class _Refused(Exception):
+    """A frame answered with an error before any handler ran."""
+
+    def __init__(self, error: HubbubError, ref: str | None, channel: str = "") -> None:
+        self.error, self.ref, self.channel = error, ref, channel
 
 
 class _IdOnly(msgspec.Struct):
