@@ -59,7 +59,7 @@ async def store(tmp_path: Path) -> AsyncIterator[SqlStore]:
 
 async def setup(store: SqlStore) -> tuple[str, list[StoredEvent]]:
     uid = new_id()
-    await store.create_user(User(uid, "u" + uid[:8], "U", None, None, "", None, None, now(), "x"))
+    await store.create_user(User(uid, "u" + uid[-12:], "U", None, None, "", None, None, now(), "x"))
     stored = await store.append(
         [event("u", uid, "chat/acks", "EncryptedMessageAck", {"n": i}) for i in range(6)]
     )

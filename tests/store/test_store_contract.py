@@ -50,7 +50,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 async def make_user(store: SqlStore, name: str | None = None) -> str:
     uid = new_id()
     await store.create_user(
-        User(uid, name or "u" + uid[:12], "U", None, None, "", None, None, now_ms(), "x")
+        User(uid, name or "u" + uid[-12:], "U", None, None, "", None, None, now_ms(), "x")
     )
     return uid
 
@@ -66,7 +66,7 @@ def record(cid: str, sender: str, client_id: str | None = None, expires: int | N
 
 
 async def test_users_and_unique_usernames(store: SqlStore) -> None:
-    uid = await make_user(store, "alice" + new_id()[:8])
+    uid = await make_user(store, "alice" + new_id()[-8:])
     user = await store.get_user(uid)
     assert user is not None
     with pytest.raises(Conflict):
@@ -140,8 +140,8 @@ async def test_one_failing_unit_fails_alone(store: SqlStore) -> None:
     a, b = await make_user(store), await make_user(store)
     cid, _ = await store.open_direct(new_id(), a, b, now_ms())
 
-    async def bad(conn) -> None:  # type: ignore[no-untyped-def]
-        await conn.execute(text("SELECT * FROM no_such_table"))
+    def bad(conn) -> None:  # type: ignore[no-untyped-def]
+        conn.execute(text("SELECT * FROM no_such_table"))
 
     good = [
         store.append_message(
@@ -166,7 +166,7 @@ async def test_batched_appends_dedupe_within_the_batch_and_interleave_with_units
     cid, _ = await store.open_direct(new_id(), a, b, now_ms())
     order: list[str] = []
 
-    async def unit(conn) -> None:  # type: ignore[no-untyped-def]
+    def unit(conn) -> None:  # type: ignore[no-untyped-def]
         order.append("unit")
 
     due = now_ms() + 3_600_000
@@ -296,11 +296,11 @@ async def test_token_ids_listing_touch_and_revoke_by_id(store: SqlStore) -> None
     t0 = now_ms()
     hashes = [new_id().replace("-", "") for _ in range(3)]
     for i, h in enumerate(hashes):
-        await store.insert_token(TokenInfo(uid, f"dev{i}", h, f"tid-{h[:8]}"), t0 + i)
+        await store.insert_token(TokenInfo(uid, f"dev{i}", h, f"tid-{h[-8:]}"), t0 + i)
     await store.insert_token(TokenInfo(other, "x", "h" + hashes[0][1:], "tid-other"), t0)
     listed = await store.list_tokens(uid)
     assert [t.device_id for t in listed] == ["dev0", "dev1", "dev2"]
-    assert [t.token_id for t in listed] == [f"tid-{h[:8]}" for h in hashes]
+    assert [t.token_id for t in listed] == [f"tid-{h[-8:]}" for h in hashes]
     assert [t.last_used_at for t in listed] == [t0, t0 + 1, t0 + 2]  # issuing is a use
     await store.touch_token(hashes[0], t0 + 60_000)
     info = await store.lookup_token(hashes[0])
@@ -318,7 +318,7 @@ async def test_token_ids_listing_touch_and_revoke_by_id(store: SqlStore) -> None
 async def test_token_without_an_id_gets_one(store: SqlStore) -> None:
     uid = await make_user(store)
     for h in ("a" * 64, "b" * 64):
-        await store.insert_token(TokenInfo(uid, "d", h[:-8] + new_id()[:8]), now_ms())
+        await store.insert_token(TokenInfo(uid, "d", h[:-8] + new_id()[-8:]), now_ms())
     ids = [t.token_id for t in await store.list_tokens(uid)]
     assert len(set(ids)) == 2 and all(ids)
 

@@ -6,7 +6,9 @@ at a time through SQLAlchemy and the driver, that was about a millisecond of
 CPU per message (each statement built, compiled, and for SQLite handed to
 aiosqlite's thread and back), so group commit saved fsyncs but not CPU. Here
 a run of consecutive appends in a commit batch costs one lookup and one
-`executemany` per table, whatever its length.
+`executemany` per table, whatever its length. On SQLite the inserts go to the
+driver as plain tuples (`exec_driver_sql`): SQLAlchemy's per-row parameter
+processing for a 256-message batch cost more than SQLite's own work.
 
 Stream positions are allocated up front so that the event rows can go in
 one `executemany`: on SQLite the next rowids after the current maximum (the
@@ -20,8 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, func, insert, select, text
 
 from hubbub.core.model import MessageRecord, NewEvent, StoredEvent
 from hubbub.ids import new_id
@@ -33,21 +34,45 @@ Append = tuple[MessageRecord, dict[str, object], NewEvent]
 Appended = tuple[MessageRecord, StoredEvent | None]
 
 # Every optional message column a row may set; the rest of a row is fixed.
-_OPTIONAL = ("content", "ciphertext", "nonce", "algorithm", "key_id", "signature")
-_NEXTVAL = text(
-    "SELECT nextval(pg_get_serial_sequence('events', 'pos')) FROM generate_series(1, :n)"
+_OPTIONAL = ("content_type", "content", "ciphertext", "nonce", "algorithm", "key_id", "signature")
+_FIXED = (
+    "id",
+    "conversation_id",
+    "sender_id",
+    "kind",
+    "client_message_id",
+    "self_destruct",
+    "created_at",
+    "expires_at",
+    "event_pos",
+)
+_EVENT_COLS = ("pos", "scope", "target", "channel", "type", "data", "message_id", "created_at")
+_TIMER_COLS = ("id", "kind", "ref", "due_at")
+
+
+def _insert_sql(table: str, cols: Sequence[str]) -> str:
+    return f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+
+
+_SQLITE_EVENTS = _insert_sql("events", _EVENT_COLS)
+_SQLITE_MESSAGES = _insert_sql("messages", (*_OPTIONAL, *_FIXED))
+_SQLITE_TIMERS = _insert_sql("timers", _TIMER_COLS)
+_PG_KNOWN = text(
+    "SELECT m.* FROM messages m"
+    " JOIN unnest(CAST(:s AS text[]), CAST(:c AS text[])) AS k(s, c)"
+    " ON m.sender_id = k.s AND m.client_message_id = k.c"
 )
 _NEXTVAL = text(
     "SELECT nextval(pg_get_serial_sequence('events', 'pos')) FROM generate_series(1, :n)"
 )
 
 
-async def allocate_positions(conn: AsyncConnection, n: int) -> list[int]:
+def allocate_positions(conn: Connection, n: int) -> list[int]:
     """`n` stream positions, ascending, for rows this transaction will insert."""
     if conn.dialect.name == "postgresql":
-        rows = await conn.execute(_NEXTVAL, {"n": n})
+        rows = conn.execute(_NEXTVAL, {"n": n})
         return sorted(int(r[0]) for r in rows)
-    top = (await conn.execute(select(func.coalesce(func.max(t.events.c.pos), 0)))).scalar_one()
+    top = conn.execute(select(func.coalesce(func.max(t.events.c.pos), 0))).scalar_one()
     return list(range(int(top) + 1, int(top) + 1 + n))
 
 
@@ -59,16 +84,27 @@ class MessageAppends:
     also earlier in the same batch.
     """
 
-    async def run(self, conn: AsyncConnection, items: Sequence[Append]) -> list[Appended]:
+    def run(self, conn: Connection, items: Sequence[Append]) -> list[Appended]:
         m = t.messages
         keyed = [rec for rec, _, _ in items if rec.client_message_id is not None]
         known: dict[tuple[str, str], MessageRecord] = {}
         if keyed:
-            senders = {rec.sender_id for rec in keyed}
-            cids = {rec.client_message_id for rec in keyed}
-            rows = await conn.execute(
-                select(m).where(m.c.sender_id.in_(senders), m.c.client_message_id.in_(cids))
-            )
+            if conn.dialect.name == "postgresql":
+                # Exact pairs, one prepared statement whatever the batch size: the
+                # two expanding IN lists cost PostgreSQL a new plan per list length.
+                rows = conn.execute(
+                    _PG_KNOWN,
+                    {
+                        "s": [rec.sender_id for rec in keyed],
+                        "c": [rec.client_message_id for rec in keyed],
+                    },
+                )
+            else:
+                senders = {rec.sender_id for rec in keyed}
+                cids = {rec.client_message_id for rec in keyed}
+                rows = conn.execute(
+                    select(m).where(m.c.sender_id.in_(senders), m.c.client_message_id.in_(cids))
+                )
             for row in rows:
                 known[(row.sender_id, row.client_message_id)] = message_record(row)
         results: list[Appended | None] = [None] * len(items)
@@ -83,44 +119,58 @@ class MessageAppends:
                 known[key] = rec
             new.append((i, (rec, fields, ev)))
         if new:
-            await self._insert(conn, new, results)
+            self._insert(conn, new, results)
         return [r for r in results if r is not None]
 
     @staticmethod
-    async def _insert(
-        conn: AsyncConnection, new: list[tuple[int, Append]], results: list[Appended | None]
+    def _insert(
+        conn: Connection, new: list[tuple[int, Append]], results: list[Appended | None]
     ) -> None:
-        positions = await allocate_positions(conn, len(new))
-        events: list[dict[str, Any]] = []
-        messages: list[dict[str, Any]] = []
-        timers: list[dict[str, Any]] = []
+        positions = allocate_positions(conn, len(new))
+        events: list[tuple[Any, ...]] = []
+        messages: list[tuple[Any, ...]] = []
+        timers: list[tuple[Any, ...]] = []
         for pos, (i, (rec, fields, ev)) in zip(positions, new, strict=True):
-            events.append({"pos": pos, **event_row(ev, rec.created_at)})
-            row: dict[str, Any] = dict.fromkeys(_OPTIONAL)
-            row.update(fields)
-            row.update(
-                id=rec.id,
-                conversation_id=rec.conversation_id,
-                sender_id=rec.sender_id,
-                kind=rec.kind,
-                client_message_id=rec.client_message_id,
-                self_destruct=rec.self_destruct,
-                created_at=rec.created_at,
-                expires_at=rec.expires_at,
-                event_pos=pos,
+            at = rec.created_at
+            events.append(
+                (pos, ev.scope, ev.target, ev.channel, ev.type, ev.data, ev.message_id, at)
             )
-            messages.append(row)
-            if rec.expires_at is not None:
-                timers.append(
-                    {"id": new_id(), "kind": "expire", "ref": rec.id, "due_at": rec.expires_at}
+            get = fields.get
+            messages.append(
+                (
+                    get("content_type", "text"),
+                    get("content"),
+                    get("ciphertext"),
+                    get("nonce"),
+                    get("algorithm"),
+                    get("key_id"),
+                    get("signature"),
+                    rec.id,
+                    rec.conversation_id,
+                    rec.sender_id,
+                    rec.kind,
+                    rec.client_message_id,
+                    rec.self_destruct,
+                    at,
+                    rec.expires_at,
+                    pos,
                 )
+            )
+            if rec.expires_at is not None:
+                timers.append((new_id(), "expire", rec.id, rec.expires_at))
             rec.event_pos = pos
-            stored = StoredEvent(pos, ev.scope, ev.target, ev.channel, ev.type, ev.data)
-            results[i] = (rec, stored)
-        await conn.execute(insert(t.events), events)
-        await conn.execute(insert(t.messages), messages)
+            results[i] = (rec, StoredEvent(pos, ev.scope, ev.target, ev.channel, ev.type, ev.data))
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql(_SQLITE_EVENTS, events)
+            conn.exec_driver_sql(_SQLITE_MESSAGES, messages)
+            if timers:
+                conn.exec_driver_sql(_SQLITE_TIMERS, timers)
+            return
+        conn.execute(insert(t.events), [dict(zip(_EVENT_COLS, r, strict=True)) for r in events])
+        cols = (*_OPTIONAL, *_FIXED)
+        conn.execute(insert(t.messages), [dict(zip(cols, r, strict=True)) for r in messages])
         if timers:
-            await conn.execute(insert(t.timers), timers)
+            conn.execute(insert(t.timers), [dict(zip(_TIMER_COLS, r, strict=True)) for r in timers])
 
 
 def event_row(ev: NewEvent, created_at: int) -> dict[str, Any]:

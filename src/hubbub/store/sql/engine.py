@@ -10,10 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import URL, Connection, Engine, event
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-__all__ = ["async_url", "create_engine", "dialect_of"]
+__all__ = ["async_url", "create_engine", "dialect_of", "sqlite_writer_engine"]
 
 
 def async_url(url: str) -> str:
@@ -35,6 +36,35 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+
+
+def _autocommit_driver(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # transactions are ours: BEGIN IMMEDIATE below
+
+
+def _begin_immediate(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def sqlite_writer_engine(url: URL) -> Engine:
+    """The group-commit writer's synchronous connection to the same SQLite file.
+
+    It is used from the writer's one thread only, so a batch is one hop from
+    the event loop, not one per statement. `BEGIN IMMEDIATE` takes the write
+    lock when the transaction starts (the driver's default would take it at
+    the first insert, after the batch's reads), so a concurrent writer waits
+    on `busy_timeout` instead of failing with a lock upgrade.
+    """
+    engine = create_sync_engine(
+        url.set(drivername="sqlite"),
+        pool_size=1,
+        max_overflow=0,
+        connect_args={"check_same_thread": False},  # the pool may close it from another thread
+    )
+    event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "connect", _autocommit_driver)
+    event.listen(engine, "begin", _begin_immediate)
+    return engine
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:

@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import msgspec
-from sqlalchemy import and_, delete, func, insert, select, text, update
+from sqlalchemy import Connection, and_, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hubbub.core.model import (
     Block,
@@ -91,16 +91,12 @@ def _user(row: Any) -> User:
     )
 
 
-async def _max_pos(conn: AsyncConnection) -> int:
-    return int(
-        (await conn.execute(select(func.coalesce(func.max(t.events.c.pos), 0)))).scalar_one()
-    )
+def _max_pos(conn: Connection) -> int:
+    return int(conn.execute(select(func.coalesce(func.max(t.events.c.pos), 0))).scalar_one())
 
 
-async def _insert_event(conn: AsyncConnection, ev: NewEvent, now: int) -> StoredEvent:
-    res = await conn.execute(
-        insert(t.events).values(**event_row(ev, now)).returning(t.events.c.pos)
-    )
+def _insert_event(conn: Connection, ev: NewEvent, now: int) -> StoredEvent:
+    res = conn.execute(insert(t.events).values(**event_row(ev, now)).returning(t.events.c.pos))
     pos = int(res.scalar_one())
     return StoredEvent(pos, ev.scope, ev.target, ev.channel, ev.type, ev.data)
 
@@ -251,10 +247,8 @@ class SqlStore:
             return hashes
 
     async def touch_last_seen(self, user_id: str, now: int) -> None:
-        async def unit(conn: AsyncConnection) -> None:
-            await conn.execute(
-                update(t.users).where(t.users.c.id == user_id).values(last_seen_at=now)
-            )
+        def unit(conn: Connection) -> None:
+            conn.execute(update(t.users).where(t.users.c.id == user_id).values(last_seen_at=now))
 
         await self.writer.submit(unit)
 
@@ -262,21 +256,21 @@ class SqlStore:
     async def open_direct(self, conversation_id: str, a: str, b: str, now: int) -> tuple[str, bool]:
         key = "|".join(sorted((a, b)))
 
-        async def unit(conn: AsyncConnection) -> tuple[str, bool]:
+        def unit(conn: Connection) -> tuple[str, bool]:
             found = (
-                await conn.execute(
+                conn.execute(
                     select(t.conversations.c.id).where(t.conversations.c.direct_key == key)
                 )
             ).scalar_one_or_none()
             if found is not None:
                 return str(found), False
-            joined = await _max_pos(conn)
-            await conn.execute(
+            joined = _max_pos(conn)
+            conn.execute(
                 insert(t.conversations).values(
                     id=conversation_id, kind="direct", direct_key=key, created_at=now
                 )
             )
-            await conn.execute(
+            conn.execute(
                 insert(t.members),
                 [
                     dict(
@@ -303,10 +297,10 @@ class SqlStore:
         now: int,
         event: NewEvent,
     ) -> tuple[Conversation, StoredEvent | None]:
-        async def unit(conn: AsyncConnection) -> tuple[Conversation, StoredEvent | None]:
+        def unit(conn: Connection) -> tuple[Conversation, StoredEvent | None]:
             if client_request_id is not None:  # "" is a key too, as for messages
                 found = (
-                    await conn.execute(
+                    conn.execute(
                         select(t.conversations.c.id).where(
                             t.conversations.c.creator_id == creator_id,
                             t.conversations.c.client_request_id == client_request_id,
@@ -314,11 +308,11 @@ class SqlStore:
                     )
                 ).scalar_one_or_none()
                 if found is not None:
-                    conv = await self._conversation(conn, str(found))
+                    conv = self._conversation(conn, str(found))
                     assert conv is not None
                     return conv, None
-            joined = await _max_pos(conn)
-            await conn.execute(
+            joined = _max_pos(conn)
+            conn.execute(
                 insert(t.conversations).values(
                     id=conversation_id,
                     kind="group",
@@ -338,8 +332,8 @@ class SqlStore:
                 )
                 for u in [creator_id, *[m for m in member_ids if m != creator_id]]
             ]
-            await conn.execute(insert(t.members), rows)
-            stored = await _insert_event(conn, event, now)
+            conn.execute(insert(t.members), rows)
+            stored = _insert_event(conn, event, now)
             members = [Member(r["user_id"], r["role"]) for r in rows]  # type: ignore[arg-type]
             conv = Conversation(conversation_id, "group", name, creator_id, now, members)
             return conv, stored
@@ -363,10 +357,10 @@ class SqlStore:
     ) -> StoredEvent | None:
         now = self._now()
 
-        async def unit(conn: AsyncConnection) -> StoredEvent | None:
+        def unit(conn: Connection) -> StoredEvent | None:
             m = t.members
             row = (
-                await conn.execute(
+                conn.execute(
                     select(m.c.role).where(
                         m.c.conversation_id == conversation_id,
                         m.c.user_id == user_id,
@@ -376,8 +370,8 @@ class SqlStore:
             ).first()
             if row is None:
                 return None
-            stored = await _insert_event(conn, event, now)
-            await conn.execute(
+            stored = _insert_event(conn, event, now)
+            conn.execute(
                 update(m)
                 .where(m.c.conversation_id == conversation_id, m.c.user_id == user_id)
                 .values(left_pos=stored.pos)
@@ -385,7 +379,7 @@ class SqlStore:
             if row.role == "owner":
                 # Ownership passes to the longest-standing admin, else member.
                 heir = (
-                    await conn.execute(
+                    conn.execute(
                         select(m.c.user_id)
                         .where(m.c.conversation_id == conversation_id, m.c.left_pos.is_(None))
                         .order_by((m.c.role == "admin").desc(), m.c.joined_at, m.c.user_id)
@@ -393,7 +387,7 @@ class SqlStore:
                     )
                 ).scalar_one_or_none()
                 if heir is not None:
-                    await conn.execute(
+                    conn.execute(
                         update(m)
                         .where(m.c.conversation_id == conversation_id, m.c.user_id == heir)
                         .values(role="owner")
@@ -402,17 +396,14 @@ class SqlStore:
 
         return await self.writer.submit(unit)
 
-    async def _conversation(
-        self, conn: AsyncConnection, conversation_id: str
-    ) -> Conversation | None:
-        row = (
-            await conn.execute(
-                select(t.conversations).where(t.conversations.c.id == conversation_id)
-            )
+    @staticmethod
+    def _conversation(conn: Connection, conversation_id: str) -> Conversation | None:
+        row = conn.execute(
+            select(t.conversations).where(t.conversations.c.id == conversation_id)
         ).first()
         if row is None:
             return None
-        mrows = await conn.execute(
+        mrows = conn.execute(
             select(t.members.c.user_id, t.members.c.role)
             .where(t.members.c.conversation_id == conversation_id, t.members.c.left_pos.is_(None))
             .order_by(t.members.c.joined_at, t.members.c.user_id)
@@ -422,7 +413,7 @@ class SqlStore:
 
     async def get_conversation(self, conversation_id: str) -> Conversation | None:
         async with self.engine.connect() as conn:
-            return await self._conversation(conn, conversation_id)
+            return await conn.run_sync(self._conversation, conversation_id)
 
     async def active_members(self, conversation_id: str) -> list[Member]:
         async with self.engine.connect() as conn:
@@ -444,7 +435,7 @@ class SqlStore:
             ).scalars()
             out = []
             for cid in list(ids):
-                conv = await self._conversation(conn, cid)
+                conv = await conn.run_sync(self._conversation, cid)
                 if conv is not None:
                     out.append(conv)
         out.sort(key=lambda c: (c.created_at, c.id))
@@ -547,10 +538,10 @@ class SqlStore:
     async def record_receipt(
         self, message_id: str, user_id: str, status: str, now: int, event: NewEvent | None
     ) -> StoredEvent | None:
-        async def unit(conn: AsyncConnection) -> StoredEvent | None:
+        def unit(conn: Connection) -> StoredEvent | None:
             r = t.receipts
             exists = (
-                await conn.execute(
+                conn.execute(
                     select(r.c.at).where(
                         r.c.message_id == message_id, r.c.user_id == user_id, r.c.status == status
                     )
@@ -558,31 +549,29 @@ class SqlStore:
             ).first()
             if exists is not None:
                 return None  # a repeated receipt changes nothing and notifies no one
-            await conn.execute(
+            conn.execute(
                 insert(r).values(message_id=message_id, user_id=user_id, status=status, at=now)
             )
-            return await _insert_event(conn, event, now) if event is not None else None
+            return _insert_event(conn, event, now) if event is not None else None
 
         return await self.writer.submit(unit)
 
     async def expire_message(
         self, message_id: str, now: int, make_event: Callable[[MessageRecord], NewEvent]
     ) -> tuple[MessageRecord, StoredEvent] | None:
-        async def unit(conn: AsyncConnection) -> tuple[MessageRecord, StoredEvent] | None:
+        def unit(conn: Connection) -> tuple[MessageRecord, StoredEvent] | None:
             # Deleting the timer row is the claim: on PostgreSQL the row lock
             # makes a second node's DELETE wait, then find nothing.
-            claimed = await conn.execute(
+            claimed = conn.execute(
                 delete(t.timers).where(t.timers.c.kind == "expire", t.timers.c.ref == message_id)
             )
             if not claimed.rowcount:
                 return None
-            row = (
-                await conn.execute(select(t.messages).where(t.messages.c.id == message_id))
-            ).first()
+            row = (conn.execute(select(t.messages).where(t.messages.c.id == message_id))).first()
             if row is None or row.deleted_at is not None:
                 return None
             rec = message_record(row)
-            await conn.execute(
+            conn.execute(
                 update(t.messages)
                 .where(t.messages.c.id == message_id)
                 .values(content=None, ciphertext=None, nonce=None, signature=None, deleted_at=now)
@@ -590,10 +579,10 @@ class SqlStore:
             tomb = _TOMBSTONE.encode(
                 {"message_id": rec.id, "conversation_id": rec.conversation_id, "deleted": True}
             )
-            await conn.execute(
+            conn.execute(
                 update(t.events).where(t.events.c.message_id == message_id).values(data=tomb)
             )
-            stored = await _insert_event(conn, make_event(rec), now)
+            stored = _insert_event(conn, make_event(rec), now)
             rec.deleted_at = now
             return rec, stored
 
@@ -623,18 +612,18 @@ class SqlStore:
         evs = list(events)
         now = self._now()
 
-        async def unit(conn: AsyncConnection) -> list[StoredEvent]:
-            return [await _insert_event(conn, ev, now) for ev in evs]
+        def unit(conn: Connection) -> list[StoredEvent]:
+            return [_insert_event(conn, ev, now) for ev in evs]
 
         return await self.writer.submit(unit)
 
     async def publish_key(
         self, user_id: str, key_id: str, public_key: str, algorithm: str, now: int, event: NewEvent
     ) -> StoredEvent:
-        async def unit(conn: AsyncConnection) -> StoredEvent:
+        def unit(conn: Connection) -> StoredEvent:
             k = t.public_keys
             row = (
-                await conn.execute(
+                conn.execute(
                     select(k.c.public_key, k.c.algorithm).where(
                         k.c.user_id == user_id, k.c.key_id == key_id
                     )
@@ -644,7 +633,7 @@ class SqlStore:
                 if row.public_key != public_key or row.algorithm != algorithm:
                     raise Conflict("key_id already published with different key material")
             else:
-                await conn.execute(
+                conn.execute(
                     insert(k).values(
                         user_id=user_id,
                         key_id=key_id,
@@ -653,7 +642,7 @@ class SqlStore:
                         created_at=now,
                     )
                 )
-            return await _insert_event(conn, event, now)
+            return _insert_event(conn, event, now)
 
         return await self.writer.submit(unit)
 
@@ -670,13 +659,13 @@ class SqlStore:
     async def update_info_text(
         self, user_id: str, info_text: str, now: int, event: NewEvent
     ) -> StoredEvent:
-        async def unit(conn: AsyncConnection) -> StoredEvent:
-            await conn.execute(
+        def unit(conn: Connection) -> StoredEvent:
+            conn.execute(
                 update(t.users)
                 .where(t.users.c.id == user_id)
                 .values(info_text=info_text, info_text_updated_at=now)
             )
-            return await _insert_event(conn, event, now)
+            return _insert_event(conn, event, now)
 
         return await self.writer.submit(unit)
 
@@ -704,25 +693,25 @@ class SqlStore:
 
     async def max_pos(self) -> int:
         async with self.engine.connect() as conn:
-            return await _max_pos(conn)
+            return await conn.run_sync(_max_pos)
 
     async def set_cursor(self, user_id: str, device_id: str, seq: int, now: int) -> None:
         c = t.device_cursors
 
-        async def unit(conn: AsyncConnection) -> None:
-            res = await conn.execute(
+        def unit(conn: Connection) -> None:
+            res = conn.execute(
                 update(c)
                 .where(and_(c.c.user_id == user_id, c.c.device_id == device_id), c.c.seq < seq)
                 .values(seq=seq, updated_at=now)
             )
             if not res.rowcount:
                 exists = (
-                    await conn.execute(
+                    conn.execute(
                         select(c.c.seq).where(c.c.user_id == user_id, c.c.device_id == device_id)
                     )
                 ).first()
                 if exists is None:
-                    await conn.execute(
+                    conn.execute(
                         insert(c).values(
                             user_id=user_id, device_id=device_id, seq=seq, updated_at=now
                         )

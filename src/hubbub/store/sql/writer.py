@@ -1,10 +1,11 @@
 """Group commit: many writes, one transaction, one fsync.
 
 Every write that appends to the event stream goes through here. Callers
-submit a unit of work (an async function of a connection); a single writer
-task drains whatever is queued (up to `max_batch`), runs the units in order in
-one transaction and commits once, then resolves each caller's future. The
-caller acks its client only after that, so an ack always follows a commit.
+submit a unit of work (a plain function of a SQLAlchemy `Connection`); a
+single writer task drains whatever is queued (up to `max_batch`), runs the
+units in order in one transaction and commits once, then resolves each
+caller's future. The caller acks its client only after that, so an ack always
+follows a commit.
 
     submit(u1) submit(u2) submit(u3)
          \\        |        /
@@ -13,6 +14,17 @@ caller acks its client only after that, so an ack always follows a commit.
 If a unit raises, the batch is rolled back and its units are replayed one
 transaction each, so one bad write fails alone. Units must therefore be
 re-runnable: they compute ids outside and only touch the database inside.
+
+Units are synchronous so that a whole batch costs one hop to the database,
+not one per statement. Through SQLAlchemy's async layer each statement was an
+await through a greenlet and, on SQLite, a round trip to aiosqlite's thread
+(about 16 per commit): ~2.3 ms of CPU for a one-message transaction. Now:
+
+- SQLite: the batch runs in the writer's own thread on a synchronous
+  connection (`BEGIN IMMEDIATE` ... `COMMIT`): one hop there and back per
+  batch, and the fsync happens off the event loop.
+- PostgreSQL: the batch runs through `AsyncConnection.run_sync` (asyncpg
+  underneath), one greenlet for the whole batch.
 
 The hottest write (a message) is submitted as an item of a `BatchKind`
 instead of a unit: consecutive items of one kind in a batch run as one call
@@ -31,15 +43,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hubbub.core.ordering import queued
 from hubbub.errors import Unavailable
+from hubbub.store.sql.engine import sqlite_writer_engine
 
 __all__ = ["BatchKind", "GroupCommitWriter", "Unit", "storage_error"]
 
@@ -50,9 +64,9 @@ I = TypeVar("I")  # noqa: E741 - an item of a batch kind
 R = TypeVar("R")
 I_contra = TypeVar("I_contra", contravariant=True)
 R_co = TypeVar("R_co", covariant=True)
-Unit = Callable[[AsyncConnection], Awaitable[T]]
+Unit = Callable[[Connection], T]
 
-_STREAM_LOCK = 7_240_002
+_STREAM_LOCK = text("SELECT pg_advisory_xact_lock(7240002)")
 
 
 class BatchKind(Protocol[I_contra, R_co]):
@@ -60,7 +74,7 @@ class BatchKind(Protocol[I_contra, R_co]):
     and returns one result per item. It must behave as the items run one
     after the other would (an item sees the ones before it)."""
 
-    async def run(self, conn: AsyncConnection, items: Sequence[I_contra]) -> Sequence[R_co]: ...
+    def run(self, conn: Connection, items: Sequence[I_contra]) -> Sequence[R_co]: ...
 
 
 class _Item:
@@ -79,6 +93,25 @@ class _Item:
         self.item = item
 
 
+def _run_batch(conn: Connection, live: list[_Item]) -> list[Any]:
+    """Every item of the batch in order, consecutive items of one kind as one call."""
+    results: list[Any] = []
+    i = 0
+    while i < len(live):
+        item = live[i]
+        if item.unit is not None:
+            results.append(item.unit(conn))
+            i += 1
+            continue
+        kind, j = item.kind, i + 1
+        while j < len(live) and live[j].kind is kind:
+            j += 1
+        assert kind is not None
+        results += kind.run(conn, [x.item for x in live[i:j]])
+        i = j
+    return results
+
+
 class GroupCommitWriter:
     def __init__(
         self,
@@ -95,6 +128,12 @@ class GroupCommitWriter:
         self._is_pg = engine.dialect.name == "postgresql"
         self._on_batch = on_batch
         self._closed = False
+        # SQLite: the writer's own connection, used only from its own thread.
+        self._sync: Engine | None = None
+        self._thread: ThreadPoolExecutor | None = None
+        if not self._is_pg:
+            self._sync = sqlite_writer_engine(engine.url)
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="hubbub-writer")
 
     def start(self) -> None:
         if self._task is None:
@@ -110,6 +149,10 @@ class GroupCommitWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._thread is not None and self._sync is not None:
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._sync.dispose)
+            self._thread.shutdown(wait=True)
+            self._thread = None
 
     async def submit(self, unit: Unit[T]) -> T:
         fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
@@ -145,31 +188,26 @@ class GroupCommitWriter:
                 for _ in batch:
                     self._queue.task_done()
 
-    async def _begin_stream(self, conn: AsyncConnection) -> None:
-        if self._is_pg:
-            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _STREAM_LOCK})
+    async def _transaction(self, work: Callable[[Connection], T]) -> T:
+        """`work` in one transaction, committed before this returns."""
+        if self._sync is not None and self._thread is not None:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._thread, self._sqlite_transaction, work)
+        async with self._engine.begin() as conn:
+            await conn.execute(_STREAM_LOCK)
+            return await conn.run_sync(work)
+
+    def _sqlite_transaction(self, work: Callable[[Connection], T]) -> T:
+        assert self._sync is not None
+        with self._sync.begin() as conn:
+            return work(conn)
 
     async def _commit(self, batch: list[_Item]) -> None:
         live = [i for i in batch if not i.future.cancelled()]
         if not live:
             return
-        results: list[Any] = []
         try:
-            async with self._engine.begin() as conn:
-                await self._begin_stream(conn)
-                i = 0
-                while i < len(live):
-                    item = live[i]
-                    if item.unit is not None:
-                        results.append(await item.unit(conn))
-                        i += 1
-                        continue
-                    kind, j = item.kind, i + 1
-                    while j < len(live) and live[j].kind is kind:
-                        j += 1
-                    assert kind is not None
-                    results += await kind.run(conn, [x.item for x in live[i:j]])
-                    i = j
+            results = await self._transaction(lambda conn: _run_batch(conn, live))
         except Exception as exc:
             if len(live) == 1:
                 self._fail(live[0], exc)
@@ -185,13 +223,7 @@ class GroupCommitWriter:
 
     async def _commit_one(self, item: _Item) -> None:
         try:
-            async with self._engine.begin() as conn:
-                await self._begin_stream(conn)
-                if item.unit is not None:
-                    result = await item.unit(conn)
-                else:
-                    assert item.kind is not None
-                    [result] = await item.kind.run(conn, [item.item])
+            [result] = await self._transaction(lambda conn: _run_batch(conn, [item]))
         except Exception as exc:
             self._fail(item, exc)
             return
