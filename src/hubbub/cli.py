@@ -9,6 +9,7 @@ import logging
 import socket
 import sys
 
+from hubbub import gctune
 from hubbub.config import Settings, add_arguments, settings_from_args
 
 __all__ = ["main"]
@@ -23,7 +24,10 @@ async def _serve(settings: Settings) -> None:
     from hubbub.protocols.wsserver import websocket_protocol
 
     fastapi_app = create_app(settings)
-    app = Edge(fastapi_app, fastapi_app.state.node)
+    node = fastapi_app.state.node
+    app = Edge(fastapi_app, node)
+    gctune.watch_pauses(lambda gen, s: node.metrics.gc_pause.labels(str(gen)).observe(s))
+    gctune.tune(gctune.parse_thresholds(settings.gc_thresholds))
     max_ws = settings.max_frame_bytes * 4 + 1024
     config = uvicorn.Config(
         app,

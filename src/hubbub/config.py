@@ -42,6 +42,7 @@ class Settings:
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     migrate_on_start: bool = True
+    gc_thresholds: str = "50000,20,100"
     turn_secret: str = field(default="", repr=False)
     ai_base_url: str = ""
 
@@ -62,6 +63,8 @@ _HELP: dict[str, str] = {
     "log_format": "auto, json or console",
     "allowed_origins": "comma-separated Origin allowlist for WebSockets ('*' = any)",
     "migrate_on_start": "apply database migrations at start-up (true/false)",
+    "gc_thresholds": "the cyclic garbage collector's three generation thresholds "
+    "(CPython's default is 700,10,10; see docs/performance.md)",
     "ws_deflate": "accept permessage-deflate when a client offers it (true/false): less "
     "bandwidth, about 40 KiB more memory per connection and a compression per frame",
     "request_head_timeout_s": "seconds to send a complete HTTP request head (slowloris guard)",

@@ -61,6 +61,13 @@ class Metrics:
         self.slow_consumers = Counter(
             "hubbub_ws_slow_consumer_disconnects", "Connections cut for not reading", registry=r
         )
+        self.gc_pause = Histogram(
+            "hubbub_gc_pause_seconds",
+            "Cyclic garbage collector pauses, by generation (the event loop stands still)",
+            ["generation"],
+            buckets=(0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0),
+            registry=r,
+        )
 
 
 class Node:

@@ -130,6 +130,7 @@ class GroupCommitWriter:
         self._closed = False
         # SQLite: the writer's own connection, used only from its own thread.
         self._sync: Engine | None = None
+        self._conn: Connection | None = None  # the writer thread's, while open
         self._thread: ThreadPoolExecutor | None = None
         if not self._is_pg:
             self._sync = sqlite_writer_engine(engine.url)
@@ -150,7 +151,7 @@ class GroupCommitWriter:
                 await self._task
             self._task = None
         if self._thread is not None and self._sync is not None:
-            await asyncio.get_running_loop().run_in_executor(self._thread, self._sync.dispose)
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._close_sqlite)
             self._thread.shutdown(wait=True)
             self._thread = None
 
@@ -198,9 +199,31 @@ class GroupCommitWriter:
             return await conn.run_sync(work)
 
     def _sqlite_transaction(self, work: Callable[[Connection], T]) -> T:
+        """In the writer's thread, on its one connection, kept open between batches
+        (a pool checkout and its reset-on-return rollback per batch cost more than
+        a small batch's SQL)."""
         assert self._sync is not None
-        with self._sync.begin() as conn:
-            return work(conn)
+        conn = self._conn
+        if conn is None:
+            conn = self._conn = self._sync.connect()
+        try:
+            with conn.begin():
+                return work(conn)
+        except BaseException:
+            # A failed commit (an fsync error) can leave the connection in any
+            # state: the next batch starts on a fresh one.
+            self._conn = None
+            with contextlib.suppress(Exception):
+                conn.close()
+            raise
+
+    def _close_sqlite(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
+        if self._sync is not None:
+            self._sync.dispose()
 
     async def _commit(self, batch: list[_Item]) -> None:
         live = [i for i in batch if not i.future.cancelled()]
