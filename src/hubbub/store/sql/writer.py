@@ -66,6 +66,7 @@ I_contra = TypeVar("I_contra", contravariant=True)
 R_co = TypeVar("R_co", covariant=True)
 Unit = Callable[[Connection], T]
 
+_SETTLE_TURNS = 2
 _STREAM_LOCK = text("SELECT pg_advisory_xact_lock(7240002)")
 
 
@@ -188,6 +189,17 @@ class GroupCommitWriter:
             finally:
                 for _ in batch:
                     self._queue.task_done()
+            # Let the batch's consequences run before the next commit starts:
+            # its callers resume, publish and fan out (one loop turn), the
+            # flusher writes the sockets (the next). Writes that arrive
+            # meanwhile join the next batch. Without this the writer's thread,
+            # which commits independently of a busy loop, kept batches at one
+            # or two messages, and every commit cost a fan-out of its own: a
+            # 1,000-member group got 1.7 writes per commit and 1,000 socket
+            # writes for each, against 15.6 when the commit ran on the loop.
+            # On an idle loop this costs two empty turns.
+            for _ in range(_SETTLE_TURNS):
+                await asyncio.sleep(0)
 
     async def _transaction(self, work: Callable[[Connection], T]) -> T:
         """`work` in one transaction, committed before this returns."""
