@@ -227,6 +227,8 @@ def render_run(r: RunResult) -> str:
             lines.append(
                 f"   group commits       {p.commits} ({p.units_per_commit:.2f} writes per commit)"
             )
+        if p.frames_per_write:
+            lines.append(f"   socket writes       {p.frames_per_write:.2f} frames per write")
         lines += _problems(p)
     if r.server_log_problems:
         lines.append("   server logged warnings/errors:")

@@ -105,6 +105,7 @@ class PhaseResult:
     machine_busy_cores: float = 0.0
     other_cpu_cores: float = 0.0  # neither server nor load generator (PostgreSQL, NATS...)
     commits: int = 0  # hubbub: group commits in this phase
+    frames_per_write: float = 0.0  # hubbub: frames per socket write in this phase
     units_per_commit: float = 0.0
     limit: str = ""
     ok: bool = False
@@ -348,6 +349,11 @@ async def _phase(
     )
     pr.commits = int(commits)
     pr.units_per_commit = round(units / commits, 2) if commits else 0.0
+    writes = c1.get("hubbub_ws_socket_writes_total", 0.0) - c0.get(
+        "hubbub_ws_socket_writes_total", 0.0
+    )
+    frames = c1.get("hubbub_ws_frames_out_total", 0.0) - c0.get("hubbub_ws_frames_out_total", 0.0)
+    pr.frames_per_write = round(frames / writes, 2) if writes else 0.0
     pr.limit = limit(pr)
     pr.ok = (
         pr.lost == 0

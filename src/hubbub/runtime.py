@@ -51,6 +51,11 @@ class Metrics:
         self.connections = Gauge("hubbub_ws_connections", "Open /ws connections", registry=r)
         self.frames_in = Counter("hubbub_ws_frames_in", "Client frames received", registry=r)
         self.frames_out = Counter("hubbub_ws_frames_out", "Frames written to clients", registry=r)
+        self.socket_writes = Counter(
+            "hubbub_ws_socket_writes",
+            "Socket writes carrying those frames (frames_out / socket_writes = frames per write)",
+            registry=r,
+        )
         self.errors = Counter("hubbub_ws_errors", "Error replies by code", ["code"], registry=r)
         self.batch = Histogram(
             "hubbub_store_commit_batch",
@@ -104,7 +109,9 @@ class Node:
         self.expiry = ExpiryWorker(self.store, self.conversations, self.publisher, self.clock)
         self.messages.on_timer_scheduled.append(self.expiry.schedule_hint)
         self.hub = Hub(self.conversations.invalidate)
-        self.flusher = Flusher(self.metrics.frames_out.inc)
+        self.flusher = Flusher(
+            self.metrics.frames_out.inc, on_writes=self.metrics.socket_writes.inc
+        )
         self.dispatcher = Dispatcher(self.hub, self.store, self.conversations.members)
         self.publisher.on_local = self.dispatcher.remember_skip
         self.ready = False

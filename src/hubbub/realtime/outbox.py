@@ -101,10 +101,14 @@ class Flusher:
     """
 
     def __init__(
-        self, on_written: Callable[[int], object] | None = None, busy_s: float = 0.001
+        self,
+        on_written: Callable[[int], object] | None = None,
+        busy_s: float = 0.001,
+        on_writes: Callable[[int], object] | None = None,
     ) -> None:
         self._dirty: list[Outbox] = []
-        self.on_written = on_written
+        self.on_written = on_written  # frames written
+        self.on_writes = on_writes  # socket writes that carried them
         self._busy_s = busy_s  # a flush longer than this earns a rest
         self._rest_until = 0.0
 
@@ -121,11 +125,16 @@ class Flusher:
     def flush(self) -> None:
         started = time.monotonic()
         dirty, self._dirty = self._dirty, []
-        written = 0
+        written = writes = 0
         for outbox in dirty:
-            written += outbox.flush()
+            n = outbox.flush()
+            if n:
+                written += n
+                writes += 1
         if written and self.on_written is not None:
             self.on_written(written)
+        if writes and self.on_writes is not None:
+            self.on_writes(writes)
         ended = time.monotonic()
         took = ended - started
         self._rest_until = ended + min(took, MAX_REST_S) if took > self._busy_s else 0.0
@@ -236,5 +245,7 @@ class Outbox:
                 self._shrank()
             if written and self._on_written is not None:
                 self._on_written(written)
+            if written and self._flusher.on_writes is not None:
+                self._flusher.on_writes(1 if self._wire is not None else written)
         except Exception:  # the peer is gone: its reader sees the disconnect
             self._writer = None
