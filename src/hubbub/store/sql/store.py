@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, and_, delete, func, insert, select, text, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -75,6 +75,29 @@ _CONTACTS_SQL = text(
 
 _TOMBSTONE = msgspec.json.Encoder()
 
+# The hottest reads, built once: building a statement (and its cache key)
+# cost more than running it on SQLite, ~0.1-0.25 ms a call. Each is a plain
+# statement with named parameters, so every call is a compiled-cache hit.
+_tk, _m, _c, _b = t.tokens, t.members, t.conversations, t.blocks
+_GET_USER = select(t.users).where(t.users.c.id == bindparam("id"))
+_LOOKUP_TOKEN = select(
+    _tk.c.user_id, _tk.c.device_id, _tk.c.id, _tk.c.created_at, _tk.c.last_used_at
+).where(_tk.c.token_hash == bindparam("h"), _tk.c.revoked_at.is_(None))
+_TOUCH_TOKEN = (
+    update(_tk)
+    .where(_tk.c.token_hash == bindparam("h"), _tk.c.revoked_at.is_(None))
+    .values(last_used_at=bindparam("now"))
+)
+_GET_MESSAGE = select(t.messages).where(t.messages.c.id == bindparam("id"))
+_ACTIVE_MEMBERS = select(_m.c.user_id, _m.c.role).where(
+    _m.c.conversation_id == bindparam("c"), _m.c.left_pos.is_(None)
+)
+_DIRECT_KEY = select(_c.c.direct_key).where(_c.c.id == bindparam("c"), _c.c.kind == "direct")
+_PAIR_BLOCKERS = select(_b.c.blocker_id).where(
+    ((_b.c.blocker_id == bindparam("x")) & (_b.c.blocked_id == bindparam("y")))
+    | ((_b.c.blocker_id == bindparam("y")) & (_b.c.blocked_id == bindparam("x")))
+)
+
 
 def _user(row: Any) -> User:
     return User(
@@ -129,7 +152,7 @@ class SqlStore:
 
     async def get_user(self, user_id: str) -> User | None:
         async with self.engine.connect() as conn:
-            row = (await conn.execute(select(t.users).where(t.users.c.id == user_id))).first()
+            row = (await conn.execute(_GET_USER, {"id": user_id})).first()
         return _user(row) if row else None
 
     async def find_user(self, field: str, value: str) -> User | None:
@@ -169,15 +192,8 @@ class SqlStore:
             )
 
     async def lookup_token(self, token_hash: str) -> TokenInfo | None:
-        tk = t.tokens
         async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(
-                        tk.c.user_id, tk.c.device_id, tk.c.id, tk.c.created_at, tk.c.last_used_at
-                    ).where(tk.c.token_hash == token_hash, tk.c.revoked_at.is_(None))
-                )
-            ).first()
+            row = (await conn.execute(_LOOKUP_TOKEN, {"h": token_hash})).first()
         if row is None:
             return None
         return TokenInfo(
@@ -195,11 +211,7 @@ class SqlStore:
 
     async def touch_token(self, token_hash: str, now: int) -> None:
         async with self.engine.begin() as conn:
-            await conn.execute(
-                update(t.tokens)
-                .where(t.tokens.c.token_hash == token_hash, t.tokens.c.revoked_at.is_(None))
-                .values(last_used_at=now)
-            )
+            await conn.execute(_TOUCH_TOKEN, {"h": token_hash, "now": now})
 
     async def list_tokens(self, user_id: str) -> list[TokenInfo]:
         tk = t.tokens
@@ -417,11 +429,7 @@ class SqlStore:
 
     async def active_members(self, conversation_id: str) -> list[Member]:
         async with self.engine.connect() as conn:
-            rows = await conn.execute(
-                select(t.members.c.user_id, t.members.c.role).where(
-                    t.members.c.conversation_id == conversation_id, t.members.c.left_pos.is_(None)
-                )
-            )
+            rows = await conn.execute(_ACTIVE_MEMBERS, {"c": conversation_id})
             return [Member(r.user_id, r.role) for r in rows]
 
     async def list_conversations(self, user_id: str) -> list[Conversation]:
@@ -504,22 +512,12 @@ class SqlStore:
         return str(found) if found is not None else None
 
     async def direct_blockers(self, conversation_id: str) -> set[str] | None:
-        c, b = t.conversations, t.blocks
         async with self.engine.connect() as conn:
-            key = (
-                await conn.execute(
-                    select(c.c.direct_key).where(c.c.id == conversation_id, c.c.kind == "direct")
-                )
-            ).scalar_one_or_none()
+            key = (await conn.execute(_DIRECT_KEY, {"c": conversation_id})).scalar_one_or_none()
             if key is None:
                 return None
             x, y = str(key).split("|", 1)
-            rows = await conn.execute(
-                select(b.c.blocker_id).where(
-                    ((b.c.blocker_id == x) & (b.c.blocked_id == y))
-                    | ((b.c.blocker_id == y) & (b.c.blocked_id == x))
-                )
-            )
+            rows = await conn.execute(_PAIR_BLOCKERS, {"x": x, "y": y})
             return {r[0] for r in rows}
 
     # ------------------------------------------------------------------ messages
@@ -530,9 +528,7 @@ class SqlStore:
 
     async def get_message(self, message_id: str) -> MessageRecord | None:
         async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(select(t.messages).where(t.messages.c.id == message_id))
-            ).first()
+            row = (await conn.execute(_GET_MESSAGE, {"id": message_id})).first()
         return message_record(row) if row else None
 
     async def record_receipt(
