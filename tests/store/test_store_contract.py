@@ -194,6 +194,54 @@ async def test_batched_appends_dedupe_within_the_batch_and_interleave_with_units
     assert expiring <= set(await store.due_expiries(due + 1, 1000))
 
 
+async def test_a_batch_larger_than_one_lookup_query_keeps_every_key_apart(
+    store: SqlStore,
+) -> None:
+    """Over 400 idempotency keys in one batch take several lookup queries on
+    SQLite (`appends._PAIRS_PER_QUERY`); the same client id from two senders
+    is two keys."""
+    a, b = await make_user(store), await make_user(store)
+    cid, _ = await store.open_direct(new_id(), a, b, now_ms())
+    batches: list[int] = []
+    writer = GroupCommitWriter(store.engine, max_batch=2048, on_batch=batches.append)
+    writer.start()
+    big = SqlStore(store.engine, writer, now_ms)
+    try:
+        n = 450
+        first = await asyncio.gather(
+            *[
+                big.append_message(
+                    record(cid, a, f"k{i}"), {"content": "a"}, text_event(cid, "m", "a")
+                )
+                for i in range(n)
+            ]
+        )
+        before = len(batches)
+        again = await asyncio.gather(
+            *[
+                big.append_message(
+                    record(cid, a, f"k{i}"), {"content": "x"}, text_event(cid, "m", "x")
+                )
+                for i in range(n)
+            ],
+            *[
+                big.append_message(
+                    record(cid, b, f"k{i}"), {"content": "b"}, text_event(cid, "m", "b")
+                )
+                for i in range(n)
+            ],
+        )
+    finally:
+        await writer.close()
+    # Committed as (large) batches, not rescued by replaying a failed batch one
+    # unit at a time (which would hide a key the lookup missed).
+    assert max(batches[before:]) > 400 and sum(batches[before:]) == 2 * n
+    assert [rec.id for rec, _ in again[:n]] == [rec.id for rec, _ in first]
+    assert all(ev is None for _, ev in again[:n])
+    assert all(ev is not None and rec.sender_id == b for rec, ev in again[n:])
+    assert len({rec.id for rec, _ in again[n:]} | {rec.id for rec, _ in first}) == 2 * n
+
+
 async def test_membership_window_cuts_the_feed(store: SqlStore) -> None:
     owner, m1, m2 = await make_user(store), await make_user(store), await make_user(store)
     gid = new_id()

@@ -82,7 +82,7 @@ _RECORD_COLS = (
     "self_destruct",
     "event_pos",
 )
-_IDS_PER_QUERY = 400
+_PAIRS_PER_QUERY = 400
 _SQLITE_MAX_POS = "SELECT coalesce(max(pos), 0) FROM events"
 _SQLITE_KNOWN = (
     f"SELECT {', '.join(_RECORD_COLS)} FROM messages"
@@ -99,22 +99,26 @@ def _sqlite_known(conn: Connection, keyed: Sequence[MessageRecord]) -> list[Mess
     """The stored messages whose (sender, client id) one of `keyed` repeats.
 
     Two `IN` lists, which SQLite answers from the unique index (a row-value
-    `IN` would scan the table); the cross product's stray pairs are dropped here.
+    `IN` would scan the table); the cross product's stray pairs are dropped
+    here. At most `_PAIRS_PER_QUERY` pairs a query: SQLite before 3.32 takes
+    999 parameters, whatever `--writer-max-batch` is.
     """
-    pairs = {(rec.sender_id, rec.client_message_id) for rec in keyed}
-    senders = list({sender for sender, _ in pairs})
-    driver, found = _driver(conn), []
-    cids = list({cid for _, cid in pairs})
-    for at in range(0, len(cids), _IDS_PER_QUERY):  # SQLite < 3.32 takes 999 parameters
-        chunk = cids[at : at + _IDS_PER_QUERY]
+    pairs = list({(rec.sender_id, rec.client_message_id) for rec in keyed})
+    wanted = set(pairs)
+    driver, found = _driver(conn), {}
+    for at in range(0, len(pairs), _PAIRS_PER_QUERY):
+        chunk = pairs[at : at + _PAIRS_PER_QUERY]
+        senders = list({sender for sender, _ in chunk})
+        cids = list({cid for _, cid in chunk})
         sql = _SQLITE_KNOWN.format(
-            senders=", ".join("?" * len(senders)), cids=", ".join("?" * len(chunk))
+            senders=", ".join("?" * len(senders)), cids=", ".join("?" * len(cids))
         )
-        found += driver.execute(sql, [*senders, *chunk]).fetchall()
+        for r in driver.execute(sql, [*senders, *cids]):
+            if (r[2], r[7]) in wanted:
+                found[(r[2], r[7])] = r
     return [
         MessageRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), r[9])
-        for r in found
-        if (r[2], r[7]) in pairs
+        for r in found.values()
     ]
 
 
