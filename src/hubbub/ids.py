@@ -25,14 +25,13 @@ MessageId = NewType("MessageId", str)
 
 
 _VARIANT_VERSION = (0x7 << 76) | (0b10 << 62)
-_RAND_HI = 0xFFF << 64
-_RAND_LO = (1 << 62) - 1
+_RANDOM = (0xFFF << 64) | ((1 << 62) - 1)  # rand_a (12 bits) and rand_b (62 bits)
 
 
 def new_id() -> str:
     ms = time.time_ns() // 1_000_000
     r = int.from_bytes(os.urandom(10), "big")
-    v = (ms << 80) | _VARIANT_VERSION | ((r >> 64) << 64) & _RAND_HI | (r & _RAND_LO)
+    v = (ms << 80) | _VARIANT_VERSION | (r & _RANDOM)
     h = f"{v:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 

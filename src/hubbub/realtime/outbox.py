@@ -122,6 +122,13 @@ class Flusher:
                 loop.call_soon(self.flush)
         self._dirty.append(outbox)
 
+    def count(self, frames: int, writes: int) -> None:
+        """Report frames written and the socket writes that carried them."""
+        if frames and self.on_written is not None:
+            self.on_written(frames)
+        if writes and self.on_writes is not None:
+            self.on_writes(writes)
+
     def flush(self) -> None:
         started = time.monotonic()
         dirty, self._dirty = self._dirty, []
@@ -131,10 +138,7 @@ class Flusher:
             if n:
                 written += n
                 writes += 1
-        if written and self.on_written is not None:
-            self.on_written(written)
-        if writes and self.on_writes is not None:
-            self.on_writes(writes)
+        self.count(written, writes)
         ended = time.monotonic()
         took = ended - started
         self._rest_until = ended + min(took, MAX_REST_S) if took > self._busy_s else 0.0
@@ -165,7 +169,6 @@ class Outbox:
         self._flusher = flusher
         self._wire = wire
         self._send_text = send_text  # without a Wire: the ASGI send, a frame at a time
-        self._on_written = flusher.on_written
         self._dirty = False
         self._writer: asyncio.Task[None] | None = None  # only while the transport is full
         self._below: asyncio.Event | None = None  # the queue shrank (see wait_below)
@@ -243,9 +246,7 @@ class Outbox:
                     written += 1
                 self._writer = None
                 self._shrank()
-            if written and self._on_written is not None:
-                self._on_written(written)
-            if written and self._flusher.on_writes is not None:
-                self._flusher.on_writes(1 if self._wire is not None else written)
+            # One socket write through the Wire; one ASGI send a frame without it.
+            self._flusher.count(written, written if self._wire is None else min(written, 1))
         except Exception:  # the peer is gone: its reader sees the disconnect
             self._writer = None

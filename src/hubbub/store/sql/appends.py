@@ -6,9 +6,12 @@ at a time through SQLAlchemy and the driver, that was about a millisecond of
 CPU per message (each statement built, compiled, and for SQLite handed to
 aiosqlite's thread and back), so group commit saved fsyncs but not CPU. Here
 a run of consecutive appends in a commit batch costs one lookup and one
-`executemany` per table, whatever its length. On SQLite the inserts go to the
-driver as plain tuples (`exec_driver_sql`): SQLAlchemy's per-row parameter
-processing for a 256-message batch cost more than SQLite's own work.
+`executemany` per table, whatever its length. On SQLite the whole append
+(stream head, lookup, inserts) goes to the DB-API connection as plain SQL and
+tuples: for a one-message batch (a DM at a steady rate) building, caching and
+compiling SQLAlchemy statements was most of the commit's ~1 ms of CPU, and
+for a 256-message batch its per-row parameter processing cost more than
+SQLite's own work. Only SQLite and PostgreSQL are served (`engine.py`).
 
 Stream positions are allocated up front so that the event rows can go in
 one `executemany`: on SQLite the next rowids after the current maximum (the
@@ -20,9 +23,10 @@ the writer's advisory lock like every other append.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields as record_fields
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, text
+from sqlalchemy import Connection, insert, text
 
 from hubbub.core.model import MessageRecord, NewEvent, StoredEvent
 from hubbub.ids import new_id
@@ -67,21 +71,8 @@ _NEXTVAL = text(
 )
 
 
-# The SQLite path talks to the driver directly: for a one-message batch (a DM
-# at a steady rate) building, caching and compiling SQLAlchemy statements was
-# most of the commit's ~1 ms of CPU.
-_RECORD_COLS = (
-    "id",
-    "conversation_id",
-    "sender_id",
-    "kind",
-    "created_at",
-    "expires_at",
-    "deleted_at",
-    "client_message_id",
-    "self_destruct",
-    "event_pos",
-)
+# A message row as `MessageRecord`'s fields, in their order.
+_RECORD_COLS = tuple(f.name for f in record_fields(MessageRecord))
 _PAIRS_PER_QUERY = 400
 _SQLITE_MAX_POS = "SELECT coalesce(max(pos), 0) FROM events"
 _SQLITE_KNOWN = (
@@ -93,6 +84,19 @@ _SQLITE_KNOWN = (
 def _driver(conn: Connection) -> Any:
     """The DB-API connection under `conn` (the writer's own)."""
     return conn.connection.dbapi_connection
+
+
+def _known(conn: Connection, keyed: Sequence[MessageRecord]) -> list[MessageRecord]:
+    """The stored messages whose (sender, client id) one of `keyed` repeats."""
+    if conn.dialect.name == "sqlite":
+        return _sqlite_known(conn, keyed)
+    # Exact pairs, one prepared statement whatever the batch size: two
+    # expanding IN lists cost PostgreSQL a new plan per list length.
+    rows = conn.execute(
+        _PG_KNOWN,
+        {"s": [rec.sender_id for rec in keyed], "c": [rec.client_message_id for rec in keyed]},
+    )
+    return [message_record(row) for row in rows]
 
 
 def _sqlite_known(conn: Connection, keyed: Sequence[MessageRecord]) -> list[MessageRecord]:
@@ -116,10 +120,13 @@ def _sqlite_known(conn: Connection, keyed: Sequence[MessageRecord]) -> list[Mess
         for r in driver.execute(sql, [*senders, *cids]):
             if (r[2], r[7]) in wanted:
                 found[(r[2], r[7])] = r
-    return [
-        MessageRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), r[9])
-        for r in found.values()
-    ]
+    return [_sqlite_record(r) for r in found.values()]
+
+
+def _sqlite_record(row: tuple[Any, ...]) -> MessageRecord:
+    rec = MessageRecord(*row)
+    rec.self_destruct = bool(rec.self_destruct)  # SQLite hands back 0 or 1
+    return rec
 
 
 def allocate_positions(conn: Connection, n: int) -> list[int]:
@@ -127,10 +134,7 @@ def allocate_positions(conn: Connection, n: int) -> list[int]:
     if conn.dialect.name == "postgresql":
         rows = conn.execute(_NEXTVAL, {"n": n})
         return sorted(int(r[0]) for r in rows)
-    if conn.dialect.name == "sqlite":
-        (top,) = _driver(conn).execute(_SQLITE_MAX_POS).fetchone()
-    else:
-        top = conn.execute(select(func.coalesce(func.max(t.events.c.pos), 0))).scalar_one()
+    (top,) = _driver(conn).execute(_SQLITE_MAX_POS).fetchone()
     return list(range(int(top) + 1, int(top) + 1 + n))
 
 
@@ -143,32 +147,11 @@ class MessageAppends:
     """
 
     def run(self, conn: Connection, items: Sequence[Append]) -> list[Appended]:
-        m = t.messages
         keyed = [rec for rec, _, _ in items if rec.client_message_id is not None]
-        known: dict[tuple[str, str], MessageRecord] = {}
-        sqlite = conn.dialect.name == "sqlite"
-        if keyed and sqlite:
-            for rec in _sqlite_known(conn, keyed):
-                known[(rec.sender_id, rec.client_message_id or "")] = rec
-        elif keyed:
-            if conn.dialect.name == "postgresql":
-                # Exact pairs, one prepared statement whatever the batch size: the
-                # two expanding IN lists cost PostgreSQL a new plan per list length.
-                rows = conn.execute(
-                    _PG_KNOWN,
-                    {
-                        "s": [rec.sender_id for rec in keyed],
-                        "c": [rec.client_message_id for rec in keyed],
-                    },
-                )
-            else:
-                senders = {rec.sender_id for rec in keyed}
-                cids = {rec.client_message_id for rec in keyed}
-                rows = conn.execute(
-                    select(m).where(m.c.sender_id.in_(senders), m.c.client_message_id.in_(cids))
-                )
-            for row in rows:
-                known[(row.sender_id, row.client_message_id)] = message_record(row)
+        known: dict[tuple[str, str | None], MessageRecord] = {}
+        if keyed:
+            for found in _known(conn, keyed):
+                known[(found.sender_id, found.client_message_id)] = found
         results: list[Appended | None] = [None] * len(items)
         new: list[tuple[int, Append]] = []
         for i, (rec, fields, ev) in enumerate(items):

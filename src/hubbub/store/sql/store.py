@@ -89,6 +89,7 @@ _TOUCH_TOKEN = (
     .values(last_used_at=bindparam("now"))
 )
 _GET_MESSAGE = select(t.messages).where(t.messages.c.id == bindparam("id"))
+_MAX_POS = select(func.coalesce(func.max(t.events.c.pos), 0))
 _ACTIVE_MEMBERS = select(_m.c.user_id, _m.c.role).where(
     _m.c.conversation_id == bindparam("c"), _m.c.left_pos.is_(None)
 )
@@ -115,7 +116,7 @@ def _user(row: Any) -> User:
 
 
 def _max_pos(conn: Connection) -> int:
-    return int(conn.execute(select(func.coalesce(func.max(t.events.c.pos), 0))).scalar_one())
+    return int(conn.execute(_MAX_POS).scalar_one())
 
 
 def _insert_event(conn: Connection, ev: NewEvent, now: int) -> StoredEvent:
@@ -563,7 +564,7 @@ class SqlStore:
             )
             if not claimed.rowcount:
                 return None
-            row = (conn.execute(select(t.messages).where(t.messages.c.id == message_id))).first()
+            row = conn.execute(_GET_MESSAGE, {"id": message_id}).first()
             if row is None or row.deleted_at is not None:
                 return None
             rec = message_record(row)
@@ -689,7 +690,7 @@ class SqlStore:
 
     async def max_pos(self) -> int:
         async with self.engine.connect() as conn:
-            return await conn.run_sync(_max_pos)
+            return int((await conn.execute(_MAX_POS)).scalar_one())
 
     async def set_cursor(self, user_id: str, device_id: str, seq: int, now: int) -> None:
         c = t.device_cursors
