@@ -231,7 +231,7 @@ async def store(opts: Options) -> ScenarioResult:
         "store insert throughput (group commit), SQLite and PostgreSQL",
         f"In one process on the server cores: {producers} concurrent producers insert "
         f"messages into one group for {dur:g} s, each waiting for its commit; `store` is "
-        f"`Store.append_message`, `service` the core send path `Messages.send_text`.",
+        f"`MessageStore.append_message`, `service` the core send path `Messages.send_text`.",
     )
     pinning = opts.pinning()
     results: list[StoreResult] = []

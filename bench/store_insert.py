@@ -6,7 +6,7 @@ No sockets: one process builds a hubbub node the way the server does
 seconds, each waiting for its commit before the next insert, as a client
 waits for its ack. Two paths are measured:
 
-- `store`: `node.store.append_message` (idempotency check, event row, message
+- `store`: `node.stores.messages.append_message` (idempotency check, event row, message
   row), queued to the group-commit writer: what the issue calls "the store
   alone";
 - `service`: `node.messages.send_text`, the core send path a `/ws` frame
@@ -142,7 +142,7 @@ async def _bench(
         users = [
             (await node.accounts.register(f"store_{i}", "bench-password"))[0] for i in range(8)
         ]
-        conv, _ = await node.conversations.create_group(
+        conv, _ = await node.groups.create_group(
             Caller(users[0], "bench"), "bench", users[1:], None
         )
         out = []
@@ -190,7 +190,9 @@ async def _measure(
             mid, conversation_id, user, "text", now, None, None, cmid, False, None
         )
         ev = event("c", conversation_id, "chat/messages", "ChatMessageReceived", data, mid)
-        await node.store.append_message(record, {"content_type": "text", "content": content}, ev)
+        await node.stores.messages.append_message(
+            record, {"content_type": "text", "content": content}, ev
+        )
 
     async def via_service(user: str, cmid: str) -> None:
         caller = Caller(user, "bench")

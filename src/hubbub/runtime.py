@@ -20,6 +20,7 @@ from hubbub.core.accounts import Accounts
 from hubbub.core.blocks import Blocks
 from hubbub.core.calls import Calls
 from hubbub.core.conversations import Conversations
+from hubbub.core.groups import Groups
 from hubbub.core.keys import Keys
 from hubbub.core.messages import Messages
 from hubbub.core.ports import Bus, PresenceRegistry
@@ -34,7 +35,7 @@ from hubbub.realtime.hub import Hub
 from hubbub.realtime.outbox import Flusher
 from hubbub.store.sql.engine import create_engine
 from hubbub.store.sql.migrate import migrate
-from hubbub.store.sql.store import SqlStore
+from hubbub.store.sql.stores import SqlStores
 from hubbub.store.sql.writer import GroupCommitWriter
 
 __all__ = ["Metrics", "Node"]
@@ -85,34 +86,53 @@ class Node:
         self.writer = GroupCommitWriter(
             self.engine, max_batch=settings.writer_max_batch, on_batch=self.metrics.batch.observe
         )
-        self.store = SqlStore(self.engine, self.writer, self.clock.now_ms)
+        self.stores = st = SqlStores.build(self.engine, self.writer, self.clock.now_ms)
         self.bus: Bus
         self.registry: PresenceRegistry
         self.bus, self.registry = self._make_bus()
         self.publisher = Publisher(self.bus)
-        self.conversations = Conversations(self.store, self.publisher, self.clock)
-        self.blocks = Blocks(self.store, self.conversations, self.publisher, self.clock)
+        self.conversations = Conversations(
+            st.conversations, st.accounts, self.publisher, self.clock
+        )
+        self.groups = Groups(
+            st.groups,
+            st.conversations,
+            st.accounts,
+            st.blocks,
+            self.conversations,
+            self.publisher,
+            self.clock,
+        )
+        self.blocks = Blocks(
+            st.blocks, st.accounts, st.conversations, self.conversations, self.publisher, self.clock
+        )
         self.accounts = Accounts(
-            self.store,
+            st.accounts,
             self.publisher,
             self.clock,
             time_cost=settings.argon2_time_cost,
             memory_kib=settings.argon2_memory_kib,
         )
-        self.messages = Messages(self.store, self.conversations, self.publisher, self.clock)
-        self.keys = Keys(self.store, self.publisher, self.clock)
-        self.calls = Calls(self.store, self.publisher, self.clock)
-        self.profiles = Profiles(self.store, self.publisher, self.clock)
-        self.presence = Presence(self.store, self.publisher, self.clock, self.registry)
-        self.sync = Sync(self.store, self.clock, settings.sync_page_size)
-        self.status = StatusService(self.store, self.bus, self.clock, self.node_id)
-        self.expiry = ExpiryWorker(self.store, self.conversations, self.publisher, self.clock)
+        self.messages = Messages(
+            st.messages, st.events, self.conversations, self.publisher, self.clock
+        )
+        self.keys = Keys(st.keys, st.accounts, st.conversations, self.publisher, self.clock)
+        self.calls = Calls(st.conversations, self.publisher, self.clock)
+        self.profiles = Profiles(st.profiles, st.conversations, self.publisher, self.clock)
+        self.presence = Presence(
+            st.presence, st.conversations, self.publisher, self.clock, self.registry
+        )
+        self.sync = Sync(st.events, st.sync, self.clock, settings.sync_page_size)
+        self.status = StatusService(st.events, self.bus, self.clock, self.node_id)
+        self.expiry = ExpiryWorker(st.timers, self.conversations, self.publisher, self.clock)
         self.messages.on_timer_scheduled.append(self.expiry.schedule_hint)
         self.hub = Hub(self.conversations.invalidate)
         self.flusher = Flusher(
             self.metrics.frames_out.inc, on_writes=self.metrics.socket_writes.inc
         )
-        self.dispatcher = Dispatcher(self.hub, self.store, self.conversations.members)
+        self.dispatcher = Dispatcher(
+            self.hub, st.events, st.conversations, self.conversations.members
+        )
         self.publisher.on_local = self.dispatcher.remember_skip
         self.ready = False
         self._presence_task: asyncio.Task[None] | None = None

@@ -16,7 +16,7 @@ from hubbub.core.publisher import Publisher
 from hubbub.errors import NotFound, Unauthorized
 from hubbub.store.sql.engine import create_engine
 from hubbub.store.sql.migrate import migrate
-from hubbub.store.sql.store import SqlStore
+from hubbub.store.sql.stores import SqlStores
 from hubbub.store.sql.writer import GroupCommitWriter
 
 T0 = 1_800_000_000_000
@@ -37,8 +37,10 @@ async def setup(tmp_path: Path) -> AsyncIterator[tuple[Accounts, ManualClock]]:
     writer = GroupCommitWriter(engine)
     writer.start()
     clock = ManualClock()
-    store = SqlStore(engine, writer, clock.now_ms)
-    accounts = Accounts(store, Publisher(InProcessBus()), clock, time_cost=1, memory_kib=8192)
+    store = SqlStores.build(engine, writer, clock.now_ms)
+    accounts = Accounts(
+        store.accounts, Publisher(InProcessBus()), clock, time_cost=1, memory_kib=8192
+    )
     yield accounts, clock
     await accounts.close()
     await writer.close()

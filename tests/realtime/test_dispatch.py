@@ -23,7 +23,7 @@ from hubbub.realtime.hub import Hub
 from hubbub.realtime.outbox import Out
 from hubbub.store.sql.engine import create_engine
 from hubbub.store.sql.migrate import migrate
-from hubbub.store.sql.store import SqlStore
+from hubbub.store.sql.stores import SqlStores
 from hubbub.store.sql.writer import GroupCommitWriter
 
 
@@ -47,20 +47,22 @@ def now() -> int:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqlStore]:
+async def store(tmp_path: Path) -> AsyncIterator[SqlStores]:
     engine = create_engine(f"sqlite:///{tmp_path / 'd.db'}")
     await migrate(engine)
     writer = GroupCommitWriter(engine)
     writer.start()
-    yield SqlStore(engine, writer, now)
+    yield SqlStores.build(engine, writer, now)
     await writer.close()
     await engine.dispose()
 
 
-async def setup(store: SqlStore) -> tuple[str, list[StoredEvent]]:
+async def setup(store: SqlStores) -> tuple[str, list[StoredEvent]]:
     uid = new_id()
-    await store.create_user(User(uid, "u" + uid[-12:], "U", None, None, "", None, None, now(), "x"))
-    stored = await store.append(
+    await store.accounts.create_user(
+        User(uid, "u" + uid[-12:], "U", None, None, "", None, None, now(), "x")
+    )
+    stored = await store.events.append(
         [event("u", uid, "chat/acks", "EncryptedMessageAck", {"n": i}) for i in range(6)]
     )
     return uid, stored
@@ -78,13 +80,13 @@ async def until(cond: object, timeout: float = 5) -> None:
     await asyncio.wait_for(wait(), timeout)
 
 
-async def test_lost_and_late_notifications_are_delivered_in_order(store: SqlStore) -> None:
+async def test_lost_and_late_notifications_are_delivered_in_order(store: SqlStores) -> None:
     hub = Hub(lambda _ids: None)
 
     async def no_members(_cid: str) -> dict[str, str]:
         return {}
 
-    dispatcher = Dispatcher(hub, store, no_members)
+    dispatcher = Dispatcher(hub, store.events, store.conversations, no_members)
     dispatcher.upto = 0
     uid, evs = await setup(store)
     dispatcher.upto = evs[0].pos - 1
@@ -105,7 +107,7 @@ async def test_lost_and_late_notifications_are_delivered_in_order(store: SqlStor
     assert rec.seqs[-1] is None  # the ephemeral push, not a replay of seq 4
 
 
-async def test_a_filled_event_still_skips_the_connection_that_sent_it(store: SqlStore) -> None:
+async def test_a_filled_event_still_skips_the_connection_that_sent_it(store: SqlStores) -> None:
     """A local event read back from the database (its notification came late)
     must not echo to the sender's connection, which got a reply instead."""
     hub = Hub(lambda _ids: None)
@@ -113,7 +115,7 @@ async def test_a_filled_event_still_skips_the_connection_that_sent_it(store: Sql
     async def no_members(_cid: str) -> dict[str, str]:
         return {}
 
-    dispatcher = Dispatcher(hub, store, no_members)
+    dispatcher = Dispatcher(hub, store.events, store.conversations, no_members)
     uid, evs = await setup(store)
     dispatcher.upto = evs[0].pos - 1
     sender, other = Recorder(uid), Recorder(uid)
@@ -130,7 +132,7 @@ async def test_a_filled_event_still_skips_the_connection_that_sent_it(store: Sql
 
 
 async def test_committed_events_never_announced_are_delivered_once_idle(
-    store: SqlStore,
+    store: SqlStores,
 ) -> None:
     """Their node died between commit and publish, and nothing came after them
     to reveal the gap: the idle watcher reads them from the database."""
@@ -139,7 +141,7 @@ async def test_committed_events_never_announced_are_delivered_once_idle(
     async def no_members(_cid: str) -> dict[str, str]:
         return {}
 
-    dispatcher = Dispatcher(hub, store, no_members)
+    dispatcher = Dispatcher(hub, store.events, store.conversations, no_members)
     await dispatcher.start(idle_check_s=0.05)
     try:
         uid, evs = await setup(store)  # committed, never published

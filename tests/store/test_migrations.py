@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hubbub.store.sql import migrate as migrate_module
 from hubbub.store.sql.engine import create_engine
 from hubbub.store.sql.migrate import migrate
-from hubbub.store.sql.store import SqlStore
+from hubbub.store.sql.stores import SqlStores
 from hubbub.store.sql.writer import GroupCommitWriter
 from tests.conftest import PG_ADMIN_URL, _pg_create, _pg_drop
 from tests.store.test_store_contract import now_ms
@@ -76,15 +76,15 @@ async def test_0002_gives_existing_tokens_ids_and_adds_blocks(engine: AsyncEngin
     writer = GroupCommitWriter(engine)
     writer.start()
     try:
-        store = SqlStore(engine, writer, now_ms)
-        listed = await store.list_tokens("u1")
+        store = SqlStores.build(engine, writer, now_ms)
+        listed = await store.accounts.list_tokens("u1")
         ids = [t.token_id for t in listed]
         assert len(set(ids)) == 3 and all(ids)
         assert not any(i in h or h.startswith(i) for i in ids for h in hashes)
         assert all(t.last_used_at is None for t in listed)  # unknown, not invented
         assert sorted(t.token_hash for t in listed) == sorted(hashes)
-        assert await store.lookup_token(hashes[0]) is not None
-        assert await store.add_block("u1", "u2", now_ms())
-        assert await store.block_relations("u1", ["u2"]) == ({"u2"}, set())
+        assert await store.accounts.lookup_token(hashes[0]) is not None
+        assert await store.blocks.add_block("u1", "u2", now_ms())
+        assert await store.blocks.block_relations("u1", ["u2"]) == ({"u2"}, set())
     finally:
         await writer.close()

@@ -21,7 +21,7 @@ from hubbub.errors import Conflict
 from hubbub.ids import new_id
 from hubbub.store.sql.engine import create_engine
 from hubbub.store.sql.migrate import migrate
-from hubbub.store.sql.store import SqlStore
+from hubbub.store.sql.stores import SqlStores
 from hubbub.store.sql.writer import GroupCommitWriter
 
 
@@ -30,7 +30,7 @@ def now_ms() -> int:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SqlStore]:
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SqlStores]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'store.db'}"
     else:
@@ -40,16 +40,16 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     batches: list[int] = []
     writer = GroupCommitWriter(engine, max_batch=64, on_batch=batches.append)
     writer.start()
-    s = SqlStore(engine, writer, now_ms)
+    s = SqlStores.build(engine, writer, now_ms)
     s.batches = batches  # type: ignore[attr-defined]
     yield s
     await writer.close()
     await engine.dispose()
 
 
-async def make_user(store: SqlStore, name: str | None = None) -> str:
+async def make_user(store: SqlStores, name: str | None = None) -> str:
     uid = new_id()
-    await store.create_user(
+    await store.accounts.create_user(
         User(uid, name or "u" + uid[-12:], "U", None, None, "", None, None, now_ms(), "x")
     )
     return uid
@@ -65,65 +65,65 @@ def record(cid: str, sender: str, client_id: str | None = None, expires: int | N
     )
 
 
-async def test_users_and_unique_usernames(store: SqlStore) -> None:
+async def test_users_and_unique_usernames(store: SqlStores) -> None:
     uid = await make_user(store, "alice" + new_id()[-8:])
-    user = await store.get_user(uid)
+    user = await store.accounts.get_user(uid)
     assert user is not None
     with pytest.raises(Conflict):
-        await store.create_user(
+        await store.accounts.create_user(
             User(new_id(), user.username, "X", None, None, "", None, None, now_ms(), "x")
         )
-    assert (await store.find_user("username", user.username)).id == uid  # type: ignore[union-attr]
+    assert (await store.accounts.find_user("username", user.username)).id == uid  # type: ignore[union-attr]
 
 
-async def test_tokens_revoke(store: SqlStore) -> None:
+async def test_tokens_revoke(store: SqlStores) -> None:
     uid = await make_user(store)
     h = new_id().replace("-", "")
-    await store.insert_token(TokenInfo(uid, "dev1", h), now_ms())
-    info = await store.lookup_token(h)
+    await store.accounts.insert_token(TokenInfo(uid, "dev1", h), now_ms())
+    info = await store.accounts.lookup_token(h)
     assert info is not None and info.user_id == uid and info.device_id == "dev1"
-    assert await store.revoke_token(h, now_ms())
-    assert await store.lookup_token(h) is None
-    assert not await store.revoke_token(h, now_ms())
+    assert await store.accounts.revoke_token(h, now_ms())
+    assert await store.accounts.lookup_token(h) is None
+    assert not await store.accounts.revoke_token(h, now_ms())
 
 
-async def test_direct_is_created_once_even_when_raced(store: SqlStore) -> None:
+async def test_direct_is_created_once_even_when_raced(store: SqlStores) -> None:
     a, b = await make_user(store), await make_user(store)
     results = await asyncio.gather(
-        *[store.open_direct(new_id(), a, b, now_ms()) for _ in range(5)],
-        store.open_direct(new_id(), b, a, now_ms()),
+        *[store.conversations.open_direct(new_id(), a, b, now_ms()) for _ in range(5)],
+        store.conversations.open_direct(new_id(), b, a, now_ms()),
     )
     ids = {cid for cid, _ in results}
     assert len(ids) == 1
     assert sum(created for _, created in results) == 1
-    assert {m.user_id for m in await store.active_members(ids.pop())} == {a, b}
+    assert {m.user_id for m in await store.conversations.active_members(ids.pop())} == {a, b}
 
 
-async def test_message_idempotency_and_feed(store: SqlStore) -> None:
+async def test_message_idempotency_and_feed(store: SqlStores) -> None:
     a, b = await make_user(store), await make_user(store)
-    cid, _ = await store.open_direct(new_id(), a, b, now_ms())
-    rec1, ev1 = await store.append_message(
+    cid, _ = await store.conversations.open_direct(new_id(), a, b, now_ms())
+    rec1, ev1 = await store.messages.append_message(
         record(cid, a, "c1"), {"content": "hi"}, text_event(cid, "m", "hi")
     )
     assert ev1 is not None
-    again, ev2 = await store.append_message(
+    again, ev2 = await store.messages.append_message(
         record(cid, a, "c1"), {"content": "hi"}, text_event(cid, "m2", "hi")
     )
     assert ev2 is None and again.id == rec1.id
-    feed_b = await store.feed(b, 0, 100)
+    feed_b = await store.events.feed(b, 0, 100)
     assert [e.pos for e in feed_b] == [ev1.pos]
     assert msgspec.json.decode(feed_b[0].data) == {"content": "hi"}
     stranger = await make_user(store)
-    assert await store.feed(stranger, 0, 100) == []
+    assert await store.events.feed(stranger, 0, 100) == []
 
 
-async def test_group_commit_batches_and_keeps_order(store: SqlStore) -> None:
+async def test_group_commit_batches_and_keeps_order(store: SqlStores) -> None:
     a, b = await make_user(store), await make_user(store)
-    cid, _ = await store.open_direct(new_id(), a, b, now_ms())
+    cid, _ = await store.conversations.open_direct(new_id(), a, b, now_ms())
     n = 200
     results = await asyncio.gather(
         *[
-            store.append_message(
+            store.messages.append_message(
                 record(cid, a, f"k{i}"), {"content": str(i)}, text_event(cid, f"x{i}", str(i))
             )
             for i in range(n)
@@ -132,19 +132,19 @@ async def test_group_commit_batches_and_keeps_order(store: SqlStore) -> None:
     positions = [ev.pos for _, ev in results if ev is not None]
     assert positions == sorted(positions) and len(set(positions)) == n
     assert max(store.batches) > 1  # type: ignore[attr-defined]
-    feed = await store.feed(b, positions[0] - 1, 1000)
+    feed = await store.events.feed(b, positions[0] - 1, 1000)
     assert [msgspec.json.decode(e.data)["content"] for e in feed] == [str(i) for i in range(n)]
 
 
-async def test_one_failing_unit_fails_alone(store: SqlStore) -> None:
+async def test_one_failing_unit_fails_alone(store: SqlStores) -> None:
     a, b = await make_user(store), await make_user(store)
-    cid, _ = await store.open_direct(new_id(), a, b, now_ms())
+    cid, _ = await store.conversations.open_direct(new_id(), a, b, now_ms())
 
     def bad(conn) -> None:  # type: ignore[no-untyped-def]
         conn.execute(text("SELECT * FROM no_such_table"))
 
     good = [
-        store.append_message(
+        store.messages.append_message(
             record(cid, a, f"g{i}"), {"content": "g"}, text_event(cid, f"g{i}", "g")
         )
         for i in range(10)
@@ -154,16 +154,16 @@ async def test_one_failing_unit_fails_alone(store: SqlStore) -> None:
     )
     failures = [r for r in results if isinstance(r, Exception)]
     assert len(failures) == 1
-    assert len(await store.feed(b, 0, 100)) == 10
+    assert len(await store.events.feed(b, 0, 100)) == 10
 
 
 async def test_batched_appends_dedupe_within_the_batch_and_interleave_with_units(
-    store: SqlStore,
+    store: SqlStores,
 ) -> None:
     """Appends run many per statement (`appends.py`): what a batch must still do
     as if each ran alone."""
     a, b = await make_user(store), await make_user(store)
-    cid, _ = await store.open_direct(new_id(), a, b, now_ms())
+    cid, _ = await store.conversations.open_direct(new_id(), a, b, now_ms())
     order: list[str] = []
 
     def unit(conn) -> None:  # type: ignore[no-untyped-def]
@@ -174,7 +174,9 @@ async def test_batched_appends_dedupe_within_the_batch_and_interleave_with_units
     for i in range(12):
         key = "dup" if i % 4 == 0 else f"k{i}"  # the same client id 3 times in the batch
         rec = record(cid, a, key, expires=due if i % 3 == 0 else None)
-        calls.append(store.append_message(rec, {"content": str(i)}, text_event(cid, rec.id, key)))
+        calls.append(
+            store.messages.append_message(rec, {"content": str(i)}, text_event(cid, rec.id, key))
+        )
         if i == 5:
             calls.append(store.writer.submit(unit))
     results = await asyncio.gather(*calls)
@@ -184,33 +186,33 @@ async def test_batched_appends_dedupe_within_the_batch_and_interleave_with_units
     assert {rec.id for rec, _ in dup} == {dup[0][0].id} and order == ["unit"]
     positions = [ev.pos for _, ev in appended if ev is not None]
     assert len(positions) == 10 and positions == sorted(positions)
-    feed = await store.feed(b, positions[0] - 1, 100)
+    feed = await store.events.feed(b, positions[0] - 1, 100)
     assert [e.pos for e in feed] == positions
     for rec, _ in appended:
-        stored = await store.get_message(rec.id)
+        stored = await store.messages.get_message(rec.id)
         assert stored is not None and stored.event_pos == rec.event_pos
     expiring = {rec.id for rec, ev in appended if ev is not None and rec.expires_at is not None}
     assert len(expiring) == 4  # items 0, 3, 6 and 9: the repeats of "dup" made no timer
-    assert expiring <= set(await store.due_expiries(due + 1, 1000))
+    assert expiring <= set(await store.timers.due_expiries(due + 1, 1000))
 
 
 async def test_a_batch_larger_than_one_lookup_query_keeps_every_key_apart(
-    store: SqlStore,
+    store: SqlStores,
 ) -> None:
     """Over 400 idempotency keys in one batch take several lookup queries on
     SQLite (`appends._PAIRS_PER_QUERY`); the same client id from two senders
     is two keys."""
     a, b = await make_user(store), await make_user(store)
-    cid, _ = await store.open_direct(new_id(), a, b, now_ms())
+    cid, _ = await store.conversations.open_direct(new_id(), a, b, now_ms())
     batches: list[int] = []
     writer = GroupCommitWriter(store.engine, max_batch=2048, on_batch=batches.append)
     writer.start()
-    big = SqlStore(store.engine, writer, now_ms)
+    big = SqlStores.build(store.engine, writer, now_ms)
     try:
         n = 450
         first = await asyncio.gather(
             *[
-                big.append_message(
+                big.messages.append_message(
                     record(cid, a, f"k{i}"), {"content": "a"}, text_event(cid, "m", "a")
                 )
                 for i in range(n)
@@ -219,13 +221,13 @@ async def test_a_batch_larger_than_one_lookup_query_keeps_every_key_apart(
         before = len(batches)
         again = await asyncio.gather(
             *[
-                big.append_message(
+                big.messages.append_message(
                     record(cid, a, f"k{i}"), {"content": "x"}, text_event(cid, "m", "x")
                 )
                 for i in range(n)
             ],
             *[
-                big.append_message(
+                big.messages.append_message(
                     record(cid, b, f"k{i}"), {"content": "b"}, text_event(cid, "m", "b")
                 )
                 for i in range(n)
@@ -242,53 +244,65 @@ async def test_a_batch_larger_than_one_lookup_query_keeps_every_key_apart(
     assert len({rec.id for rec, _ in again[n:]} | {rec.id for rec, _ in first}) == 2 * n
 
 
-async def test_membership_window_cuts_the_feed(store: SqlStore) -> None:
+async def test_membership_window_cuts_the_feed(store: SqlStores) -> None:
     owner, m1, m2 = await make_user(store), await make_user(store), await make_user(store)
     gid = new_id()
     created = event("c", gid, "chat/groups", "GroupCreated", {"group_id": gid})
-    conv, ev = await store.create_group(gid, "g", owner, [m1, m2], "req-1", now_ms(), created)
+    conv, ev = await store.groups.create_group(
+        gid, "g", owner, [m1, m2], "req-1", now_ms(), created
+    )
     assert ev is not None and {m.role for m in conv.members} == {"owner", "member"}
     # idempotent on (creator, client_request_id)
-    again, ev2 = await store.create_group(new_id(), "g", owner, [m1], "req-1", now_ms(), created)
+    again, ev2 = await store.groups.create_group(
+        new_id(), "g", owner, [m1], "req-1", now_ms(), created
+    )
     assert ev2 is None and again.id == gid
-    _, before = await store.append_message(
+    _, before = await store.messages.append_message(
         record(gid, owner), {"content": "1"}, text_event(gid, "a1", "1")
     )
-    left = await store.leave_group(
+    left = await store.groups.leave_group(
         gid, m1, event("c", gid, "group/membership", "LeaveGroupAck", {})
     )
     assert left is not None
     assert (
-        await store.leave_group(gid, m1, event("c", gid, "group/membership", "LeaveGroupAck", {}))
+        await store.groups.leave_group(
+            gid, m1, event("c", gid, "group/membership", "LeaveGroupAck", {})
+        )
         is None
     )
-    _, after = await store.append_message(
+    _, after = await store.messages.append_message(
         record(gid, owner), {"content": "2"}, text_event(gid, "a2", "2")
     )
     assert before is not None and after is not None
-    seen_m1 = [e.pos for e in await store.feed(m1, 0, 100)]
-    seen_m2 = [e.pos for e in await store.feed(m2, 0, 100)]
+    seen_m1 = [e.pos for e in await store.events.feed(m1, 0, 100)]
+    seen_m2 = [e.pos for e in await store.events.feed(m2, 0, 100)]
     assert seen_m1 == [ev.pos, before.pos, left.pos]
     assert seen_m2 == [ev.pos, before.pos, left.pos, after.pos]
 
 
-async def test_owner_leaving_hands_over_ownership(store: SqlStore) -> None:
+async def test_owner_leaving_hands_over_ownership(store: SqlStores) -> None:
     owner, m1 = await make_user(store), await make_user(store)
     gid = new_id()
-    await store.create_group(gid, "g", owner, [m1], None, now_ms(), event("c", gid, "x", "y", {}))
-    await store.leave_group(gid, owner, event("c", gid, "group/membership", "LeaveGroupAck", {}))
-    assert [(m.user_id, m.role) for m in await store.active_members(gid)] == [(m1, "owner")]
+    await store.groups.create_group(
+        gid, "g", owner, [m1], None, now_ms(), event("c", gid, "x", "y", {})
+    )
+    await store.groups.leave_group(
+        gid, owner, event("c", gid, "group/membership", "LeaveGroupAck", {})
+    )
+    assert [(m.user_id, m.role) for m in await store.conversations.active_members(gid)] == [
+        (m1, "owner")
+    ]
 
 
-async def test_expiry_fires_once_and_scrubs_content(store: SqlStore) -> None:
+async def test_expiry_fires_once_and_scrubs_content(store: SqlStores) -> None:
     a, b = await make_user(store), await make_user(store)
-    cid, _ = await store.open_direct(new_id(), a, b, now_ms())
+    cid, _ = await store.conversations.open_direct(new_id(), a, b, now_ms())
     rec = record(cid, a, expires=now_ms() - 1)
-    _, ev = await store.append_message(
+    _, ev = await store.messages.append_message(
         rec, {"content": "secret"}, text_event(cid, rec.id, "secret")
     )
     assert ev is not None
-    due = await store.due_expiries(now_ms(), 100)
+    due = await store.timers.due_expiries(now_ms(), 100)
     assert rec.id in due
 
     def make(r: MessageRecord) -> NewEvent:
@@ -301,37 +315,39 @@ async def test_expiry_fires_once_and_scrubs_content(store: SqlStore) -> None:
         )
 
     results = await asyncio.gather(
-        *[store.expire_message(rec.id, now_ms(), make) for _ in range(4)]
+        *[store.timers.expire_message(rec.id, now_ms(), make) for _ in range(4)]
     )
     assert sum(r is not None for r in results) == 1
-    feed = await store.feed(b, 0, 100)
+    feed = await store.events.feed(b, 0, 100)
     assert b"secret" not in b"".join(e.data for e in feed)
     assert [e.type for e in feed] == ["ChatMessageReceived", "ChatMessageExpired"]
-    assert rec.id not in await store.due_expiries(now_ms(), 100)
+    assert rec.id not in await store.timers.due_expiries(now_ms(), 100)
 
 
-async def test_keys_profile_and_contacts_scope(store: SqlStore) -> None:
+async def test_keys_profile_and_contacts_scope(store: SqlStores) -> None:
     a, b, stranger = await make_user(store), await make_user(store), await make_user(store)
-    await store.open_direct(new_id(), a, b, now_ms())
+    await store.conversations.open_direct(new_id(), a, b, now_ms())
     ev = event("a", a, "crypto/keys", "PublicKeyReceived", {"key_id": "k1"})
-    await store.publish_key(a, "k1", "PUB", "X25519", now_ms(), ev)
-    await store.publish_key(a, "k1", "PUB", "X25519", now_ms(), ev)  # idempotent
+    await store.keys.publish_key(a, "k1", "PUB", "X25519", now_ms(), ev)
+    await store.keys.publish_key(a, "k1", "PUB", "X25519", now_ms(), ev)  # idempotent
     with pytest.raises(Conflict):
-        await store.publish_key(a, "k1", "OTHER", "X25519", now_ms(), ev)
-    assert [k["key_id"] for k in await store.list_keys(a)] == ["k1"]
-    await store.update_info_text(a, "busy", now_ms(), event("a", a, "profile/info-text", "T", {}))
-    assert (await store.get_user(a)).info_text == "busy"  # type: ignore[union-attr]
-    assert await store.contacts_of(a) == {b}
-    types_b = [e.type for e in await store.feed(b, 0, 100)]
+        await store.keys.publish_key(a, "k1", "OTHER", "X25519", now_ms(), ev)
+    assert [k["key_id"] for k in await store.keys.list_keys(a)] == ["k1"]
+    await store.profiles.update_info_text(
+        a, "busy", now_ms(), event("a", a, "profile/info-text", "T", {})
+    )
+    assert (await store.accounts.get_user(a)).info_text == "busy"  # type: ignore[union-attr]
+    assert await store.conversations.contacts_of(a) == {b}
+    types_b = [e.type for e in await store.events.feed(b, 0, 100)]
     assert types_b.count("PublicKeyReceived") == 2 and "T" in types_b
-    assert await store.feed(stranger, 0, 100) == []
+    assert await store.events.feed(stranger, 0, 100) == []
 
 
-async def test_cursor_only_moves_forward(store: SqlStore) -> None:
+async def test_cursor_only_moves_forward(store: SqlStores) -> None:
     a = await make_user(store)
-    await store.set_cursor(a, "d", 10, now_ms())
-    await store.set_cursor(a, "d", 5, now_ms())
-    await store.set_cursor(a, "d", 12, now_ms())
+    await store.sync.set_cursor(a, "d", 10, now_ms())
+    await store.sync.set_cursor(a, "d", 5, now_ms())
+    await store.sync.set_cursor(a, "d", 12, now_ms())
     async with store.engine.connect() as conn:
         seq = (
             await conn.execute(text("SELECT seq FROM device_cursors WHERE user_id = :u"), {"u": a})
@@ -339,88 +355,94 @@ async def test_cursor_only_moves_forward(store: SqlStore) -> None:
     assert seq == 12
 
 
-async def test_token_ids_listing_touch_and_revoke_by_id(store: SqlStore) -> None:
+async def test_token_ids_listing_touch_and_revoke_by_id(store: SqlStores) -> None:
     uid, other = await make_user(store), await make_user(store)
     t0 = now_ms()
     hashes = [new_id().replace("-", "") for _ in range(3)]
     for i, h in enumerate(hashes):
-        await store.insert_token(TokenInfo(uid, f"dev{i}", h, f"tid-{h[-8:]}"), t0 + i)
-    await store.insert_token(TokenInfo(other, "x", "h" + hashes[0][1:], "tid-other"), t0)
-    listed = await store.list_tokens(uid)
+        await store.accounts.insert_token(TokenInfo(uid, f"dev{i}", h, f"tid-{h[-8:]}"), t0 + i)
+    await store.accounts.insert_token(TokenInfo(other, "x", "h" + hashes[0][1:], "tid-other"), t0)
+    listed = await store.accounts.list_tokens(uid)
     assert [t.device_id for t in listed] == ["dev0", "dev1", "dev2"]
     assert [t.token_id for t in listed] == [f"tid-{h[-8:]}" for h in hashes]
     assert [t.last_used_at for t in listed] == [t0, t0 + 1, t0 + 2]  # issuing is a use
-    await store.touch_token(hashes[0], t0 + 60_000)
-    info = await store.lookup_token(hashes[0])
+    await store.accounts.touch_token(hashes[0], t0 + 60_000)
+    info = await store.accounts.lookup_token(hashes[0])
     assert info is not None and info.last_used_at == t0 + 60_000
     assert info.token_id == listed[0].token_id
     # By id, only the owner's own live token; the hash comes back for the bus.
-    assert await store.revoke_token_id(other, listed[1].token_id, now_ms()) is None
-    assert await store.revoke_token_id(uid, "tid-other", now_ms()) is None
-    assert await store.revoke_token_id(uid, listed[1].token_id, now_ms()) == hashes[1]
-    assert await store.revoke_token_id(uid, listed[1].token_id, now_ms()) is None
-    assert await store.lookup_token(hashes[1]) is None
-    assert [t.device_id for t in await store.list_tokens(uid)] == ["dev0", "dev2"]
+    assert await store.accounts.revoke_token_id(other, listed[1].token_id, now_ms()) is None
+    assert await store.accounts.revoke_token_id(uid, "tid-other", now_ms()) is None
+    assert await store.accounts.revoke_token_id(uid, listed[1].token_id, now_ms()) == hashes[1]
+    assert await store.accounts.revoke_token_id(uid, listed[1].token_id, now_ms()) is None
+    assert await store.accounts.lookup_token(hashes[1]) is None
+    assert [t.device_id for t in await store.accounts.list_tokens(uid)] == ["dev0", "dev2"]
 
 
-async def test_token_without_an_id_gets_one(store: SqlStore) -> None:
+async def test_token_without_an_id_gets_one(store: SqlStores) -> None:
     uid = await make_user(store)
     for h in ("a" * 64, "b" * 64):
-        await store.insert_token(TokenInfo(uid, "d", h[:-8] + new_id()[-8:]), now_ms())
-    ids = [t.token_id for t in await store.list_tokens(uid)]
+        await store.accounts.insert_token(TokenInfo(uid, "d", h[:-8] + new_id()[-8:]), now_ms())
+    ids = [t.token_id for t in await store.accounts.list_tokens(uid)]
     assert len(set(ids)) == 2 and all(ids)
 
 
-async def test_set_password_revokes_every_other_token(store: SqlStore) -> None:
+async def test_set_password_revokes_every_other_token(store: SqlStores) -> None:
     uid, other = await make_user(store), await make_user(store)
     mine = [new_id().replace("-", "") for _ in range(3)]
     for h in mine:
-        await store.insert_token(TokenInfo(uid, "d", h), now_ms())
+        await store.accounts.insert_token(TokenInfo(uid, "d", h), now_ms())
     theirs = new_id().replace("-", "")
-    await store.insert_token(TokenInfo(other, "d", theirs), now_ms())
-    revoked = await store.set_password(uid, "new-hash", mine[0], now_ms())
+    await store.accounts.insert_token(TokenInfo(other, "d", theirs), now_ms())
+    revoked = await store.accounts.set_password(uid, "new-hash", mine[0], now_ms())
     assert sorted(revoked) == sorted(mine[1:])
-    assert (await store.get_user(uid)).password_hash == "new-hash"  # type: ignore[union-attr]
-    assert await store.lookup_token(mine[0]) is not None
-    assert await store.lookup_token(theirs) is not None
-    assert [await store.lookup_token(h) for h in mine[1:]] == [None, None]
-    assert await store.set_password(uid, "newer", mine[0], now_ms()) == []
+    assert (await store.accounts.get_user(uid)).password_hash == "new-hash"  # type: ignore[union-attr]
+    assert await store.accounts.lookup_token(mine[0]) is not None
+    assert await store.accounts.lookup_token(theirs) is not None
+    assert [await store.accounts.lookup_token(h) for h in mine[1:]] == [None, None]
+    assert await store.accounts.set_password(uid, "newer", mine[0], now_ms()) == []
 
 
 async def test_blocks_cut_contacts_and_feed_both_ways_and_freeze_the_direct(
-    store: SqlStore,
+    store: SqlStores,
 ) -> None:
     a, b, c = await make_user(store), await make_user(store), await make_user(store)
-    dm, _ = await store.open_direct(new_id(), a, b, now_ms())
+    dm, _ = await store.conversations.open_direct(new_id(), a, b, now_ms())
     gid = new_id()
-    await store.create_group(gid, "g", a, [b, c], None, now_ms(), event("c", gid, "x", "y", {}))
-    assert await store.contacts_of(a) == {b, c}
-    assert await store.direct_blockers(dm) == set()
-    assert await store.direct_blockers(gid) is None
-    assert await store.direct_between(b, a) == dm
+    await store.groups.create_group(
+        gid, "g", a, [b, c], None, now_ms(), event("c", gid, "x", "y", {})
+    )
+    assert await store.conversations.contacts_of(a) == {b, c}
+    assert await store.conversations.direct_blockers(dm) == set()
+    assert await store.conversations.direct_blockers(gid) is None
+    assert await store.conversations.direct_between(b, a) == dm
 
-    assert await store.add_block(a, b, now_ms())
-    assert not await store.add_block(a, b, now_ms())  # once
-    assert await store.contacts_of(a) == {c}
-    assert await store.contacts_of(b) == {c}  # both ways, though they share a group
-    assert await store.direct_blockers(dm) == {a}
-    assert await store.block_relations(a, [b, c]) == ({b}, set())
-    assert await store.block_relations(b, [a, c]) == (set(), {a})
-    assert [(x.blocked_id, x.blocker_id) for x in await store.list_blocks(a)] == [(b, a)]
-    assert await store.list_blocks(b) == []
+    assert await store.blocks.add_block(a, b, now_ms())
+    assert not await store.blocks.add_block(a, b, now_ms())  # once
+    assert await store.conversations.contacts_of(a) == {c}
+    assert await store.conversations.contacts_of(b) == {c}  # both ways, though they share a group
+    assert await store.conversations.direct_blockers(dm) == {a}
+    assert await store.blocks.block_relations(a, [b, c]) == ({b}, set())
+    assert await store.blocks.block_relations(b, [a, c]) == (set(), {a})
+    assert [(x.blocked_id, x.blocker_id) for x in await store.blocks.list_blocks(a)] == [(b, a)]
+    assert await store.blocks.list_blocks(b) == []
 
     # 'a'-scope events (profile, keys) of one do not reach the other's feed.
-    await store.update_info_text(a, "busy", now_ms(), event("a", a, "profile/info-text", "T", {}))
-    await store.update_info_text(b, "away", now_ms(), event("a", b, "profile/info-text", "T", {}))
-    assert [e.target for e in await store.feed(b, 0, 100) if e.scope == "a"] == [b]
-    assert [e.target for e in await store.feed(a, 0, 100) if e.scope == "a"] == [a]
-    assert {e.target for e in await store.feed(c, 0, 100) if e.scope == "a"} == {a, b}
+    await store.profiles.update_info_text(
+        a, "busy", now_ms(), event("a", a, "profile/info-text", "T", {})
+    )
+    await store.profiles.update_info_text(
+        b, "away", now_ms(), event("a", b, "profile/info-text", "T", {})
+    )
+    assert [e.target for e in await store.events.feed(b, 0, 100) if e.scope == "a"] == [b]
+    assert [e.target for e in await store.events.feed(a, 0, 100) if e.scope == "a"] == [a]
+    assert {e.target for e in await store.events.feed(c, 0, 100) if e.scope == "a"} == {a, b}
 
-    assert await store.add_block(b, a, now_ms())
-    assert await store.direct_blockers(dm) == {a, b}
-    assert await store.remove_block(a, b)
-    assert not await store.remove_block(a, b)
-    assert await store.direct_blockers(dm) == {b}
-    assert await store.remove_block(b, a)
-    assert await store.contacts_of(a) == {b, c}
-    assert [e.target for e in await store.feed(b, 0, 100) if e.scope == "a"] == [a, b]
+    assert await store.blocks.add_block(b, a, now_ms())
+    assert await store.conversations.direct_blockers(dm) == {a, b}
+    assert await store.blocks.remove_block(a, b)
+    assert not await store.blocks.remove_block(a, b)
+    assert await store.conversations.direct_blockers(dm) == {b}
+    assert await store.blocks.remove_block(b, a)
+    assert await store.conversations.contacts_of(a) == {b, c}
+    assert [e.target for e in await store.events.feed(b, 0, 100) if e.scope == "a"] == [a, b]

@@ -29,7 +29,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from hubbub.clock import Clock
 from hubbub.core.context import Caller
 from hubbub.core.model import TokenInfo, User
-from hubbub.core.ports import Store
+from hubbub.core.ports import AccountStore
 from hubbub.core.publisher import Publisher
 from hubbub.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from hubbub.ids import new_id, plausible_id
@@ -78,7 +78,7 @@ def check_device_id(device_id: str | None) -> str:
 class Accounts:
     def __init__(
         self,
-        store: Store,
+        store: AccountStore,
         publisher: Publisher,
         clock: Clock,
         *,

@@ -8,7 +8,7 @@ A block is one row (blocker, blocked). While it holds, in both directions:
   `forbidden` and must unblock first); its history stays readable;
 - neither is the other's contact: no presence, profile or key event of one
   reaches the other, live or in the change feed, and neither can ring the
-  other (`Store.contacts_of` and the feed leave blocked pairs out);
+  other (`Contacts.contacts_of` and the feed leave blocked pairs out);
 - neither can add the other to a new group; the REST profile of one, seen by
   the other, hides `info_text` and `last_seen_at`.
 
@@ -32,7 +32,7 @@ from hubbub.clock import Clock
 from hubbub.core.context import Caller
 from hubbub.core.conversations import Conversations
 from hubbub.core.model import Block, User
-from hubbub.core.ports import Store
+from hubbub.core.ports import BlockStore, ConversationStore, UserDirectory
 from hubbub.core.publisher import Publisher
 from hubbub.errors import NotFound, ValidationFailed
 from hubbub.ids import plausible_id
@@ -42,9 +42,17 @@ __all__ = ["Blocks"]
 
 class Blocks:
     def __init__(
-        self, store: Store, conversations: Conversations, publisher: Publisher, clock: Clock
+        self,
+        store: BlockStore,
+        users: UserDirectory,
+        directs: ConversationStore,
+        conversations: Conversations,
+        publisher: Publisher,
+        clock: Clock,
     ) -> None:
         self.store = store
+        self.users = users
+        self.directs = directs
         self.conversations = conversations
         self.publisher = publisher
         self.clock = clock
@@ -52,7 +60,7 @@ class Blocks:
     async def _target(self, caller: Caller, user_id: str) -> None:
         if user_id == caller.user_id:
             raise ValidationFailed("you cannot block yourself", path="$.path.user_id")
-        if not plausible_id(user_id) or not await self.store.existing_users([user_id]):
+        if not plausible_id(user_id) or not await self.users.existing_users([user_id]):
             raise NotFound("user not found")
 
     async def block(self, caller: Caller, user_id: str) -> bool:
@@ -72,7 +80,7 @@ class Blocks:
         return removed
 
     async def _changed(self, a: str, b: str) -> None:
-        cid = await self.store.direct_between(a, b)
+        cid = await self.directs.direct_between(a, b)
         if cid is None:
             return  # nothing cached anywhere; a direct chat opened later loads fresh
         # At once here, before a racing send on this node checks it; then everywhere.

@@ -1,7 +1,7 @@
 """Call signalling relay (SDP offers/answers, ICE candidates, hangups).
 
 The server never touches media: it relays signals between users who share a
-conversation and do not block each other (`Store.contacts_of`), to every
+conversation and do not block each other (`Contacts.contacts_of`), to every
 device of the callee, on whichever node they are.
 Signals are pushed live and not kept in the change feed: an offer or ICE
 candidate is worthless once the moment has passed, and a client that
@@ -14,7 +14,7 @@ from typing import Any
 
 from hubbub.clock import Clock, iso
 from hubbub.core.context import Caller
-from hubbub.core.ports import Store
+from hubbub.core.ports import Contacts
 from hubbub.core.publisher import Publisher
 from hubbub.errors import NotFound, ValidationFailed
 
@@ -25,8 +25,8 @@ MAX_TYPE = 32
 
 
 class Calls:
-    def __init__(self, store: Store, publisher: Publisher, clock: Clock) -> None:
-        self.store = store
+    def __init__(self, contacts: Contacts, publisher: Publisher, clock: Clock) -> None:
+        self.contacts = contacts
         self.publisher = publisher
         self.clock = clock
 
@@ -47,7 +47,7 @@ class Calls:
             raise ValidationFailed("cannot signal yourself", path="$.data.to_user_id")
         # Only people who share a conversation may ring each other; anyone
         # else is told the user does not exist, like any id they cannot see.
-        if to_user_id not in await self.store.contacts_of(caller.user_id):
+        if to_user_id not in await self.contacts.contacts_of(caller.user_id):
             raise NotFound("user not found")
         now = iso(self.clock.now_ms())
         data: dict[str, object] = {

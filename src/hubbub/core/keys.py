@@ -14,7 +14,7 @@ from typing import Any
 from hubbub.clock import Clock, iso
 from hubbub.core.context import Caller
 from hubbub.core.frames import event
-from hubbub.core.ports import Store
+from hubbub.core.ports import Contacts, KeyStore, UserDirectory
 from hubbub.core.publisher import Publisher
 from hubbub.errors import Forbidden, NotFound, ValidationFailed
 
@@ -22,8 +22,17 @@ __all__ = ["Keys"]
 
 
 class Keys:
-    def __init__(self, store: Store, publisher: Publisher, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: KeyStore,
+        users: UserDirectory,
+        contacts: Contacts,
+        publisher: Publisher,
+        clock: Clock,
+    ) -> None:
         self.store = store
+        self.users = users
+        self.contacts = contacts
         self.publisher = publisher
         self.clock = clock
 
@@ -53,12 +62,12 @@ class Keys:
         stored = await self.store.publish_key(
             caller.user_id, key_id, public_key, algorithm, now, ev
         )
-        peers = await self.store.contacts_of(caller.user_id)
+        peers = await self.contacts.contacts_of(caller.user_id)
         await self.publisher.event(stored, [caller.user_id, *peers], skip_conn=caller.conn_id)
         return data
 
     async def fetch(self, user_id: str) -> list[dict[str, Any]]:
-        if await self.store.get_user(user_id) is None:
+        if not await self.users.existing_users([user_id]):
             raise NotFound("user not found")
         rows = await self.store.list_keys(user_id)
         return [

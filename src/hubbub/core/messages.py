@@ -19,7 +19,7 @@ from hubbub.core.context import Caller
 from hubbub.core.conversations import Conversations
 from hubbub.core.frames import event
 from hubbub.core.model import MessageRecord, NewEvent
-from hubbub.core.ports import Store
+from hubbub.core.ports import EventStream, MessageStore
 from hubbub.core.publisher import Publisher
 from hubbub.errors import NotFound, Unavailable, ValidationFailed
 from hubbub.ids import new_id
@@ -38,9 +38,15 @@ def _check_len(value: str | None, limit: int, path: str) -> None:
 
 class Messages:
     def __init__(
-        self, store: Store, conversations: Conversations, publisher: Publisher, clock: Clock
+        self,
+        store: MessageStore,
+        events: EventStream,
+        conversations: Conversations,
+        publisher: Publisher,
+        clock: Clock,
     ) -> None:
         self.store = store
+        self.events = events
         self.conversations = conversations
         self.publisher = publisher
         self.clock = clock
@@ -190,7 +196,7 @@ class Messages:
     async def _push_committed(self, rec: MessageRecord, skip_conn: str | None) -> None:
         if rec.event_pos is None or rec.deleted_at is not None:
             return
-        found = await self.store.feed(rec.sender_id, rec.event_pos - 1, 1)
+        found = await self.events.feed(rec.sender_id, rec.event_pos - 1, 1)
         if found and found[0].pos == rec.event_pos:
             members = await self.conversations.members(rec.conversation_id)
             await self.publisher.event(found[0], members, skip_conn=skip_conn)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 
 from hubbub.clock import Clock, iso
-from hubbub.core.ports import PresenceRegistry, Store
+from hubbub.core.ports import Contacts, LastSeenStore, PresenceRegistry
 from hubbub.core.publisher import Publisher
 
 __all__ = ["Presence"]
@@ -29,9 +29,15 @@ log = logging.getLogger("hubbub.presence")
 
 class Presence:
     def __init__(
-        self, store: Store, publisher: Publisher, clock: Clock, registry: PresenceRegistry
+        self,
+        store: LastSeenStore,
+        contacts: Contacts,
+        publisher: Publisher,
+        clock: Clock,
+        registry: PresenceRegistry,
     ) -> None:
         self.store = store
+        self.contacts = contacts
         self.publisher = publisher
         self.clock = clock
         self.registry = registry
@@ -69,7 +75,7 @@ class Presence:
         was_online = first_here and await self.registry.is_online(user_id)
         self._local[user_id] = self._local.get(user_id, 0) + 1
         await self.registry.online(user_id)
-        contacts = await self.store.contacts_of(user_id)
+        contacts = await self.contacts.contacts_of(user_id)
         if first_here and not was_online:
             now = self.clock.now_ms()
             await self.publisher.ephemeral(
@@ -96,5 +102,5 @@ class Presence:
         await self.store.touch_last_seen(user_id, now)
         if await self._online_anywhere(user_id):
             return  # still connected on another node
-        contacts = await self.store.contacts_of(user_id)
+        contacts = await self.contacts.contacts_of(user_id)
         await self.publisher.ephemeral(CHANNEL, TYPE, self._data(user_id, "offline", now), contacts)

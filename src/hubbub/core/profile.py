@@ -11,7 +11,7 @@ from typing import Any
 from hubbub.clock import Clock, iso
 from hubbub.core.context import Caller
 from hubbub.core.frames import event
-from hubbub.core.ports import Store
+from hubbub.core.ports import Contacts, ProfileStore
 from hubbub.core.publisher import Publisher
 from hubbub.errors import Forbidden, ValidationFailed
 
@@ -21,8 +21,11 @@ MAX_INFO_TEXT = 700
 
 
 class Profiles:
-    def __init__(self, store: Store, publisher: Publisher, clock: Clock) -> None:
+    def __init__(
+        self, store: ProfileStore, contacts: Contacts, publisher: Publisher, clock: Clock
+    ) -> None:
         self.store = store
+        self.contacts = contacts
         self.publisher = publisher
         self.clock = clock
 
@@ -37,6 +40,6 @@ class Profiles:
         data = {"user_id": caller.user_id, "info_text": info_text, "updated_at": iso(now)}
         ev = event("a", caller.user_id, "profile/info-text", "ProfileInfoTextUpdated", data)
         stored = await self.store.update_info_text(caller.user_id, info_text, now, ev)
-        peers = await self.store.contacts_of(caller.user_id)
+        peers = await self.contacts.contacts_of(caller.user_id)
         await self.publisher.event(stored, [caller.user_id, *peers], skip_conn=caller.conn_id)
         return data

@@ -11,7 +11,7 @@ from typing import Any
 
 from hubbub.clock import Clock, iso
 from hubbub.core.context import Caller
-from hubbub.core.ports import Bus, Store
+from hubbub.core.ports import Bus, EventStream
 from hubbub.errors import ValidationFailed
 
 __all__ = ["TARGETS", "StatusService"]
@@ -20,8 +20,8 @@ TARGETS = ("server", "database", "bus", "sync")
 
 
 class StatusService:
-    def __init__(self, store: Store, bus: Bus, clock: Clock, node_id: str) -> None:
-        self.store = store
+    def __init__(self, events: EventStream, bus: Bus, clock: Clock, node_id: str) -> None:
+        self.events = events
         self.bus = bus
         self.clock = clock
         self.node_id = node_id
@@ -31,7 +31,7 @@ class StatusService:
         t0 = time.perf_counter()
         try:
             if what == "database":
-                await self.store.ping()
+                await self.events.ping()
             else:
                 await self.bus.ping()
         except Exception as exc:  # report, never raise: this is a health answer
@@ -45,7 +45,7 @@ class StatusService:
                 f"target must be one of {', '.join(TARGETS)}", path="$.data.target"
             )
         if target == "sync":
-            head = await self.store.max_pos()
+            head = await self.events.max_pos()
             status, details = "ok", f"stream head seq {head}"
         elif target in ("database", "bus"):
             ok, details = await self._probe(target)

@@ -13,7 +13,7 @@ import msgspec
 from hubbub.clock import Clock
 from hubbub.core.context import Caller
 from hubbub.core.frames import raw_frame
-from hubbub.core.ports import Store
+from hubbub.core.ports import CursorStore, EventStream
 from hubbub.errors import ValidationFailed
 
 __all__ = ["Page", "Sync"]
@@ -29,8 +29,11 @@ class Page(msgspec.Struct):
 
 
 class Sync:
-    def __init__(self, store: Store, clock: Clock, page_size: int = 500) -> None:
-        self.store = store
+    def __init__(
+        self, events: EventStream, cursors: CursorStore, clock: Clock, page_size: int = 500
+    ) -> None:
+        self.events = events
+        self.cursors = cursors
         self.clock = clock
         self.page_size = page_size
 
@@ -38,7 +41,7 @@ class Sync:
         start = 0 if full_sync or since is None else since
         if not 0 <= start <= MAX_SEQ:
             raise ValidationFailed("since_sequence must be 0..2^63-1", path="$.data.since_sequence")
-        events = await self.store.feed(caller.user_id, start, self.page_size + 1)
+        events = await self.events.feed(caller.user_id, start, self.page_size + 1)
         more = len(events) > self.page_size
         events = events[: self.page_size]
         to = events[-1].pos if events else start
@@ -47,4 +50,6 @@ class Sync:
     async def ack(self, caller: Caller, sequence: int) -> None:
         if not 0 <= sequence <= MAX_SEQ:
             raise ValidationFailed("sequence must be 0..2^63-1", path="$.data.sequence")
-        await self.store.set_cursor(caller.user_id, caller.device_id, sequence, self.clock.now_ms())
+        await self.cursors.set_cursor(
+            caller.user_id, caller.device_id, sequence, self.clock.now_ms()
+        )

@@ -19,7 +19,7 @@ from hubbub.clock import Clock, iso
 from hubbub.core.conversations import Conversations
 from hubbub.core.frames import event
 from hubbub.core.model import MessageRecord, NewEvent
-from hubbub.core.ports import Store
+from hubbub.core.ports import ExpiryStore
 from hubbub.core.publisher import Publisher
 
 __all__ = ["ExpiryWorker"]
@@ -49,7 +49,7 @@ def _expired_event(now: int) -> Callable[[MessageRecord], NewEvent]:
 class ExpiryWorker:
     def __init__(
         self,
-        store: Store,
+        store: ExpiryStore,
         conversations: Conversations,
         publisher: Publisher,
         clock: Clock,

@@ -35,7 +35,7 @@ from collections.abc import Awaitable, Callable
 
 from hubbub.core.frames import encode, frame_of
 from hubbub.core.model import Notification, StoredEvent
-from hubbub.core.ports import Store
+from hubbub.core.ports import Contacts, EventStream
 from hubbub.realtime.hub import Hub
 
 __all__ = ["Dispatcher"]
@@ -50,11 +50,13 @@ class Dispatcher:
     def __init__(
         self,
         hub: Hub,
-        store: Store,
+        events: EventStream,
+        contacts: Contacts,
         members: Callable[[str], Awaitable[dict[str, str]]],
     ) -> None:
         self.hub = hub
-        self.store = store
+        self.events = events
+        self.contacts = contacts
         self.members = members
         self.upto = 0
         self._backlog: deque[Notification] = deque()
@@ -71,7 +73,7 @@ class Dispatcher:
                 self._skips.popitem(last=False)
 
     async def start(self, idle_check_s: float = 1.0) -> None:
-        self.upto = await self.store.max_pos()
+        self.upto = await self.events.max_pos()
         self._watcher = asyncio.get_running_loop().create_task(self._watch(idle_check_s))
 
     async def close(self) -> None:
@@ -87,7 +89,7 @@ class Dispatcher:
             await asyncio.sleep(interval)
             if self.upto == seen and self._worker is None:  # nothing delivered lately
                 try:
-                    head = await self.store.max_pos()
+                    head = await self.events.max_pos()
                 except Exception:
                     log.warning("dispatch idle check failed")
                     head = self.upto
@@ -147,7 +149,7 @@ class Dispatcher:
             self.hub.kick_all(1012, "reconnect and resume with SyncRequest")
             self.upto = before - 1
             return
-        for ev in await self.store.events_between(self.upto, before):
+        for ev in await self.events.events_between(self.upto, before):
             recipients = await self._recipients(ev)
             skip = self._skips.pop(ev.pos, None)
             self.hub.deliver(Notification(encode(frame_of(ev)), recipients, skip, pos=ev.pos))
@@ -159,4 +161,4 @@ class Dispatcher:
             return [ev.target]
         if ev.scope == "c":
             return list(await self.members(ev.target))
-        return [ev.target, *await self.store.contacts_of(ev.target)]
+        return [ev.target, *await self.contacts.contacts_of(ev.target)]

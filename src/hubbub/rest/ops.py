@@ -56,7 +56,7 @@ async def healthz() -> dict[str, str]:
 async def readyz(request: Request) -> Response:
     node = node_of(request)
     checks: dict[str, str] = {}
-    for name, probe in (("database", node.store.ping), ("bus", node.bus.ping)):
+    for name, probe in (("database", node.stores.events.ping), ("bus", node.bus.ping)):
         try:
             await asyncio.wait_for(probe(), timeout=2)
             checks[name] = "ok"

@@ -242,7 +242,7 @@ class Connection:
         joined = False
         reader: asyncio.Task[None] | None = None
         try:
-            head = await node.store.max_pos()
+            head = await node.stores.events.max_pos()
             self.send(
                 encode_frame(
                     "",
@@ -264,7 +264,7 @@ class Connection:
             outbox.on_close = reader.cancel
             # A logout racing this handshake may have sent its revocation before the
             # hub knew this connection: look again now that any later one will kick it.
-            if await node.store.lookup_token(info.token_hash) is None:
+            if await node.stores.accounts.lookup_token(info.token_hash) is None:
                 outbox.kick(4401, "token revoked")
             for data in await node.presence.connected(caller.user_id):
                 outbox.push(Out(encode_frame("user/presence", "PresenceStatusUpdated", data)))

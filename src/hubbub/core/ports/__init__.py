@@ -1,0 +1,43 @@
+"""The ports the core needs, one small Protocol per area; `hubbub.store` and
+`hubbub.bus` implement them.
+
+A core service takes only the ports it uses (`Messages` takes message
+appends and receipts, not tokens), so each area's storage can change without
+touching the others. The shared part is the event stream (`events.py`):
+every area that appends events goes through the same stream and writer.
+
+Each method is one unit of business state change or one read. Methods that
+append to the event stream return the stored events with their positions;
+the caller publishes them only after they return, i.e. after the commit.
+"""
+
+from hubbub.core.ports.accounts import AccountStore, UserDirectory
+from hubbub.core.ports.blocks import BlockStore
+from hubbub.core.ports.bus import Bus, PresenceRegistry
+from hubbub.core.ports.conversations import Contacts, ConversationStore
+from hubbub.core.ports.events import EventStream
+from hubbub.core.ports.groups import GroupStore
+from hubbub.core.ports.keys import KeyStore
+from hubbub.core.ports.messages import MessageStore
+from hubbub.core.ports.presence import LastSeenStore
+from hubbub.core.ports.profile import ProfileStore
+from hubbub.core.ports.sync import CursorStore
+from hubbub.core.ports.timers import ExpiryStore
+
+__all__ = [
+    "AccountStore",
+    "BlockStore",
+    "Bus",
+    "Contacts",
+    "ConversationStore",
+    "CursorStore",
+    "EventStream",
+    "ExpiryStore",
+    "GroupStore",
+    "KeyStore",
+    "LastSeenStore",
+    "MessageStore",
+    "PresenceRegistry",
+    "ProfileStore",
+    "UserDirectory",
+]

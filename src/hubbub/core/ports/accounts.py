@@ -1,0 +1,36 @@
+"""Users, their passwords and their device tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+from hubbub.core.model import TokenInfo, User
+
+__all__ = ["AccountStore", "UserDirectory"]
+
+
+class UserDirectory(Protocol):
+    """The one read about users every area needs: do these ids exist."""
+
+    async def existing_users(self, user_ids: Iterable[str]) -> set[str]: ...
+
+
+class AccountStore(UserDirectory, Protocol):
+    async def create_user(self, user: User) -> None: ...
+    async def get_user(self, user_id: str) -> User | None: ...
+    async def find_user(self, field: str, value: str) -> User | None: ...
+    async def insert_token(self, info: TokenInfo, now: int) -> None: ...
+    async def lookup_token(self, token_hash: str) -> TokenInfo | None: ...
+    async def revoke_token(self, token_hash: str, now: int) -> bool: ...
+    async def touch_token(self, token_hash: str, now: int) -> None: ...
+    async def list_tokens(self, user_id: str) -> list[TokenInfo]: ...
+    async def revoke_token_id(self, user_id: str, token_id: str, now: int) -> str | None:
+        """Revoke one of `user_id`'s live tokens by id; its hash, or None if none matched."""
+        ...
+
+    async def set_password(
+        self, user_id: str, password_hash: str, keep_token_hash: str, now: int
+    ) -> list[str]:
+        """Replace the password and revoke every other live token; their hashes."""
+        ...
