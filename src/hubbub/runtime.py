@@ -20,14 +20,19 @@ from hubbub.core.accounts import Accounts
 from hubbub.core.blocks import Blocks
 from hubbub.core.calls import Calls
 from hubbub.core.conversations import Conversations
+from hubbub.core.forwards import Forwards
 from hubbub.core.groups import Groups
 from hubbub.core.keys import Keys
+from hubbub.core.mentions import Mentions
 from hubbub.core.messages import Messages
+from hubbub.core.polls import POLL_TIMER, Polls
 from hubbub.core.ports import Bus, PresenceRegistry
 from hubbub.core.presence import Presence
 from hubbub.core.profile import Profiles
 from hubbub.core.publisher import Publisher
+from hubbub.core.reactions import Reactions
 from hubbub.core.status import StatusService
+from hubbub.core.stickers import Stickers
 from hubbub.core.sync import Sync
 from hubbub.core.timers import ExpiryWorker
 from hubbub.realtime.dispatch import Dispatcher
@@ -126,6 +131,17 @@ class Node:
         self.status = StatusService(st.events, self.bus, self.clock, self.node_id)
         self.expiry = ExpiryWorker(st.timers, self.conversations, self.publisher, self.clock)
         self.messages.on_timer_scheduled.append(self.expiry.schedule_hint)
+        self.messages.mentions = Mentions(st.mentions, st.accounts, st.conversations, self.clock)
+        self.messages.mention_store = st.mentions
+        self.mentions = self.messages.mentions
+        self.reactions = Reactions(
+            st.reactions, st.messages, self.conversations, self.publisher, self.clock
+        )
+        self.stickers = Stickers(self.messages, self.conversations, self.clock)
+        self.forwards = Forwards(st.messages, self.messages, self.conversations, self.clock)
+        self.polls = Polls(st.polls, self.conversations, self.publisher, self.clock)
+        self.polls.on_timer_scheduled.append(self.expiry.schedule_hint)
+        self.expiry.register(POLL_TIMER, self.polls.close_due)
         self.hub = Hub(self.conversations.invalidate)
         self.flusher = Flusher(
             self.metrics.frames_out.inc, on_writes=self.metrics.socket_writes.inc

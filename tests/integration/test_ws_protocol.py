@@ -447,10 +447,7 @@ ENVELOPE_CASES: dict[str, tuple[str, str, str | None, str | None]] = {
     ),
     "no_handler_yet": (
         frame(
-            "e1",
-            "chat/polls",
-            "CreatePoll",
-            {"conversation_id": str(uuid.uuid4()), "question": "Lunch?", "options": ["a", "b"]},
+            "e1", "business/stats", "RequestBusinessStats", {"business_id": "b1", "window": "7d"}
         ),
         "unavailable",
         "e1",
@@ -525,9 +522,9 @@ async def test_every_frame_with_an_id_gets_exactly_one_reply(api: Api) -> None:
         ("chat/messages/ack", "SendChatMessageWithClientId", {"content": 1}, "validation_failed"),
         ("user/presence", "PresenceStatusUpdated", {}, "bad_frame"),
         (
-            "chat/polls",
-            "CreatePoll",
-            {"conversation_id": cid, "question": "q", "options": []},
+            "business/stats",
+            "RequestBusinessStats",
+            {"business_id": cid, "window": "7d"},
             "unavailable",
         ),
         ("chat/messages/ack", "SendChatMessageWithClientId", text(str(uuid.uuid4())), "not_found"),

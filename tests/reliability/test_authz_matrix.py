@@ -123,6 +123,35 @@ LEAVE = {"request_id": "{CMID}", "group_id": "{F}"}
 CONFIRM = {"client_request_id": "{reqG}"}
 INFO = {"user_id": "{O}", "info_text": "{TEXT}"}
 NEW_GROUP = {"name": "{TEXT}", "member_ids": ["{T}"], "client_request_id": "{CMID}"}
+REACT = "chat/reactions AddReaction"
+STICKER = "chat/stickers SendStickerMessage"
+POLL_G = {"conversation_id": "{G}", "question": "{TEXT}", "options": ["a", "b"]}
+POLL_D = {"conversation_id": "{D}", "question": "{TEXT}", "options": ["a", "b"]}
+VOTE_G = {"poll_id": "{pollG}", "conversation_id": "{G}", "selected_option_ids": ["o1"]}
+CLOSE_G = {"poll_id": "{pollG}", "conversation_id": "{G}"}
+MENTION = {"notification_id": "{mentionO}"}
+NOT_MEMBERS = {"stranger": HIDDEN, "removed": HIDDEN}
+FORWARD = "chat/forward ForwardMessage"
+FWD_G = {
+    "original_message_id": "{msgG}",
+    "from_conversation_id": "{G}",
+    "to_conversation_id": "{D}",
+}
+FWD_X = {
+    "original_message_id": "{msgX}",
+    "from_conversation_id": "{X}",
+    "to_conversation_id": "{D}",
+}
+
+
+def sticker(cid: str) -> dict[str, Any]:
+    return {
+        "conversation_id": cid,
+        "sticker_id": "s1",
+        "sticker_pack_id": "p1",
+        "client_message_id": "{CMID}",
+    }
+
 
 SURFACES: tuple[Surface, ...] = (
     rest("GET", "/v1/conversations/{G}", "G", GROUP),
@@ -154,6 +183,20 @@ SURFACES: tuple[Surface, ...] = (
     ws("crypto/keys PublishPublicKey", key("{O}"), "O", SELF, "as the owner"),
     ws("profile/info-text UpdateProfileInfoText", INFO, "O", SELF, "as the owner"),
     ws("chat/groups CreateGroup", NEW_GROUP, "T", PUBLIC, "with any user"),
+    # rich content: message ids, conversation ids, poll ids, notification ids
+    ws(REACT, {"message_id": "{msgG}", "reaction": "👍"}, "msgG", GROUP, "group message"),
+    ws(REACT, {"message_id": "{msgD}", "reaction": "👍"}, "msgD", DIRECT, "direct message"),
+    ws(REACT, {"message_id": "{msgX}", "reaction": "👍"}, "msgX", ALL_HIDDEN, "others' chat"),
+    ws(STICKER, sticker("{G}"), "G", GROUP, "group"),
+    ws(STICKER, sticker("{D}"), "D", DIRECT, "direct"),
+    ws("chat/polls CreatePoll", POLL_D, "D", DIRECT, "direct"),
+    ws("chat/polls CreatePoll", POLL_G, "G", GROUP, "group"),
+    ws("chat/polls/votes VotePoll", VOTE_G, "pollG G", GROUP, "group poll"),
+    # closing is destructive: the refusals here, who may close in test_rich_content
+    ws("chat/polls/status ClosePoll", CLOSE_G, "pollG G", NOT_MEMBERS, "group poll"),
+    ws("chat/mentions AcknowledgeMention", MENTION, "mentionO", CREATOR, "the mentioned"),
+    ws(FORWARD, FWD_G, "msgG G", GROUP, "group message into a direct chat"),
+    ws(FORWARD, FWD_X, "msgX X", ALL_HIDDEN, "others' chat"),
 )
 
 CASES = [(s, role) for s in SURFACES for role in ROLES if role in s.expect]
@@ -215,6 +258,17 @@ async def build_world(server: ServerProcess) -> World:
             "SendChatMessageWithClientId",
             {"client_message_id": "w1", "conversation_id": gid, "content": marker_g},
         )
+        poll_g = await m2.ok(
+            "chat/polls",
+            "CreatePoll",
+            {"conversation_id": gid, "question": marker_g, "options": ["a", "b"]},
+        )
+        await m2.ok(
+            "chat/messages/ack",
+            "SendChatMessageWithClientId",
+            {"client_message_id": "w4", "conversation_id": gid, "content": f"@{users['O'][2]}"},
+        )
+        mention_o = await o.wait_for(lambda f: f["type"] == "MentionNotification")
         left = await r.ok("group/membership", "LeaveGroup", {"group_id": gid})
         leave_ev = await r.wait_for(
             lambda f: f["type"] == "LeaveGroupAck" and f.get("seq") and "ref" not in f
@@ -255,6 +309,8 @@ async def build_world(server: ServerProcess) -> World:
             msgD=msg_d["data"]["message_id"],
             msgX=msg_x["data"]["message_id"],
             reqG=req,
+            pollG=poll_g["data"]["ids"]["poll_id"],
+            mentionO=mention_o["data"]["notification_id"],
             name=name,
         )
         hidden = {name, marker_g, marker_d, marker_x, me.json()["email"], me.json()["phone"]}

@@ -446,3 +446,60 @@ async def test_blocks_cut_contacts_and_feed_both_ways_and_freeze_the_direct(
     assert await store.blocks.remove_block(b, a)
     assert await store.conversations.contacts_of(a) == {b, c}
     assert [e.target for e in await store.events.feed(b, 0, 100) if e.scope == "a"] == [a, b]
+
+
+async def test_reactions_polls_and_mentions_commit_once(store: SqlStores) -> None:
+    a, b = await make_user(store), await make_user(store)
+    cid, _ = await store.conversations.open_direct(new_id(), a, b, now_ms())
+    rec, _ = await store.messages.append_message(
+        record(cid, a, "r1"), {"content": "hi"}, text_event(cid, "m", "hi")
+    )
+    ev = event("c", cid, "chat/reactions", "ReactionUpdated", {})
+    assert len(await store.reactions.set_reaction(rec.id, b, "+1", now_ms(), [ev]) or []) == 1
+    assert await store.reactions.set_reaction(rec.id, b, "+1", now_ms(), [ev]) is None
+    assert await store.reactions.reactions_of(rec.id) == {b: "+1"}
+    assert await store.reactions.set_reaction(rec.id, b, None, now_ms(), [ev])
+    assert await store.reactions.reactions_of(rec.id) == {}
+
+    from hubbub.core.ports import PollRecord
+
+    opts = [{"option_id": "o1", "text": "x"}, {"option_id": "o2", "text": "y"}]
+    poll = PollRecord(new_id(), cid, a, "q", opts, False, now_ms() + 60_000, now_ms())
+    await store.polls.create_poll(poll, event("c", cid, "chat/polls", "PollCreated", {}))
+    assert ("poll_close", poll.id) in await store.timers.due_timers(now_ms() + 61_000, 100)
+
+    def votes(p: PollRecord, changed: dict[str, int]) -> list[NewEvent]:
+        return [
+            event("c", cid, "chat/polls/votes", "PollVoteUpdated", {o: n})
+            for o, n in changed.items()
+        ]
+
+    assert len(await store.polls.vote(poll.id, b, ["o1"], now_ms(), votes) or []) == 1
+    assert await store.polls.vote(poll.id, b, ["o1"], now_ms(), votes) == []
+    assert len(await store.polls.vote(poll.id, b, ["o2"], now_ms(), votes) or []) == 2
+    got = await store.polls.get_poll(poll.id)
+    assert got is not None and got.counts == {"o1": 0, "o2": 1}
+
+    def closed(p: PollRecord) -> NewEvent:
+        return event("c", cid, "chat/polls/status", "PollClosed", {"by": p.closed_by})
+
+    results = await asyncio.gather(
+        *[store.polls.close_poll(poll.id, who, now_ms(), closed) for who in (a, "system", b)]
+    )
+    assert len([r for r in results if r is not None]) == 1  # once, whoever raced
+    assert ("poll_close", poll.id) not in await store.timers.due_timers(now_ms() + 61_000, 100)
+    assert await store.polls.vote(poll.id, a, ["o1"], now_ms(), votes) is None
+
+    # A mention commits with its message, once per client id.
+    mention = (new_id(), b, event("u", b, "chat/mentions", "MentionNotification", {}))
+    rec2, stored = await store.mentions.append_with_mentions(
+        record(cid, a, "m1"), {"content": "@b"}, text_event(cid, "m", "@b"), [mention]
+    )
+    assert len(stored) == 2 and [e.scope for e in stored] == ["c", "u"]
+    again, none = await store.mentions.append_with_mentions(
+        record(cid, a, "m1"), {"content": "@b"}, text_event(cid, "m", "@b"), [mention]
+    )
+    assert again.id == rec2.id and none == []
+    assert await store.mentions.ack_mention(mention[0], a, now_ms()) is None  # not a's
+    assert await store.mentions.ack_mention(mention[0], b, now_ms()) is True
+    assert await store.mentions.ack_mention(mention[0], b, now_ms()) is False

@@ -12,17 +12,22 @@ timer row in the same transaction, so a restart cannot forget it (see
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from hubbub.clock import Clock, iso
 from hubbub.core.context import Caller
 from hubbub.core.conversations import Conversations
 from hubbub.core.frames import event
-from hubbub.core.model import MessageRecord, NewEvent
-from hubbub.core.ports import EventStream, MessageStore
+from hubbub.core.model import MessageRecord, NewEvent, StoredEvent
+from hubbub.core.ports import EventStream, MentionStore, MessageStore
+from hubbub.core.ports.mentions import MentionRow
 from hubbub.core.publisher import Publisher
 from hubbub.errors import NotFound, Unavailable, ValidationFailed
 from hubbub.ids import new_id
+
+if TYPE_CHECKING:
+    from hubbub.core.mentions import Mentions
 
 __all__ = ["RECEIPT_STATUSES", "Messages"]
 
@@ -51,6 +56,9 @@ class Messages:
         self.publisher = publisher
         self.clock = clock
         self.on_timer_scheduled: list[Any] = []
+        # Set by the composition root: group messages that @mention members.
+        self.mentions: Mentions | None = None
+        self.mention_store: MentionStore | None = None
         # (sender, client_message_id) whose write failed with `unavailable`: it
         # may have committed all the same (the COMMIT's reply was lost).
         self._unsure: set[tuple[str, str]] = set()
@@ -157,9 +165,49 @@ class Messages:
         )
         fields: dict[str, object] = {"content_type": content_type or "text", "content": content}
         ev = event("c", conversation_id, "chat/messages", "ChatMessageReceived", data, mid)
+        mentions: list[MentionRow] = []
+        if self.mentions is not None and "@" in content:
+            mentions = await self.mentions.notifications(
+                caller, conversation_id, members, mid, content, now
+            )
+        rec = await self.commit_keyed(caller, record, fields, ev, mentions)
+        return {
+            "client_message_id": client_message_id,
+            "message_id": rec.id,
+            "timestamp": iso(rec.created_at),
+            "self_destruct": rec.self_destruct,
+            "expires_at": iso(rec.expires_at) if rec.expires_at is not None else None,
+        }
+
+    async def commit_keyed(
+        self,
+        caller: Caller,
+        record: MessageRecord,
+        fields: dict[str, object],
+        ev: NewEvent,
+        mentions: Sequence[MentionRow] = (),
+        extra: Sequence[NewEvent] = (),
+    ) -> MessageRecord:
+        """Append a message idempotently on its `client_message_id` and push it.
+
+        Every kind of plaintext message (text, sticker, ...) commits through
+        here: a retry returns the first record and creates nothing; a message
+        whose commit was in doubt is pushed when the retry finds it.
+        """
+        conversation_id, client_message_id = record.conversation_id, record.client_message_id
         key = (caller.user_id, client_message_id or "")
+        notes: list[StoredEvent] = []
+        more: list[StoredEvent] = []
         try:
-            rec, stored = await self.store.append_message(record, fields, ev)
+            if (mentions or extra) and self.mention_store is not None:
+                rec, all_stored = await self.mention_store.append_with_mentions(
+                    record, fields, ev, list(mentions), list(extra)
+                )
+                stored = all_stored[0] if all_stored else None
+                notes = all_stored[1 : 1 + len(mentions)] if stored else []
+                more = all_stored[1 + len(mentions) :] if stored else []
+            else:
+                rec, stored = await self.store.append_message(record, fields, ev)
         except Unavailable:
             if client_message_id is not None:
                 if len(self._unsure) > 10_000:
@@ -171,27 +219,25 @@ class Messages:
         if stored is not None:
             members = await self.conversations.members(conversation_id)  # as of the commit
             await self.publisher.event(stored, members, skip_conn=caller.conn_id)
-            if expires is not None:
+            for (_nid, user_id, _ev), note in zip(mentions, notes, strict=True):
+                await self.publisher.event(note, [user_id])
+            for ev_more in more:
+                await self.publisher.event(ev_more, members)
+            if rec.expires_at is not None:
                 for cb in self.on_timer_scheduled:
-                    cb(expires)
+                    cb(rec.expires_at)
         elif rec.conversation_id != conversation_id:
             raise ValidationFailed(
                 "client_message_id already used in another conversation",
                 path="$.data.client_message_id",
             )
-        elif rec.id == mid or unsure:
+        elif rec.id == record.id or unsure:
             # Committed by this very call (its batch failed after the commit and
             # was replayed) or by an attempt that got `unavailable`: stored and
             # in the feed, but never pushed. Push it now, or connected devices
             # (which resume from the highest seq they saw) would never get it.
             await self._push_committed(rec, caller.conn_id)
-        return {
-            "client_message_id": client_message_id,
-            "message_id": rec.id,
-            "timestamp": iso(rec.created_at),
-            "self_destruct": rec.self_destruct,
-            "expires_at": iso(rec.expires_at) if rec.expires_at is not None else None,
-        }
+        return rec
 
     async def _push_committed(self, rec: MessageRecord, skip_conn: str | None) -> None:
         if rec.event_pos is None or rec.deleted_at is not None:

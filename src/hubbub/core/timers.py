@@ -1,6 +1,8 @@
-"""Durable timers: self-destructing messages expire even across restarts.
+"""Durable timers: self-destructing messages expire, polls close, across restarts.
 
-Timers are rows written in the same transaction as the message. The worker
+Timers are rows written in the same transaction as what they belong to (a
+message, a poll); each kind has a handler (`register`), and `expire` is
+built in. The worker
 sleeps until the earliest due time (woken early when a sooner timer is
 scheduled, and polling at least every `poll_s` so timers written by other
 nodes are seen), then expires what is due. Claiming is deleting the timer row
@@ -13,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from hubbub.clock import Clock, iso
 from hubbub.core.conversations import Conversations
@@ -64,6 +66,11 @@ class ExpiryWorker:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.fired = 0
+        # kind -> claims and acts on one due timer; True when it fired.
+        self.handlers: dict[str, Callable[[str], Awaitable[bool]]] = {}
+
+    def register(self, kind: str, handler: Callable[[str], Awaitable[bool]]) -> None:
+        self.handlers[kind] = handler
 
     def schedule_hint(self, due_ms: int) -> None:
         self._wake.set()
@@ -80,30 +87,40 @@ class ExpiryWorker:
     async def run_once(self) -> int:
         now = self.clock.now_ms()
         fired = 0
-        for mid in await self.store.due_expiries(now, 200):
-            make = _expired_event(now)
-            result = await self.store.expire_message(mid, now, make)
-            if result is None:
-                continue
-            rec, stored = result
-            members = await self.conversations.members(rec.conversation_id)
-            await self.publisher.event(stored, members)
-            fired += 1
+        for kind, ref in await self.store.due_timers(now, 200):
+            if kind == "expire":
+                done = await self._expire(ref, now)
+            else:
+                handler = self.handlers.get(kind)
+                done = await handler(ref) if handler is not None else False
+            fired += done
         self.fired += fired
         return fired
 
+    async def _expire(self, message_id: str, now: int) -> bool:
+        result = await self.store.expire_message(message_id, now, _expired_event(now))
+        if result is None:
+            return False
+        rec, stored = result
+        members = await self.conversations.members(rec.conversation_id)
+        await self.publisher.event(stored, members)
+        return True
+
     async def _run(self) -> None:
         while True:
+            fired = 0
             try:
-                await self.run_once()
-                nxt = await self.store.next_expiry()
+                fired = await self.run_once()
+                nxt = await self.store.next_timer()
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("expiry pass failed")
+                log.exception("timer pass failed")
                 nxt = None
             delay = self.poll_s
-            if nxt is not None:
+            if nxt is not None and (fired or nxt > self.clock.now_ms()):
+                # A pass that fired nothing while timers are overdue (a kind no
+                # handler claims here) waits a full poll instead of spinning.
                 delay = max(0.0, min(delay, (nxt - self.clock.now_ms()) / 1000))
             self._wake.clear()
             with contextlib.suppress(TimeoutError):

@@ -18,9 +18,12 @@ from hubbub.core.ports.conversations import Contacts, ConversationStore
 from hubbub.core.ports.events import EventStream
 from hubbub.core.ports.groups import GroupStore
 from hubbub.core.ports.keys import KeyStore
+from hubbub.core.ports.mentions import MentionStore
 from hubbub.core.ports.messages import MessageStore
+from hubbub.core.ports.polls import PollRecord, PollStore
 from hubbub.core.ports.presence import LastSeenStore
 from hubbub.core.ports.profile import ProfileStore
+from hubbub.core.ports.reactions import ReactionStore
 from hubbub.core.ports.sync import CursorStore
 from hubbub.core.ports.timers import ExpiryStore
 
@@ -36,8 +39,12 @@ __all__ = [
     "GroupStore",
     "KeyStore",
     "LastSeenStore",
+    "MentionStore",
     "MessageStore",
+    "PollRecord",
+    "PollStore",
     "PresenceRegistry",
     "ProfileStore",
+    "ReactionStore",
     "UserDirectory",
 ]

@@ -1,4 +1,8 @@
-"""Durable self-destruct timers: which are due, and claiming one."""
+"""Durable timers: which are due (every kind), and claiming a self-destruct one.
+
+Other kinds are claimed by their own area's store (a poll's close timer by
+`PollStore.close_poll`), inside the transaction that acts on them.
+"""
 
 from __future__ import annotations
 
@@ -16,3 +20,10 @@ class ExpiryStore(Protocol):
     ) -> tuple[MessageRecord, StoredEvent] | None: ...
     async def due_expiries(self, now: int, limit: int) -> list[str]: ...
     async def next_expiry(self) -> int | None: ...
+    async def due_timers(self, now: int, limit: int) -> list[tuple[str, str]]:
+        """(kind, ref) of every timer due by `now`, of every kind, soonest first."""
+        ...
+
+    async def next_timer(self) -> int | None:
+        """When the soonest timer of any kind is due."""
+        ...

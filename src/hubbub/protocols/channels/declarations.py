@@ -40,6 +40,7 @@ __all__ = [
     "ClientFrame",
     "ClientMessage",
     "ErrorData",
+    "ReactionUpdated",
     "ServerFrame",
     "ServerMessage",
     "Subscribe",
@@ -197,6 +198,23 @@ class ChatMessageReceived(ServerMessage, kw_only=True, omit_defaults=False):
     ] = None
 
 
+class ReactionUpdated(ServerMessage, kw_only=True, omit_defaults=False):
+    """A member's reaction to a message was set, changed or removed.
+
+    Spec 000 tells only the author (`ReactionOnOwnMessage`); hubbub adds this
+    event on `chat/reactions` so every member (and every device) sees the
+    reactions of a conversation change, and finds them again through sync.
+    """
+
+    message_id: Annotated[str, msgspec.Meta(description="The message reacted to")]
+    conversation_id: Annotated[str, msgspec.Meta(description="Its conversation")]
+    user_id: Annotated[str, msgspec.Meta(description="The member whose reaction changed")]
+    reaction: Annotated[
+        str | None, msgspec.Meta(description="The reaction now; null when it was removed")
+    ] = None
+    timestamp: Annotated[str, msgspec.Meta(description="When it changed")]
+
+
 ERROR_CODES: Final[dict[str, str]] = {
     "bad_frame": "The frame is not JSON or not a valid envelope.",
     "unknown_channel": "No channel of that name, or not a valid value for its parameters.",
@@ -241,11 +259,59 @@ EXTRA_FIELDS: Final[dict[str, dict[str, tuple[dict[str, Any], str]]]] = {
     "Ack": {
         "seq": ({"type": "integer"}, "Stream position of the event the request created"),
         "timestamp": ({"type": "string"}, "Server time of the created item"),
+        "client_message_id": (
+            {"type": ["string", "null"]},
+            "SendStickerMessage: the idempotency key, as sent",
+        ),
+        "options": (
+            {"type": "array", "items": {"type": "object"}},
+            "CreatePoll: the options as numbered by the server, [{option_id, text}]",
+        ),
+        "counts": (
+            {"type": "object", "additionalProperties": {"type": "integer"}},
+            "VotePoll: every option's vote count after this vote",
+        ),
+        "closed_by": ({"type": ["string", "null"]}, "ClosePoll: who closed it, or system"),
+        "closed_at": ({"type": ["string", "null"]}, "ClosePoll: when"),
+        "final_results": (
+            {"type": "array", "items": {"type": "object"}},
+            "ClosePoll: [{option_id, text, vote_count}]",
+        ),
+    },
+    "ForwardMessageAck": {
+        "message_id": ({"type": ["string", "null"]}, "The forwarded copy's message id"),
+    },
+    "ChatMessageReceived": {
+        "forwarded": ({"type": ["boolean", "null"]}, "True for a forwarded copy"),
+        "forward_id": ({"type": ["string", "null"]}, "With forwarded: the forward's id"),
+        "note": ({"type": ["string", "null"]}, "With forwarded: the forwarder's note"),
+    },
+    "StickerMessageReceived": {
+        "forwarded": ({"type": ["boolean", "null"]}, "True for a forwarded copy"),
+        "forward_id": ({"type": ["string", "null"]}, "With forwarded: the forward's id"),
+        "note": ({"type": ["string", "null"]}, "With forwarded: the forwarder's note"),
+    },
+    "ReactionAck": {
+        "message_id": ({"type": "string"}, "The message reacted to"),
+        "reaction": ({"type": ["string", "null"]}, "The reaction now; null when removed"),
+    },
+    "PollCreated": {
+        "options": (
+            {"type": "array", "items": {"type": "object"}},
+            "[{option_id, text}]: votes name the option_id",
+        ),
+    },
+    "PollClosed": {
+        "final_results": (
+            {"type": "array", "items": {"type": "object"}},
+            "[{option_id, text, vote_count}]",
+        ),
     },
 }
 
 EXTRA_SERVER_EVENTS: Final[dict[tuple[str, str], type[ServerMessage]]] = {
     ("chat/messages", "ChatMessageReceived"): ChatMessageReceived,
+    ("chat/reactions", "ReactionUpdated"): ReactionUpdated,
 }
 
 # Everything else that concerns a user is pushed without asking (DESIGN.md).

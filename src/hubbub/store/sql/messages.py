@@ -42,6 +42,16 @@ class SqlMessages(SqlArea):
             row = (await conn.execute(GET_MESSAGE, {"id": message_id})).first()
         return message_record(row) if row else None
 
+    async def get_body(self, message_id: str) -> tuple[str, str | None] | None:
+        m = t.messages
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(m.c.content_type, m.c.content).where(m.c.id == message_id)
+                )
+            ).first()
+        return (row.content_type, row.content) if row else None
+
     async def record_receipt(
         self, message_id: str, user_id: str, status: str, now: int, event: NewEvent | None
     ) -> StoredEvent | None:

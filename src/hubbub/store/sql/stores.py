@@ -19,9 +19,12 @@ from hubbub.store.sql.conversations import SqlConversations
 from hubbub.store.sql.events import SqlEvents
 from hubbub.store.sql.groups import SqlGroups
 from hubbub.store.sql.keys import SqlKeys
+from hubbub.store.sql.mentions import SqlMentions
 from hubbub.store.sql.messages import SqlMessages
+from hubbub.store.sql.polls import SqlPolls
 from hubbub.store.sql.presence import SqlLastSeen
 from hubbub.store.sql.profile import SqlProfiles
+from hubbub.store.sql.reactions import SqlReactions
 from hubbub.store.sql.sync import SqlCursors
 from hubbub.store.sql.timers import SqlExpiries
 from hubbub.store.sql.writer import GroupCommitWriter
@@ -44,6 +47,9 @@ class SqlStores:
     profiles: SqlProfiles
     presence: SqlLastSeen
     sync: SqlCursors
+    reactions: SqlReactions
+    mentions: SqlMentions
+    polls: SqlPolls
 
     @classmethod
     def build(
@@ -64,4 +70,7 @@ class SqlStores:
             profiles=SqlProfiles(*args),
             presence=SqlLastSeen(*args),
             sync=SqlCursors(*args),
+            reactions=SqlReactions(*args),
+            mentions=SqlMentions(*args),
+            polls=SqlPolls(*args),
         )

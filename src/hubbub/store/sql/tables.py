@@ -30,9 +30,13 @@ __all__ = [
     "device_cursors",
     "events",
     "members",
+    "mentions",
     "messages",
     "metadata",
+    "poll_votes",
+    "polls",
     "public_keys",
+    "reactions",
     "receipts",
     "timers",
     "tokens",
@@ -132,7 +136,7 @@ messages = Table(
     Column("id", String(36), primary_key=True),
     Column("conversation_id", String(36), nullable=False),
     Column("sender_id", String(36), nullable=False),
-    Column("kind", String(8), nullable=False),  # e2e | text
+    Column("kind", String(8), nullable=False),  # e2e | text | sticker
     Column("content_type", String(64), nullable=False, server_default="text"),
     Column("content", Text, nullable=True),
     Column("ciphertext", Text, nullable=True),
@@ -186,4 +190,52 @@ device_cursors = Table(
     Column("device_id", String(128), primary_key=True),
     Column("seq", Pos, nullable=False),
     Column("updated_at", Ms, nullable=False),
+)
+
+# --- rich content (reactions, mentions, polls) --------------------------------
+
+reactions = Table(
+    "reactions",
+    metadata,
+    Column("message_id", String(36), primary_key=True),
+    Column("user_id", String(36), primary_key=True),  # one reaction per user per message
+    Column("reaction", String(64), nullable=False),
+    Column("updated_at", Ms, nullable=False),
+)
+
+mentions = Table(
+    "mentions",
+    metadata,
+    Column("id", String(36), primary_key=True),  # the notification_id
+    Column("user_id", String(36), nullable=False),  # who was mentioned
+    Column("message_id", String(36), nullable=False),
+    Column("conversation_id", String(36), nullable=False),
+    Column("created_at", Ms, nullable=False),
+    Column("acked_at", Ms, nullable=True),
+    UniqueConstraint("message_id", "user_id", name="uq_mention_message_user"),
+    Index("ix_mentions_user", "user_id", "created_at"),
+)
+
+polls = Table(
+    "polls",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("conversation_id", String(36), nullable=False, index=True),
+    Column("creator_id", String(36), nullable=False),
+    Column("question", Text, nullable=False),
+    Column("options", LargeBinary, nullable=False),  # JSON [{option_id, text}]
+    Column("multi_select", Boolean, nullable=False),
+    Column("expires_at", Ms, nullable=True),
+    Column("created_at", Ms, nullable=False),
+    Column("closed_at", Ms, nullable=True),
+    Column("closed_by", String(36), nullable=True),  # a user id, or "system"
+)
+
+poll_votes = Table(
+    "poll_votes",
+    metadata,
+    Column("poll_id", String(36), primary_key=True),
+    Column("user_id", String(36), primary_key=True),
+    Column("option_id", String(16), primary_key=True),
+    Column("voted_at", Ms, nullable=False),
 )

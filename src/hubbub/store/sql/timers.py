@@ -24,7 +24,7 @@ _TOMBSTONE = msgspec.json.Encoder()
 
 
 class SqlExpiries(SqlArea):
-    """The timers area: `timers` rows of kind `expire`."""
+    """The timers area: which timers of any kind are due; `expire` ones claimed here."""
 
     async def expire_message(
         self, message_id: str, now: int, make_event: Callable[[MessageRecord], NewEvent]
@@ -75,4 +75,19 @@ class SqlExpiries(SqlArea):
                     select(func.min(t.timers.c.due_at)).where(t.timers.c.kind == "expire")
                 )
             ).scalar_one_or_none()
+        return int(v) if v is not None else None
+
+    async def due_timers(self, now: int, limit: int) -> list[tuple[str, str]]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(t.timers.c.kind, t.timers.c.ref)
+                .where(t.timers.c.due_at <= now)
+                .order_by(t.timers.c.due_at)
+                .limit(limit)
+            )
+            return [(r[0], r[1]) for r in rows]
+
+    async def next_timer(self) -> int | None:
+        async with self.engine.connect() as conn:
+            v = (await conn.execute(select(func.min(t.timers.c.due_at)))).scalar_one_or_none()
         return int(v) if v is not None else None

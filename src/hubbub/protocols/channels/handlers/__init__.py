@@ -11,12 +11,38 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from hubbub.protocols.channels.handlers import calls, groups, keys, messages, profile, status, sync
+from hubbub.protocols.channels.handlers import (
+    calls,
+    forwards,
+    groups,
+    keys,
+    mentions,
+    messages,
+    polls,
+    profile,
+    reactions,
+    status,
+    stickers,
+    sync,
+)
 from hubbub.protocols.channels.handlers.base import Handler, Reply, ack
 
 __all__ = ["AREAS", "HANDLERS", "PIPELINED", "Handler", "Reply", "ack"]
 
-AREAS: tuple[ModuleType, ...] = (messages, groups, keys, profile, status, sync, calls)
+AREAS: tuple[ModuleType, ...] = (
+    messages,
+    stickers,
+    forwards,
+    reactions,
+    mentions,
+    polls,
+    groups,
+    keys,
+    profile,
+    status,
+    sync,
+    calls,
+)
 
 
 def _assemble() -> tuple[dict[tuple[str, str], Handler], frozenset[tuple[str, str]]]:
