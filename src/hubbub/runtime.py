@@ -21,6 +21,7 @@ from hubbub.core.blocks import Blocks
 from hubbub.core.calls import Calls
 from hubbub.core.conversations import Conversations
 from hubbub.core.forwards import Forwards
+from hubbub.core.group_events import REMINDER_TIMER, GroupEvents
 from hubbub.core.groups import Groups
 from hubbub.core.keys import Keys
 from hubbub.core.mentions import Mentions
@@ -142,6 +143,11 @@ class Node:
         self.polls = Polls(st.polls, self.conversations, self.publisher, self.clock)
         self.polls.on_timer_scheduled.append(self.expiry.schedule_hint)
         self.expiry.register(POLL_TIMER, self.polls.close_due)
+        self.group_events = GroupEvents(
+            st.group_events, self.conversations, self.publisher, self.clock
+        )
+        self.group_events.on_timer_scheduled.append(self.expiry.schedule_hint)
+        self.expiry.register(REMINDER_TIMER, self.group_events.fire_due)
         self.hub = Hub(self.conversations.invalidate)
         self.flusher = Flusher(
             self.metrics.frames_out.inc, on_writes=self.metrics.socket_writes.inc

@@ -390,3 +390,190 @@ async def test_forwarding_rules_and_idempotency(api: Api) -> None:
     kinds = [ch["type"] for ch in await full_resume(cd)]
     assert kinds.count("MessageForwarded") == 2 and "the plan" in str(await full_resume(cd))
     await close_all(ca, cb, cc, cd)
+
+
+def later(ms: int) -> str:
+    return iso(int(time.time() * 1000) + ms)
+
+
+async def test_group_events_versions_rsvps_and_idempotency(api: Api) -> None:
+    users, (ca, cb, cc), gid = await group_of(api, 3)
+    stranger = await api.client((await api.user(1))[0])
+    _a, b, c = users
+    start = later(86_400_000)
+    body = {
+        "group_id": gid,
+        "title": "Offsite",
+        "start_time": start,
+        "location": "Lisbon",
+        "request_id": "e-1",
+    }
+    made = await cb.ok("group/events", "UpsertGroupEvent", body)
+    assert made["channel"] == "group/events/ack" and made["type"] == "GroupEventAck"
+    assert made["data"]["status"] == "created" and made["data"]["current_version"] == 1
+    eid = made["data"]["event_id"]
+    for client in (ca, cc):
+        [ev] = await client.events("GroupEventUpdated", event_id=eid)
+        assert ev["data"]["organizer_id"] == b[0] and ev["data"]["version"] == 1
+        assert (
+            ev["data"]["start_time"] == iso(parse_iso(start)) and ev["data"]["location"] == "Lisbon"
+        )
+    retry = await cb.ok("group/events", "UpsertGroupEvent", body)
+    assert retry["data"] == made["data"]
+    assert len(await quiet(ca, "GroupEventUpdated")) == 1  # the retry created nothing
+
+    upd = {
+        **body,
+        "event_id": eid,
+        "title": "Offsite (moved)",
+        "expected_version": 1,
+        "request_id": "e-2",
+    }
+    r = await ca.ok("group/events", "UpsertGroupEvent", upd)  # ca owns the group
+    assert r["data"]["status"] == "updated" and r["data"]["current_version"] == 2
+    await cc.events("GroupEventUpdated", event_id=eid, version=2, title="Offsite (moved)")
+    stale = await cb.ok(
+        "group/events", "UpsertGroupEvent", {**upd, "title": "x", "request_id": "e-3"}
+    )
+    assert stale["data"]["status"] == "conflict" and stale["data"]["current_version"] == 2
+    assert not await quiet(cc, "GroupEventUpdated", title="x")
+    code, _ = err(
+        await cc.request(
+            "group/events", "UpsertGroupEvent", {**upd, "expected_version": 2, "request_id": "e-4"}
+        )
+    )
+    assert code == "forbidden"  # neither organizer nor admin
+    no_version = {**upd, "expected_version": None, "request_id": "e-5"}
+    assert err(await cb.request("group/events", "UpsertGroupEvent", no_version)) == (
+        "validation_failed",
+        "$.data.expected_version",
+    )
+    for bad, path in (
+        ({**body, "title": "", "request_id": "v1"}, "$.data.title"),
+        ({**body, "start_time": "tomorrow", "request_id": "v2"}, "$.data.start_time"),
+        ({**body, "end_time": "2001-01-01T00:00:00Z", "request_id": "v3"}, "$.data.end_time"),
+    ):
+        assert err(await cb.request("group/events", "UpsertGroupEvent", bad)) == (
+            "validation_failed",
+            path,
+        )
+    for req in (
+        ("group/events", "UpsertGroupEvent", {**body, "request_id": "s1"}),
+        (
+            "group/events/rsvp",
+            "SetGroupEventRsvp",
+            {"event_id": eid, "group_id": gid, "status": "going"},
+        ),
+        ("group/events/ack", "DeleteGroupEvent", {"event_id": eid, "group_id": gid}),
+    ):
+        assert err(await stranger.request(*req))[0] == "not_found"
+
+    rs = await cc.ok(
+        "group/events/rsvp",
+        "SetGroupEventRsvp",
+        {"event_id": eid, "group_id": gid, "status": "maybe"},
+    )
+    assert rs["data"]["changed"] is True
+    for client in (ca, cb):
+        await client.events("GroupEventRsvpUpdated", event_id=eid, user_id=c[0], status="maybe")
+    same = await cc.ok(
+        "group/events/rsvp",
+        "SetGroupEventRsvp",
+        {"event_id": eid, "group_id": gid, "status": "maybe"},
+    )
+    assert same["data"]["changed"] is False
+    bad = await cc.request(
+        "group/events/rsvp",
+        "SetGroupEventRsvp",
+        {"event_id": eid, "group_id": gid, "status": "yes!"},
+    )
+    assert err(bad) == ("validation_failed", "$.data.status")
+
+    gone = await cb.ok(
+        "group/events/ack",
+        "DeleteGroupEvent",
+        {"event_id": eid, "group_id": gid, "request_id": "d-1"},
+    )
+    assert gone["data"]["status"] == "deleted"
+    await cc.events("GroupEventDeleted", event_id=eid, deleted_by=b[0])
+    again = await cb.ok(
+        "group/events/ack",
+        "DeleteGroupEvent",
+        {"event_id": eid, "group_id": gid, "request_id": "d-1"},
+    )
+    assert again["data"] == gone["data"]  # a retry: the first answer
+    after = await cc.request(
+        "group/events/rsvp",
+        "SetGroupEventRsvp",
+        {"event_id": eid, "group_id": gid, "status": "going"},
+    )
+    assert err(after)[0] == "not_found"
+    await cc.close()
+    cc = await api.client(c)
+    kinds = [ch["type"] for ch in await full_resume(cc) if ch["channel"].startswith("group/events")]
+    assert kinds == [
+        "GroupEventUpdated",
+        "GroupEventUpdated",
+        "GroupEventRsvpUpdated",
+        "GroupEventDeleted",
+    ]
+    assert not [f for f in stranger.frames if f.get("type", "").startswith("GroupEvent")]
+    await close_all(ca, cb, cc, stranger)
+
+
+async def test_group_event_reminder_fires_once_for_its_member_across_a_restart(
+    tmp_path: Path, backend: str
+) -> None:
+    srv = ServerProcess(tmp_path / "data").start()
+    try:
+        api = Api(srv)
+        users, (ca, cb, cc), gid = await group_of(api, 3)
+        made = await ca.ok(
+            "group/events",
+            "UpsertGroupEvent",
+            {"group_id": gid, "title": "Standup", "start_time": later(3_600_000)},
+        )
+        eid = made["data"]["event_id"]
+        rem = {"event_id": eid, "group_id": gid}
+        past = await cb.request(
+            "group/events/reminders",
+            "SetGroupEventReminder",
+            {**rem, "reminder_time": "2001-01-01T00:00:00Z"},
+        )
+        assert err(past) == ("validation_failed", "$.data.reminder_time")
+        await cb.ok(
+            "group/events/reminders",
+            "SetGroupEventReminder",
+            {**rem, "reminder_time": later(3_600_000)},
+        )
+        at = later(5000)
+        r = await cb.ok(
+            "group/events/reminders", "SetGroupEventReminder", {**rem, "reminder_time": at}
+        )  # replaces
+        assert r["data"]["reminder_time"] == iso(parse_iso(at))
+        srv.kill9()  # before it is due
+        for client in (ca, cb, cc):
+            await client.wait_closed()
+            await client.close()
+        assert not [f for f in cb.frames if f.get("type") == "GroupEventReminder"]
+        await api.aclose()
+        srv.start()
+        api = Api(srv)
+        cb = await api.client(users[1])
+        found = [ch for ch in await full_resume(cb) if ch["type"] == "GroupEventReminder"]
+        ev = (
+            found[0]
+            if found
+            else (await cb.events("GroupEventReminder", timeout=30, event_id=eid))[0]
+        )
+        assert ev["data"]["title"] == "Standup" and ev["data"]["reminder_time"] == iso(
+            parse_iso(at)
+        )
+        assert ev["channel"] == "group/events/reminders"
+        ca = await api.client(users[0])
+        assert not [ch for ch in await full_resume(ca) if ch["type"] == "GroupEventReminder"]
+        assert len([ch for ch in await full_resume(cb) if ch["type"] == "GroupEventReminder"]) == 1
+        await close_all(ca, cb)
+        await api.aclose()
+    finally:
+        srv.stop()

@@ -29,6 +29,7 @@ import concurrent.futures
 import json
 import re
 import secrets
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -132,6 +133,12 @@ CLOSE_G = {"poll_id": "{pollG}", "conversation_id": "{G}"}
 MENTION = {"notification_id": "{mentionO}"}
 NOT_MEMBERS = {"stranger": HIDDEN, "removed": HIDDEN}
 FORWARD = "chat/forward ForwardMessage"
+SOON = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 30 * 86400))
+NEW_EVENT = {"group_id": "{G}", "title": "{TEXT}", "start_time": SOON}
+EVENT_G = {"event_id": "{evG}", "group_id": "{G}"}
+EDIT_EVENT = {**EVENT_G, "title": "{TEXT}", "start_time": SOON, "expected_version": 1}
+RSVP_G = {**EVENT_G, "status": "going"}
+REMIND_G = {**EVENT_G, "reminder_time": SOON}
 FWD_G = {
     "original_message_id": "{msgG}",
     "from_conversation_id": "{G}",
@@ -197,6 +204,11 @@ SURFACES: tuple[Surface, ...] = (
     ws("chat/mentions AcknowledgeMention", MENTION, "mentionO", CREATOR, "the mentioned"),
     ws(FORWARD, FWD_G, "msgG G", GROUP, "group message into a direct chat"),
     ws(FORWARD, FWD_X, "msgX X", ALL_HIDDEN, "others' chat"),
+    ws("group/events UpsertGroupEvent", NEW_EVENT, "G", GROUP, "create in the group"),
+    ws("group/events UpsertGroupEvent", EDIT_EVENT, "evG G", NOT_MEMBERS, "update"),
+    ws("group/events/ack DeleteGroupEvent", EVENT_G, "evG G", NOT_MEMBERS, "delete"),
+    ws("group/events/rsvp SetGroupEventRsvp", RSVP_G, "evG G", GROUP, "group event"),
+    ws("group/events/reminders SetGroupEventReminder", REMIND_G, "evG G", GROUP, "group event"),
 )
 
 CASES = [(s, role) for s in SURFACES for role in ROLES if role in s.expect]
@@ -269,6 +281,11 @@ async def build_world(server: ServerProcess) -> World:
             {"client_message_id": "w4", "conversation_id": gid, "content": f"@{users['O'][2]}"},
         )
         mention_o = await o.wait_for(lambda f: f["type"] == "MentionNotification")
+        ev_g = await m2.ok(
+            "group/events",
+            "UpsertGroupEvent",
+            {"group_id": gid, "title": marker_g, "start_time": SOON},
+        )
         left = await r.ok("group/membership", "LeaveGroup", {"group_id": gid})
         leave_ev = await r.wait_for(
             lambda f: f["type"] == "LeaveGroupAck" and f.get("seq") and "ref" not in f
@@ -311,6 +328,7 @@ async def build_world(server: ServerProcess) -> World:
             reqG=req,
             pollG=poll_g["data"]["ids"]["poll_id"],
             mentionO=mention_o["data"]["notification_id"],
+            evG=ev_g["data"]["event_id"],
             name=name,
         )
         hidden = {name, marker_g, marker_d, marker_x, me.json()["email"], me.json()["phone"]}

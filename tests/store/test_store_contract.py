@@ -503,3 +503,30 @@ async def test_reactions_polls_and_mentions_commit_once(store: SqlStores) -> Non
     assert await store.mentions.ack_mention(mention[0], a, now_ms()) is None  # not a's
     assert await store.mentions.ack_mention(mention[0], b, now_ms()) is True
     assert await store.mentions.ack_mention(mention[0], b, now_ms()) is False
+
+
+async def test_group_event_versions_are_compare_and_set(store: SqlStores) -> None:
+    from hubbub.core.ports import GroupEventRecord
+
+    owner = await make_user(store)
+    gid = new_id()
+    await store.groups.create_group(
+        gid, "g", owner, [], None, now_ms(), event("c", gid, "x", "y", {})
+    )
+    rec = GroupEventRecord(
+        new_id(), gid, owner, "t", None, now_ms(), None, None, 1, now_ms(), now_ms()
+    )
+
+    def make(r: GroupEventRecord) -> tuple[dict[str, object], NewEvent]:
+        return {"v": r.version}, event("c", gid, "group/events", "GroupEventUpdated", {})
+
+    made = await store.group_events.write_event(owner, "k1", rec, None, False, make)
+    assert made.reply == {"v": 1} and made.stored is not None
+    again = await store.group_events.write_event(owner, "k1", rec, None, False, make)
+    assert again.reply == {"v": 1} and again.stored is None  # the first answer, nothing written
+    racers = await asyncio.gather(
+        *[store.group_events.write_event(owner, None, rec, 1, False, make) for _ in range(3)]
+    )
+    assert sorted(r.reply.get("status", "ok") for r in racers) == ["conflict", "conflict", "ok"]
+    current = await store.group_events.get_event(rec.id)
+    assert current is not None and current.version == 2

@@ -16,6 +16,7 @@ from hubbub.core.ports.blocks import BlockStore
 from hubbub.core.ports.bus import Bus, PresenceRegistry
 from hubbub.core.ports.conversations import Contacts, ConversationStore
 from hubbub.core.ports.events import EventStream
+from hubbub.core.ports.group_events import GroupEventRecord, GroupEventStore
 from hubbub.core.ports.groups import GroupStore
 from hubbub.core.ports.keys import KeyStore
 from hubbub.core.ports.mentions import MentionStore
@@ -36,6 +37,8 @@ __all__ = [
     "CursorStore",
     "EventStream",
     "ExpiryStore",
+    "GroupEventRecord",
+    "GroupEventStore",
     "GroupStore",
     "KeyStore",
     "LastSeenStore",

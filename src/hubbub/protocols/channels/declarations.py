@@ -40,6 +40,7 @@ __all__ = [
     "ClientFrame",
     "ClientMessage",
     "ErrorData",
+    "GroupEventDeleted",
     "ReactionUpdated",
     "ServerFrame",
     "ServerMessage",
@@ -215,6 +216,16 @@ class ReactionUpdated(ServerMessage, kw_only=True, omit_defaults=False):
     timestamp: Annotated[str, msgspec.Meta(description="When it changed")]
 
 
+class GroupEventDeleted(ServerMessage, kw_only=True, omit_defaults=False):
+    """A group event was deleted (spec 000 has no event for it; hubbub adds this one)."""
+
+    event_id: Annotated[str, msgspec.Meta(description="The deleted event")]
+    group_id: Annotated[str, msgspec.Meta(description="Its group")]
+    deleted_by: Annotated[str, msgspec.Meta(description="Who deleted it")]
+    deleted_at: Annotated[str, msgspec.Meta(description="When")]
+    version: Annotated[int, msgspec.Meta(description="Its version after the delete")]
+
+
 ERROR_CODES: Final[dict[str, str]] = {
     "bad_frame": "The frame is not JSON or not a valid envelope.",
     "unknown_channel": "No channel of that name, or not a valid value for its parameters.",
@@ -277,6 +288,9 @@ EXTRA_FIELDS: Final[dict[str, dict[str, tuple[dict[str, Any], str]]]] = {
             {"type": "array", "items": {"type": "object"}},
             "ClosePoll: [{option_id, text, vote_count}]",
         ),
+        "status": ({"type": "string"}, "SetGroupEventRsvp: the RSVP now"),
+        "changed": ({"type": "boolean"}, "SetGroupEventRsvp: false when it was already that"),
+        "reminder_time": ({"type": "string"}, "SetGroupEventReminder: when it will fire"),
     },
     "ForwardMessageAck": {
         "message_id": ({"type": ["string", "null"]}, "The forwarded copy's message id"),
@@ -312,6 +326,7 @@ EXTRA_FIELDS: Final[dict[str, dict[str, tuple[dict[str, Any], str]]]] = {
 EXTRA_SERVER_EVENTS: Final[dict[tuple[str, str], type[ServerMessage]]] = {
     ("chat/messages", "ChatMessageReceived"): ChatMessageReceived,
     ("chat/reactions", "ReactionUpdated"): ReactionUpdated,
+    ("group/events", "GroupEventDeleted"): GroupEventDeleted,
 }
 
 # Everything else that concerns a user is pushed without asking (DESIGN.md).

@@ -17,6 +17,7 @@ from hubbub.store.sql.accounts import SqlAccounts
 from hubbub.store.sql.blocks import SqlBlocks
 from hubbub.store.sql.conversations import SqlConversations
 from hubbub.store.sql.events import SqlEvents
+from hubbub.store.sql.group_events import SqlGroupEvents
 from hubbub.store.sql.groups import SqlGroups
 from hubbub.store.sql.keys import SqlKeys
 from hubbub.store.sql.mentions import SqlMentions
@@ -50,6 +51,7 @@ class SqlStores:
     reactions: SqlReactions
     mentions: SqlMentions
     polls: SqlPolls
+    group_events: SqlGroupEvents
 
     @classmethod
     def build(
@@ -73,4 +75,5 @@ class SqlStores:
             reactions=SqlReactions(*args),
             mentions=SqlMentions(*args),
             polls=SqlPolls(*args),
+            group_events=SqlGroupEvents(*args),
         )

@@ -29,6 +29,9 @@ __all__ = [
     "conversations",
     "device_cursors",
     "events",
+    "group_event_reminders",
+    "group_event_rsvps",
+    "group_events",
     "members",
     "mentions",
     "messages",
@@ -38,6 +41,7 @@ __all__ = [
     "public_keys",
     "reactions",
     "receipts",
+    "request_keys",
     "timers",
     "tokens",
     "users",
@@ -238,4 +242,54 @@ poll_votes = Table(
     Column("user_id", String(36), primary_key=True),
     Column("option_id", String(16), primary_key=True),
     Column("voted_at", Ms, nullable=False),
+)
+
+# --- group events --------------------------------------------------------------
+
+group_events = Table(
+    "group_events",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("group_id", String(36), nullable=False, index=True),
+    Column("organizer_id", String(36), nullable=False),
+    Column("title", String(256), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("start_time", Ms, nullable=False),
+    Column("end_time", Ms, nullable=True),
+    Column("location", String(512), nullable=True),
+    Column("version", Integer, nullable=False),
+    Column("created_at", Ms, nullable=False),
+    Column("updated_at", Ms, nullable=False),
+    Column("deleted_at", Ms, nullable=True),
+)
+
+group_event_rsvps = Table(
+    "group_event_rsvps",
+    metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("user_id", String(36), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("updated_at", Ms, nullable=False),
+)
+
+group_event_reminders = Table(
+    "group_event_reminders",
+    metadata,
+    Column("id", String(36), primary_key=True),  # the timer's ref
+    Column("event_id", String(36), nullable=False),
+    Column("user_id", String(36), nullable=False),
+    Column("remind_at", Ms, nullable=False),
+    Column("fired_at", Ms, nullable=True),
+    UniqueConstraint("event_id", "user_id", name="uq_reminder_event_user"),
+)
+
+# Results of requests keyed by a client's request id: a retry gets the first
+# result back (for requests whose outcome is not state one can re-read).
+request_keys = Table(
+    "request_keys",
+    metadata,
+    Column("user_id", String(36), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("result", LargeBinary, nullable=False),
+    Column("created_at", Ms, nullable=False),
 )

@@ -14,6 +14,7 @@ from types import ModuleType
 from hubbub.protocols.channels.handlers import (
     calls,
     forwards,
+    group_events,
     groups,
     keys,
     mentions,
@@ -37,6 +38,7 @@ AREAS: tuple[ModuleType, ...] = (
     mentions,
     polls,
     groups,
+    group_events,
     keys,
     profile,
     status,
