@@ -1,4 +1,4 @@
-"""`hubbub serve | migrate`."""
+"""`hubbub serve | migrate | admin | user | registration-token | api-key`."""
 
 from __future__ import annotations
 
@@ -150,6 +150,9 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     for name, help_ in (("serve", "run the server"), ("migrate", "apply database migrations")):
         add_arguments(sub.add_parser(name, help=help_))
+    from hubbub.operator import add_operator_commands, run_operator_command
+
+    add_operator_commands(sub, add_arguments)
     ns = parser.parse_args(argv)
     settings = settings_from_args(ns)
     setup_logging(settings.log_format, settings.log_level)
@@ -160,6 +163,8 @@ def main(argv: list[str] | None = None) -> None:
             pass
     elif ns.command == "migrate":
         _run(_migrate(settings))
+    elif ns.command in ("admin", "user", "registration-token", "api-key"):
+        _run(run_operator_command(ns, settings))
     else:  # pragma: no cover - argparse rejects unknown commands
         parser.print_help()
         sys.exit(2)

@@ -17,6 +17,9 @@ from hubbub.bus.inprocess import InProcessBus, LocalPresence
 from hubbub.clock import Clock, SystemClock
 from hubbub.config import Settings
 from hubbub.core.accounts import Accounts
+from hubbub.core.admin import Admin
+from hubbub.core.apikeys import ApiKeys
+from hubbub.core.audit import Audit
 from hubbub.core.blocks import Blocks
 from hubbub.core.calls import Calls
 from hubbub.core.conversations import Conversations
@@ -27,9 +30,12 @@ from hubbub.core.ports import Bus, PresenceRegistry
 from hubbub.core.presence import Presence
 from hubbub.core.profile import Profiles
 from hubbub.core.publisher import Publisher
+from hubbub.core.signin import SignIn
 from hubbub.core.status import StatusService
 from hubbub.core.sync import Sync
+from hubbub.core.throttle import Throttle, ThrottlePolicy
 from hubbub.core.timers import ExpiryWorker
+from hubbub.core.totp import Totp
 from hubbub.realtime.dispatch import Dispatcher
 from hubbub.realtime.hub import Hub
 from hubbub.realtime.outbox import Flusher
@@ -38,7 +44,7 @@ from hubbub.store.sql.migrate import migrate
 from hubbub.store.sql.stores import SqlStores
 from hubbub.store.sql.writer import GroupCommitWriter
 
-__all__ = ["Metrics", "Node"]
+__all__ = ["Metrics", "Node", "throttle_policy"]
 
 log = logging.getLogger("hubbub")
 
@@ -74,6 +80,23 @@ class Metrics:
             buckets=(0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0),
             registry=r,
         )
+
+
+def throttle_policy(s: Settings) -> ThrottlePolicy:
+    return ThrottlePolicy(
+        enabled=s.auth_rate_limit,
+        account_free=s.login_account_free,
+        account_lockout=s.login_account_lockout,
+        address_free=s.login_address_free,
+        address_lockout=s.login_address_lockout,
+        delay_base_ms=s.login_delay_base_ms,
+        delay_max_ms=s.login_delay_max_ms,
+        lockout_ms=int(s.login_lockout_s * 1000),
+        failure_window_ms=int(s.login_failure_window_s * 1000),
+        known_address_ms=int(s.login_known_address_days * 24 * 3600_000),
+        registrations_per_address=s.registrations_per_address,
+        registration_window_ms=int(s.registration_window_s * 1000),
+    )
 
 
 class Node:
@@ -112,6 +135,18 @@ class Node:
             self.clock,
             time_cost=settings.argon2_time_cost,
             memory_kib=settings.argon2_memory_kib,
+        )
+        self.audit = Audit(st.audit, self.clock)
+        self.throttle = Throttle(st.throttle, self.clock, throttle_policy(settings))
+        self.admin = Admin(self.accounts, st.admin, st.registration, self.audit, self.clock)
+        self.apikeys = ApiKeys(st.apikeys, self.publisher, self.audit, self.clock)
+        self.totp = Totp(st.totp, self.accounts, self.audit, self.clock)
+        self.signin = SignIn(
+            self.accounts,
+            self.throttle,
+            self.audit,
+            registration=settings.registration,
+            second_factor=self.totp,
         )
         self.messages = Messages(
             st.messages, st.events, self.conversations, self.publisher, self.clock
@@ -182,6 +217,7 @@ class Node:
         if self._presence_task is not None:
             self._presence_task.cancel()
         await self.accounts.close()
+        await self.apikeys.close()
         await self.dispatcher.close()
         await self.writer.close()
         await self.registry.close()
