@@ -272,3 +272,29 @@ def test_client_address_believes_forwarded_for_only_from_trusted_proxies() -> No
     assert client_address("10.0.0.1", None, ("10.0.0.0/8",)) == "10.0.0.1"
     assert client_address(None, None, ()) == "unknown"
     assert T0 > 0
+
+
+async def test_racing_first_registrations_make_one_admin_and_a_last_use_is_spent_once(
+    world: World,
+) -> None:
+    import asyncio
+
+    w = world
+    results = await asyncio.gather(
+        *[w.signin.register(f"first{i}", PW, address=f"198.51.100.{i}") for i in range(4)],
+        return_exceptions=True,
+    )
+    won = [r for r in results if not isinstance(r, BaseException)]
+    assert len(won) == 1 and won[0][0].is_admin
+    assert all(isinstance(r, Forbidden) for r in results if isinstance(r, BaseException))
+    made = await w.admin.create_invite(Caller(won[0][0].id, "d"), uses_allowed=1)
+    raced = await asyncio.gather(
+        *[
+            w.signin.register(
+                f"invited{i}", PW, registration_token=made.token, address=f"192.0.2.{i}"
+            )
+            for i in range(4)
+        ],
+        return_exceptions=True,
+    )
+    assert sum(not isinstance(r, BaseException) for r in raced) == 1

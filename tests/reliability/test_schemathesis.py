@@ -128,6 +128,27 @@ EXPECTED_OPERATIONS = (
     "PUT /v1/users/{user_id}/block",
     "DELETE /v1/users/{user_id}/block",
     "GET /v1/blocks",
+    "POST /v1/auth/deactivate",
+    "POST /v1/auth/deletion-request",
+    "GET /v1/auth/2fa",
+    "POST /v1/auth/2fa/totp",
+    "POST /v1/auth/2fa/totp/confirm",
+    "POST /v1/auth/2fa/totp/disable",
+    "POST /v1/api-keys",
+    "GET /v1/api-keys",
+    "DELETE /v1/api-keys/{key_id}",
+    # as non-admins, every admin route must refuse cleanly (403, or 422 first)
+    "GET /v1/admin/users",
+    "GET /v1/admin/users/{user_id}",
+    "POST /v1/admin/users/{user_id}/deactivate",
+    "POST /v1/admin/users/{user_id}/reactivate",
+    "POST /v1/admin/users/{user_id}/password",
+    "PUT /v1/admin/users/{user_id}/admin",
+    "DELETE /v1/admin/users/{user_id}/admin",
+    "POST /v1/admin/registration-tokens",
+    "GET /v1/admin/registration-tokens",
+    "DELETE /v1/admin/registration-tokens/{token_id}",
+    "GET /v1/admin/audit",
 )
 
 
@@ -139,6 +160,16 @@ def spare_token_ids(http: httpx.Client, user: dict[str, str], n: int) -> list[st
         assert r.status_code == 200, r.text
     listed = http.get("/v1/auth/tokens", headers=auth(user["token"])).json()
     return [t["token_id"] for t in listed if not t["current"]]
+
+
+def spare_key_ids(http: httpx.Client, user: dict[str, str], n: int) -> list[str]:
+    """Ids of `n` API keys of `user`, for DELETE /v1/api-keys to revoke."""
+    out = []
+    for i in range(n):
+        r = http.post("/v1/api-keys", json={"name": f"spare{i}"}, headers=auth(user["token"]))
+        assert r.status_code == 201, r.text
+        out.append(r.json()["key_id"])
+    return out
 
 
 def test_openapi_operations_conform_for_two_users(st_server: ServerProcess, figure: Figure) -> None:
@@ -157,6 +188,7 @@ def test_openapi_operations_conform_for_two_users(st_server: ServerProcess, figu
             "user_id": [alice["user_id"], bob["user_id"]],
             "conversation_id": [r.json()["conversation_id"]],
             "token_id": [t for u in (alice, bob) for t in spare_token_ids(http, u, 3)],
+            "key_id": [k for u in (alice, bob) for k in spare_key_ids(http, u, 3)],
         }
 
         schema = schemathesis.openapi.from_url(f"{base}/docs/openapi.json")

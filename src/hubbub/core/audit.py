@@ -3,9 +3,9 @@ two-factor change, with who, what, when and from where.
 
 Entries never hold a secret: no password, token, key, TOTP secret or code,
 only ids (user ids, token ids, key ids, invite ids) and labels. A failed
-sign-in records the user it aimed at when that user exists, else the
-identifier tried, cut to 64 characters (it may be a mistyped password: it is
-only kept for admins, who can already read the log). Admins read it through
+sign-in records the user it aimed at when that user exists; an unknown
+name is not recorded (it may be a password typed in the wrong field). Admins
+read it through
 `Admin.audit` (REST `GET /v1/admin/audit`), newest first, in pages.
 """
 

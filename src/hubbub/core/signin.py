@@ -115,10 +115,14 @@ class SignIn:
         user, key = await self.accounts.find_login_user(username=username, email=email, phone=phone)
         # Refused attempts are not audited: a flood would fill the log.
         attempt = await self.throttle.begin_signin(address, key)
-        target = user.id if user else key[1:]
         if not await self.accounts.check_password(user, password) or user is None:
+            # An unknown name is not recorded: it may be a password typed in
+            # the wrong field.
             await self.audit.record(
-                "signin.failure", target=target, address=address, reason="password"
+                "signin.failure",
+                target=user.id if user else None,
+                address=address,
+                reason="password" if user else "unknown_user",
             )
             raise Unauthorized("invalid credentials")
         if self.second_factor is not None and await self.second_factor.required(user):

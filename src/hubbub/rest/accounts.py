@@ -221,13 +221,15 @@ async def logout(request: Request) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/v1/auth/tokens", response_model=list[SessionOut], responses=responses(401))
+@router.get("/v1/auth/tokens", response_model=list[SessionOut], responses=responses(401, 403))
 async def list_tokens(request: Request, caller: Annotated[Caller, Depends(session_caller)]) -> Any:
     """The caller's signed-in devices (live tokens), oldest first."""
     return [session_out(t, caller) for t in await node_of(request).accounts.list_tokens(caller)]
 
 
-@router.delete("/v1/auth/tokens/{token_id}", status_code=204, responses=responses(401, 404, 422))
+@router.delete(
+    "/v1/auth/tokens/{token_id}", status_code=204, responses=responses(401, 403, 404, 422)
+)
 async def revoke_token(
     token_id: str, request: Request, caller: Annotated[Caller, Depends(session_caller)]
 ) -> Response:
