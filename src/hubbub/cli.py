@@ -41,6 +41,10 @@ async def _serve(settings: Settings) -> None:
         ws_ping_timeout=20.0,
         backlog=4096,
         access_log=False,
+        # The client address is ours to decide (`--trusted-proxies`,
+        # core/throttle.py): uvicorn would otherwise believe X-Forwarded-For
+        # from any local peer and hand the throttles a client-chosen address.
+        proxy_headers=False,
         log_config=None,
         lifespan="on",
         timeout_graceful_shutdown=5,

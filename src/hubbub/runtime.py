@@ -202,6 +202,13 @@ class Node:
     async def start(self) -> None:
         if self.settings.migrate_on_start:
             await migrate(self.engine)
+        if self.settings.registration == "token" and not await self.stores.admin.list_users(
+            prefix=None, admins_only=False, after=None, limit=1
+        ):
+            log.warning(
+                "no account yet: the first registration becomes the server admin "
+                "(or create it with `hubbub user create NAME --admin`)"
+            )
         self.writer.start()
         await self.dispatcher.start()
         await self.bus.start(self.dispatcher.on_note)

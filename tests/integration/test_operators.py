@@ -162,6 +162,9 @@ async def test_admin_deactivates_everywhere_then_reactivates(
     uid, token, name = await member(http, admin, secrets_seen)
     second = (await login(http, name, device_id="phone")).json()["token"]
     secrets_seen.add(second)
+    made = await http.post("/v1/api-keys", json={"name": "cron"}, headers=auth(token))
+    key = made.json()["key"]
+    secrets_seen.add(key)
     ws1 = await Client(ops, uid, token, "laptop").connect()
     ws2 = await Client(ops, uid, second, "phone").connect()
 
@@ -171,6 +174,7 @@ async def test_admin_deactivates_everywhere_then_reactivates(
         code, _reason = await ws.wait_closed()
         assert code == 4401
     assert (await http.get("/v1/conversations", headers=auth(token))).status_code == 401
+    assert (await http.get("/v1/conversations", headers={"X-API-Key": key})).status_code == 401
     r = await login(http, name)
     assert r.status_code == 403 and "deactivated" in r.json()["error"]["message"]
     assert (await login(http, name, password="wrong password!")).status_code == 401
@@ -271,7 +275,9 @@ async def test_audit_log_records_every_step_and_no_secret(
     uid, _token, name = await member(http, admin, secrets_seen)
     assert (await login(http, name, password="a wrong guess")).status_code == 401
     secrets_seen.add("a wrong guess")
-    await http.post(f"/v1/admin/users/{uid}/deactivate", headers=auth(admin))
+    # a client's own X-Forwarded-For is not believed without --trusted-proxies
+    spoofed = {**auth(admin), "X-Forwarded-For": "203.0.113.66"}
+    await http.post(f"/v1/admin/users/{uid}/deactivate", headers=spoofed)
 
     entries: list[dict[str, Any]] = []
     before: str | None = None
