@@ -4,6 +4,7 @@ cannot manage credentials, and revoking a key closes its open connection."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 
 import pytest
@@ -23,8 +24,6 @@ async def key_client(server: ServerProcess, uid: str, key: str) -> Client:
     """A /ws client authenticated by `X-API-Key` (no bearer)."""
     c = Client(server, uid, "", "bot-" + secrets.token_hex(3))
     c.ws = await connect(server.ws_url, additional_headers={"X-API-Key": key})
-    import asyncio
-
     c._reader = asyncio.create_task(c._read())
     await c.wait_for(lambda f: f.get("type") == "Authenticated")
     return c
@@ -46,6 +45,16 @@ async def test_api_key_lifecycle_on_rest_and_ws(api: Api, server: ServerProcess)
         "/v1/conversations/direct", json={"user_id": other}, headers={"X-API-Key": key}
     )
     assert dm.status_code in (200, 201)
+
+    # its first use is recorded (in the background: wait for it)
+    async def last_used() -> object:
+        while True:
+            [k] = (await api.http.get("/v1/api-keys", headers=auth(token))).json()
+            if k["last_used_at"] is not None:
+                return k["last_used_at"]
+            await asyncio.sleep(0.05)
+
+    assert await asyncio.wait_for(last_used(), 10) >= made["created_at"]  # type: ignore[operator]
     # a key cannot manage credentials
     for method, path in (
         ("GET", "/v1/api-keys"),
