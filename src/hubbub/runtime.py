@@ -129,15 +129,16 @@ class Node:
         self.blocks = Blocks(
             st.blocks, st.accounts, st.conversations, self.conversations, self.publisher, self.clock
         )
+        self.throttle = Throttle(st.throttle, self.clock, throttle_policy(settings))
         self.accounts = Accounts(
             st.accounts,
             self.publisher,
             self.clock,
             time_cost=settings.argon2_time_cost,
             memory_kib=settings.argon2_memory_kib,
+            throttle=self.throttle,
         )
         self.audit = Audit(st.audit, self.clock)
-        self.throttle = Throttle(st.throttle, self.clock, throttle_policy(settings))
         self.admin = Admin(self.accounts, st.admin, st.registration, self.audit, self.clock)
         self.apikeys = ApiKeys(st.apikeys, self.publisher, self.audit, self.clock)
         self.totp = Totp(st.totp, self.accounts, self.audit, self.clock)

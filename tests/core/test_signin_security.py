@@ -72,13 +72,14 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     writer.start()
     clock = ManualClock()
     st = SqlStores.build(engine, writer, clock.now_ms)
-    accounts = Accounts(st.accounts, Publisher(InProcessBus()), clock, time_cost=1, memory_kib=8192)
+    throttle = Throttle(st.throttle, clock, POLICY)
+    accounts = Accounts(
+        st.accounts, Publisher(InProcessBus()), clock, time_cost=1, memory_kib=8192,
+        throttle=throttle,
+    )  # fmt: skip
     audit = Audit(st.audit, clock)
     totp = Totp(st.totp, accounts, audit, clock)
-    signin = SignIn(
-        accounts, Throttle(st.throttle, clock, POLICY), audit, registration="token",
-        second_factor=totp,
-    )  # fmt: skip
+    signin = SignIn(accounts, throttle, audit, registration="token", second_factor=totp)
     admin = Admin(accounts, st.admin, st.registration, audit, clock)
     yield World(clock, accounts, signin, admin, audit, totp)
     await accounts.close()
@@ -298,3 +299,20 @@ async def test_racing_first_registrations_make_one_admin_and_a_last_use_is_spent
         return_exceptions=True,
     )
     assert sum(not isinstance(r, BaseException) for r in raced) == 1
+
+
+async def test_a_stolen_session_cannot_guess_the_password(world: World) -> None:
+    """Password checks behind a session (password change, deactivation, 2FA)
+    count against the account's sign-in limits."""
+    w = world
+    uid, _token = await w.accounts.register("held", PW)
+    thief = Caller(uid, "d")
+    for _ in range(POLICY.account_free):
+        with pytest.raises(Forbidden):
+            await w.accounts.change_password(thief, "guess one two", "new password!", "192.0.2.7")
+    with pytest.raises(RateLimited):
+        await w.accounts.verify_password(thief, PW, "192.0.2.8")
+    with pytest.raises(RateLimited):  # signing in is slowed down the same way
+        await login(w, "held", PW, "192.0.2.9")
+    w.clock.now += POLICY.delay_base_ms
+    assert (await w.accounts.verify_password(thief, PW, "192.0.2.8")).id == uid

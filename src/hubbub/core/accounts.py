@@ -31,6 +31,7 @@ from hubbub.core.context import Caller
 from hubbub.core.model import TokenInfo, User
 from hubbub.core.ports import AccountStore
 from hubbub.core.publisher import Publisher
+from hubbub.core.throttle import Throttle
 from hubbub.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from hubbub.ids import new_id, plausible_id
 
@@ -84,10 +85,15 @@ class Accounts:
         *,
         time_cost: int = 3,
         memory_kib: int = 65536,
+        throttle: Throttle | None = None,
     ) -> None:
         self.store = store
         self.publisher = publisher
         self.clock = clock
+        # Password checks of signed-in callers (password change, deactivation,
+        # two-factor changes) count against the same limits as sign-in, so a
+        # stolen session cannot be used to guess the password.
+        self.throttle = throttle
         self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
         # A fixed hash to verify against when the user does not exist, so a
         # wrong username costs as much time as a wrong password.
@@ -290,16 +296,12 @@ class Accounts:
             raise NotFound("token not found")
         await self.publisher.revoke(h)
 
-    async def change_password(self, caller: Caller, current: str, new: str) -> int:
+    async def change_password(
+        self, caller: Caller, current: str, new: str, address: str = "unknown"
+    ) -> int:
         """Set a new password and sign out every other device; how many were signed out."""
         _check_password(new, "$.new_password")
-        user = await self.store.get_user(caller.user_id)
-        ok = await asyncio.to_thread(
-            self._verify, user.password_hash if user else self._dummy, current
-        )
-        if user is None or not ok:
-            # Not 401: the bearer token is fine, and clients log out on a 401.
-            raise Forbidden("current password is wrong", path="$.current_password")
+        await self.verify_password(caller, current, address, path="$.current_password")
         pw_hash = await asyncio.to_thread(self._hasher.hash, new)
         revoked = await self.store.set_password(
             caller.user_id, pw_hash, caller.token_hash, self.clock.now_ms()
@@ -346,9 +348,18 @@ class Accounts:
         await self._publish_revoked(revoked)
         return True
 
-    async def verify_password(self, caller: Caller, password: str) -> User:
-        """The caller's own account, once its password is confirmed (403 if not)."""
+    async def verify_password(
+        self, caller: Caller, password: str, address: str = "unknown", *, path: str = "$.password"
+    ) -> User:
+        """The caller's own account, once its password is confirmed: 403 if
+        wrong (not 401: the bearer token is fine, and clients log out on a
+        401), 429 once the sign-in limits are reached."""
+        attempt = None
+        if self.throttle is not None:
+            attempt = await self.throttle.begin_signin(address, caller.user_id)
         user = await self.store.get_user(caller.user_id)
         if not await self.check_password(user, password) or user is None:
-            raise Forbidden("password is wrong", path="$.password")
+            raise Forbidden("password is wrong", path=path)
+        if attempt is not None and self.throttle is not None:
+            await self.throttle.signin_succeeded(attempt)
         return user

@@ -74,8 +74,8 @@ class Totp:
                 return step
         return None
 
-    async def enroll(self, caller: Caller, password: str) -> Enrolment:
-        user = await self.accounts.verify_password(caller, password)
+    async def enroll(self, caller: Caller, password: str, address: str = "unknown") -> Enrolment:
+        user = await self.accounts.verify_password(caller, password, address)
         secret = pyotp.random_base32()
         if not await self.store.put_pending(user.id, secret, self.clock.now_ms()):
             raise Conflict("two-factor sign-in is already on: disable it first")
@@ -100,8 +100,8 @@ class Totp:
         await self.audit.record("totp.enable", actor=caller.user_id, target=caller.user_id)
         return codes
 
-    async def disable(self, caller: Caller, password: str) -> None:
-        user = await self.accounts.verify_password(caller, password)
+    async def disable(self, caller: Caller, password: str, address: str = "unknown") -> None:
+        user = await self.accounts.verify_password(caller, password, address)
         if not await self.store.disable_totp(user.id):
             raise NotFound("two-factor sign-in is not on")
         await self.audit.record("totp.disable", actor=user.id, target=user.id)

@@ -171,7 +171,7 @@ async def login(body: LoginBody, request: Request, x_device_id: DeviceHeader = N
     return TokenOut(user_id=uid, token=token)
 
 
-@router.post("/v1/auth/deactivate", status_code=204, responses=responses(401, 403, 422))
+@router.post("/v1/auth/deactivate", status_code=204, responses=responses(401, 403, 422, 429))
 async def deactivate_self(
     body: ConfirmBody, request: Request, caller: Annotated[Caller, Depends(session_caller)]
 ) -> Response:
@@ -179,7 +179,7 @@ async def deactivate_self(
     device and API key is signed out at once on every node, and signing in
     is refused until an admin reactivates it."""
     node = node_of(request)
-    await node.accounts.verify_password(caller, body.password)
+    await node.accounts.verify_password(caller, body.password, client_ip(request))
     await node.accounts.deactivate(caller.user_id)
     await node.audit.record(
         "account.deactivate",
@@ -190,7 +190,7 @@ async def deactivate_self(
     return Response(status_code=204)
 
 
-@router.post("/v1/auth/deletion-request", status_code=204, responses=responses(401, 403, 422))
+@router.post("/v1/auth/deletion-request", status_code=204, responses=responses(401, 403, 422, 429))
 async def request_deletion(
     body: ConfirmBody, request: Request, caller: Annotated[Caller, Depends(session_caller)]
 ) -> Response:
@@ -199,7 +199,7 @@ async def request_deletion(
     docs/security.md: the id and username (never reused), messages already
     delivered to others, and the audit log."""
     node = node_of(request)
-    await node.accounts.verify_password(caller, body.password)
+    await node.accounts.verify_password(caller, body.password, client_ip(request))
     await node.accounts.deactivate(caller.user_id, erase=True)
     await node.audit.record(
         "account.deletion_request",
@@ -244,14 +244,16 @@ async def revoke_token(
     return Response(status_code=204)
 
 
-@router.post("/v1/auth/password", status_code=204, responses=responses(401, 403, 422))
+@router.post("/v1/auth/password", status_code=204, responses=responses(401, 403, 422, 429))
 async def change_password(
     body: PasswordBody, request: Request, caller: Annotated[Caller, Depends(session_caller)]
 ) -> Response:
     """Change the password (the current one is required; 403 if wrong) and sign
     out every other device; the token of this request stays valid."""
     node = node_of(request)
-    ended = await node.accounts.change_password(caller, body.current_password, body.new_password)
+    ended = await node.accounts.change_password(
+        caller, body.current_password, body.new_password, client_ip(request)
+    )
     await node.audit.record(
         "account.password_change",
         actor=caller.user_id,

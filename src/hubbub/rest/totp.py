@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from hubbub.core.context import Caller
-from hubbub.rest.deps import node_of, session_caller
+from hubbub.rest.deps import client_ip, node_of, session_caller
 from hubbub.rest.errors import responses
 
 __all__ = ["router"]
@@ -47,10 +47,10 @@ async def status(request: Request, caller: SessionCaller) -> Any:
     return StatusOut(totp_enabled=on, recovery_codes_left=left)
 
 
-@router.post("/totp", response_model=EnrolmentOut, responses=responses(401, 403, 409, 422))
+@router.post("/totp", response_model=EnrolmentOut, responses=responses(401, 403, 409, 422, 429))
 async def enroll(body: PasswordBody, request: Request, caller: SessionCaller) -> Any:
     """Start enrolment (password required); confirm with the first code."""
-    e = await node_of(request).totp.enroll(caller, body.password)
+    e = await node_of(request).totp.enroll(caller, body.password, client_ip(request))
     return EnrolmentOut(secret=e.secret, otpauth_uri=e.uri)
 
 
@@ -60,8 +60,8 @@ async def confirm(body: CodeBody, request: Request, caller: SessionCaller) -> An
     return RecoveryOut(recovery_codes=await node_of(request).totp.confirm(caller, body.code))
 
 
-@router.post("/totp/disable", status_code=204, responses=responses(401, 403, 404, 422))
+@router.post("/totp/disable", status_code=204, responses=responses(401, 403, 404, 422, 429))
 async def disable(body: PasswordBody, request: Request, caller: SessionCaller) -> Response:
     """Turn two-factor off (password required); its recovery codes are deleted."""
-    await node_of(request).totp.disable(caller, body.password)
+    await node_of(request).totp.disable(caller, body.password, client_ip(request))
     return Response(status_code=204)
