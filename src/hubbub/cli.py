@@ -23,7 +23,10 @@ async def _serve(settings: Settings) -> None:
     from hubbub.app import Edge, create_app
     from hubbub.protocols.wsserver import websocket_protocol
 
-    fastapi_app = create_app(settings)
+    try:
+        fastapi_app = create_app(settings)
+    except ValueError as exc:  # a setting out of its range (e.g. --registration)
+        raise SystemExit(f"hubbub: {exc}") from None
     node = fastapi_app.state.node
     app = Edge(fastapi_app, node)
     gctune.watch_pauses(lambda gen, s: node.metrics.gc_pause.labels(str(gen)).observe(s))

@@ -12,6 +12,13 @@ logout included, goes out on the bus: each node closes the connections that
 authenticated with that token (close 4401) and the token is refused after.
 
     revoke: store (revoked_at) --> Publisher.revoke(hash) --> every node's hub
+
+Deactivating an account (an admin, or its owner) takes the same path for
+every token and API key it holds, in one transaction that also marks it
+deactivated; a token is only ever issued to an active account, in a writer
+unit serialised with that one, so no session outlives a deactivation.
+Registration policy, throttling and the second factor live in
+`core/signin.py`, in front of this module.
 """
 
 from __future__ import annotations
