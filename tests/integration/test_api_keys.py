@@ -119,3 +119,15 @@ async def test_key_names_are_validated(api: Api, name: str) -> None:
     ((_uid, token, _),) = await api.user(1)
     r = await api.http.post("/v1/api-keys", json={"name": name}, headers=auth(token))
     assert r.status_code == 422 and r.json()["error"]["path"] == "$.name"
+
+
+async def test_api_key_in_the_authenticate_frame(api: Api, server: ServerProcess) -> None:
+    """Browsers set no headers on a WebSocket: the key may come as the token."""
+    ((uid, token, _),) = await api.user(1)
+    key = str((await new_key(api, token))["key"])
+    c = Client(server, uid, key, "browser")
+    await c.connect(header_auth=False)
+    await c.send_raw('{"id":"a1","type":"Authenticate","data":{"token":"' + key + '"}}')
+    hello = await c.wait_for(lambda f: f.get("type") == "Authenticated")
+    assert hello["data"]["user_id"] == uid and hello.get("ref") == "a1"
+    await c.close()

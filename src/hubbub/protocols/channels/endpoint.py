@@ -22,6 +22,7 @@ import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from hubbub.core.accounts import check_device_id
+from hubbub.core.apikeys import KEY_PREFIX
 from hubbub.core.context import Caller
 from hubbub.core.frames import encode_frame
 from hubbub.core.model import TokenInfo
@@ -234,7 +235,10 @@ class Connection:
                 await self._flush_pre_auth()
                 continue
             try:
-                info = await self.node.accounts.authenticate(auth.token)
+                if auth.token.startswith(KEY_PREFIX):  # an API key (browsers set no headers)
+                    info = await self.node.apikeys.authenticate(auth.token)
+                else:
+                    info = await self.node.accounts.authenticate(auth.token)
             except Unauthorized as exc:
                 exc.ref = frame.id  # type: ignore[attr-defined]
                 raise
