@@ -59,6 +59,10 @@ BENCH_SERVER_ENV = {
     "HUBBUB_RATE_BURST": "1000000",
     "HUBBUB_SEND_QUEUE_LIMIT": "1000000",
 }
+# Set even with the default limits: thousands of users register from one
+# address, which the registration policy and auth throttling exist to refuse
+# (docs/security.md).
+OPEN_DOORS = {"HUBBUB_REGISTRATION": "open", "HUBBUB_AUTH_RATE_LIMIT": "false"}
 # Registering 10,000 users must not take minutes of password hashing; the
 # benchmark authenticates connections with tokens, which argon2 never sees.
 FAST_ARGON = {"HUBBUB_ARGON2_TIME_COST": "1", "HUBBUB_ARGON2_MEMORY_KIB": "64"}
@@ -310,7 +314,7 @@ class Hubbub(Target):
                 raise TargetUnavailable(f"PostgreSQL unreachable: {exc!r}") from exc
             self.db_name = name
             database_url = self.pg_admin_url.rsplit("/", 1)[0] + "/" + name
-        env = {**FAST_ARGON, "HUBBUB_LOG_FORMAT": "json", **self.server_env}
+        env = {**FAST_ARGON, **OPEN_DOORS, "HUBBUB_LOG_FORMAT": "json", **self.server_env}
         if self.nats:
             self.nats_prefix = "hubbub_bench_" + secrets.token_hex(4)
             env["HUBBUB_NATS_URL"] = self.nats_url

@@ -25,6 +25,10 @@ import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 
 FAST_ARGON = {"HUBBUB_ARGON2_TIME_COST": "1", "HUBBUB_ARGON2_MEMORY_KIB": "8192"}
+# Test servers register many users from one address: registration is open and
+# auth throttling off unless a test's `extra_env` says otherwise
+# (tests/integration/test_operators.py, test_throttle.py do).
+OPEN_DOORS = {"HUBBUB_REGISTRATION": "open", "HUBBUB_AUTH_RATE_LIMIT": "false"}
 DEFAULT_TIMEOUT = 10.0
 
 
@@ -55,6 +59,7 @@ class ServerProcess:
     def start(self, timeout: float = 30.0) -> ServerProcess:
         env = dict(os.environ)
         env.update(FAST_ARGON)
+        env.update(OPEN_DOORS)
         env.update({"HUBBUB_LOG_FORMAT": "json", "PYTHONUNBUFFERED": "1"})
         env.update(self.extra_env)
         cmd = [sys.executable, "-m", "hubbub", "serve", "--port", str(self.port)]
@@ -102,6 +107,28 @@ class ServerProcess:
                 self.proc.kill()
                 self.proc.wait(5)
             self.proc = None
+
+
+async def hubbub_cli(server: ServerProcess, *args: str, stdin: str = "") -> str:
+    """Run `hubbub ARGS` on `server`'s database (as an operator would, while it
+    runs); its standard output. Fails the test if the command fails."""
+    cmd = [sys.executable, "-m", "hubbub", *args, "--data-dir", str(server.data_dir)]
+    if server.database_url:
+        cmd += ["--database-url", server.database_url]
+    env = dict(os.environ)
+    env.update(FAST_ARGON)
+    env.update({"HUBBUB_LOG_FORMAT": "json", **server.extra_env})
+    proc = await asyncio.create_subprocess_exec(
+        *cmd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(stdin.encode()), 60)
+    if proc.returncode != 0:
+        raise AssertionError(f"hubbub {' '.join(args)} failed: {err.decode()[-2000:]}")
+    return out.decode()
 
 
 class ProtocolError(AssertionError):

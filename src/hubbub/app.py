@@ -18,7 +18,7 @@ from hubbub import __version__
 from hubbub.config import Settings
 from hubbub.errors import HubbubError
 from hubbub.protocols.channels.endpoint import Connection, ws_endpoint
-from hubbub.rest import accounts, blocks, conversations, ops
+from hubbub.rest import accounts, admin, apikeys, blocks, conversations, ops, totp
 from hubbub.runtime import Node
 
 __all__ = ["Edge", "create_app"]
@@ -71,6 +71,8 @@ def create_app(settings: Settings, node: Node | None = None) -> FastAPI:
     @app.exception_handler(HubbubError)
     async def on_error(_request: Request, exc: HubbubError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if exc.retry_after_ms is not None:
+            headers = {"Retry-After": str(-(-exc.retry_after_ms // 1000))}
         return JSONResponse({"error": exc.as_dict()}, status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -92,6 +94,9 @@ def create_app(settings: Settings, node: Node | None = None) -> FastAPI:
         return await http_exception_handler(request, exc)
 
     app.include_router(accounts.router)
+    app.include_router(admin.router)
+    app.include_router(apikeys.router)
+    app.include_router(totp.router)
     app.include_router(blocks.router)
     app.include_router(conversations.router)
     app.include_router(ops.router)

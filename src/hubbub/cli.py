@@ -1,4 +1,4 @@
-"""`hubbub serve | migrate`."""
+"""`hubbub serve | migrate | admin | user | registration-token | api-key`."""
 
 from __future__ import annotations
 
@@ -23,7 +23,10 @@ async def _serve(settings: Settings) -> None:
     from hubbub.app import Edge, create_app
     from hubbub.protocols.wsserver import websocket_protocol
 
-    fastapi_app = create_app(settings)
+    try:
+        fastapi_app = create_app(settings)
+    except ValueError as exc:  # a setting out of its range (e.g. --registration)
+        raise SystemExit(f"hubbub: {exc}") from None
     node = fastapi_app.state.node
     app = Edge(fastapi_app, node)
     gctune.watch_pauses(lambda gen, s: node.metrics.gc_pause.labels(str(gen)).observe(s))
@@ -41,6 +44,10 @@ async def _serve(settings: Settings) -> None:
         ws_ping_timeout=20.0,
         backlog=4096,
         access_log=False,
+        # The client address is ours to decide (`--trusted-proxies`,
+        # core/throttle.py): uvicorn would otherwise believe X-Forwarded-For
+        # from any local peer and hand the throttles a client-chosen address.
+        proxy_headers=False,
         log_config=None,
         lifespan="on",
         timeout_graceful_shutdown=5,
@@ -150,6 +157,9 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     for name, help_ in (("serve", "run the server"), ("migrate", "apply database migrations")):
         add_arguments(sub.add_parser(name, help=help_))
+    from hubbub.operator import add_operator_commands, run_operator_command
+
+    add_operator_commands(sub, add_arguments)
     ns = parser.parse_args(argv)
     settings = settings_from_args(ns)
     setup_logging(settings.log_format, settings.log_level)
@@ -160,6 +170,8 @@ def main(argv: list[str] | None = None) -> None:
             pass
     elif ns.command == "migrate":
         _run(_migrate(settings))
+    elif ns.command in ("admin", "user", "registration-token", "api-key"):
+        _run(run_operator_command(ns, settings))
     else:  # pragma: no cover - argparse rejects unknown commands
         parser.print_help()
         sys.exit(2)

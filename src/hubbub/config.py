@@ -45,6 +45,21 @@ class Settings:
     gc_thresholds: str = "50000,20,100"
     turn_secret: str = field(default="", repr=False)
     ai_base_url: str = ""
+    # operators and account security (docs/security.md)
+    registration: str = "token"  # open | token | closed
+    auth_rate_limit: bool = True
+    login_account_free: int = 3
+    login_account_lockout: int = 10
+    login_address_free: int = 10
+    login_address_lockout: int = 50
+    login_delay_base_ms: int = 1000
+    login_delay_max_ms: int = 60_000
+    login_lockout_s: float = 900.0
+    login_failure_window_s: float = 3600.0
+    login_known_address_days: float = 30.0
+    registrations_per_address: int = 5
+    registration_window_s: float = 3600.0
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def resolved_database_url(self) -> str:
@@ -70,6 +85,23 @@ _HELP: dict[str, str] = {
     "request_head_timeout_s": "seconds to send a complete HTTP request head (slowloris guard)",
     "tcp_user_timeout_s": "seconds a peer may leave sent data unread before the connection is "
     "dropped (TCP_USER_TIMEOUT; 0 = system default)",
+    "registration": "who may register over the API: open, token (a registration token from an "
+    "admin; the very first account needs none and becomes admin) or closed",
+    "auth_rate_limit": "throttle sign-in and registration per address and account "
+    "(true/false; false only for load tests)",
+    "login_account_free": "failed sign-ins per account before each next attempt must wait",
+    "login_account_lockout": "failed sign-ins per account that lock it (from unknown addresses)",
+    "login_address_free": "failed sign-ins per client address before attempts must wait",
+    "login_address_lockout": "failed sign-ins per client address that lock the address out",
+    "login_delay_base_ms": "first wait after the free failures; doubles with each failure",
+    "login_delay_max_ms": "longest wait between two sign-in attempts",
+    "login_lockout_s": "how long a lockout lasts (attempts meanwhile do not extend it)",
+    "login_failure_window_s": "failures older than this are forgotten",
+    "login_known_address_days": "an address that signed in to an account is exempt from that "
+    "account's lockout for this long",
+    "registrations_per_address": "registrations per client address per window",
+    "registration_window_s": "the registration window",
+    "trusted_proxies": "comma-separated proxy addresses/CIDRs whose X-Forwarded-For is believed",
 }
 
 

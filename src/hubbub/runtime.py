@@ -17,6 +17,9 @@ from hubbub.bus.inprocess import InProcessBus, LocalPresence
 from hubbub.clock import Clock, SystemClock
 from hubbub.config import Settings
 from hubbub.core.accounts import Accounts
+from hubbub.core.admin import Admin
+from hubbub.core.apikeys import ApiKeys
+from hubbub.core.audit import Audit
 from hubbub.core.blocks import Blocks
 from hubbub.core.calls import Calls
 from hubbub.core.conversations import Conversations
@@ -32,10 +35,13 @@ from hubbub.core.presence import Presence
 from hubbub.core.profile import Profiles
 from hubbub.core.publisher import Publisher
 from hubbub.core.reactions import Reactions
+from hubbub.core.signin import SignIn
 from hubbub.core.status import StatusService
 from hubbub.core.stickers import Stickers
 from hubbub.core.sync import Sync
+from hubbub.core.throttle import Throttle, ThrottlePolicy
 from hubbub.core.timers import ExpiryWorker
+from hubbub.core.totp import Totp
 from hubbub.realtime.dispatch import Dispatcher
 from hubbub.realtime.hub import Hub
 from hubbub.realtime.outbox import Flusher
@@ -44,7 +50,7 @@ from hubbub.store.sql.migrate import migrate
 from hubbub.store.sql.stores import SqlStores
 from hubbub.store.sql.writer import GroupCommitWriter
 
-__all__ = ["Metrics", "Node"]
+__all__ = ["Metrics", "Node", "throttle_policy"]
 
 log = logging.getLogger("hubbub")
 
@@ -82,6 +88,23 @@ class Metrics:
         )
 
 
+def throttle_policy(s: Settings) -> ThrottlePolicy:
+    return ThrottlePolicy(
+        enabled=s.auth_rate_limit,
+        account_free=s.login_account_free,
+        account_lockout=s.login_account_lockout,
+        address_free=s.login_address_free,
+        address_lockout=s.login_address_lockout,
+        delay_base_ms=s.login_delay_base_ms,
+        delay_max_ms=s.login_delay_max_ms,
+        lockout_ms=int(s.login_lockout_s * 1000),
+        failure_window_ms=int(s.login_failure_window_s * 1000),
+        known_address_ms=int(s.login_known_address_days * 24 * 3600_000),
+        registrations_per_address=s.registrations_per_address,
+        registration_window_ms=int(s.registration_window_s * 1000),
+    )
+
+
 class Node:
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
@@ -112,12 +135,25 @@ class Node:
         self.blocks = Blocks(
             st.blocks, st.accounts, st.conversations, self.conversations, self.publisher, self.clock
         )
+        self.throttle = Throttle(st.throttle, self.clock, throttle_policy(settings))
         self.accounts = Accounts(
             st.accounts,
             self.publisher,
             self.clock,
             time_cost=settings.argon2_time_cost,
             memory_kib=settings.argon2_memory_kib,
+            throttle=self.throttle,
+        )
+        self.audit = Audit(st.audit, self.clock)
+        self.admin = Admin(self.accounts, st.admin, st.registration, self.audit, self.clock)
+        self.apikeys = ApiKeys(st.apikeys, self.publisher, self.audit, self.clock)
+        self.totp = Totp(st.totp, self.accounts, self.audit, self.clock)
+        self.signin = SignIn(
+            self.accounts,
+            self.throttle,
+            self.audit,
+            registration=settings.registration,
+            second_factor=self.totp,
         )
         self.messages = Messages(
             st.messages, st.events, self.conversations, self.publisher, self.clock
@@ -189,6 +225,13 @@ class Node:
     async def start(self) -> None:
         if self.settings.migrate_on_start:
             await migrate(self.engine)
+        if self.settings.registration == "token" and not await self.stores.admin.list_users(
+            prefix=None, admins_only=False, after=None, limit=1
+        ):
+            log.warning(
+                "no account yet: the first registration becomes the server admin "
+                "(or create it with `hubbub user create NAME --admin`)"
+            )
         self.writer.start()
         await self.dispatcher.start()
         await self.bus.start(self.dispatcher.on_note)
@@ -204,6 +247,7 @@ class Node:
         if self._presence_task is not None:
             self._presence_task.cancel()
         await self.accounts.close()
+        await self.apikeys.close()
         await self.dispatcher.close()
         await self.writer.close()
         await self.registry.close()

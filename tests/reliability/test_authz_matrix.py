@@ -69,7 +69,7 @@ class Surface:
     body: dict[str, Any] | None
     targets: tuple[str, ...]
     expect: dict[str, str]
-    fresh: str = ""  # "", "group" or "token"
+    fresh: str = ""  # "", "group", "token" or "apikey"
 
 
 def enc(cid: str) -> dict[str, Any]:
@@ -169,6 +169,8 @@ SURFACES: tuple[Surface, ...] = (
     rest("POST", "/v1/conversations/direct", "T", PUBLIC, {"user_id": "{T}"}),
     # a token id: only its owner may revoke it; anyone else gets a random id's 404
     rest("DELETE", "/v1/auth/tokens/{F}", "F", CREATOR, fresh="token"),
+    # an API key id: the same
+    rest("DELETE", "/v1/api-keys/{F}", "F", CREATOR, fresh="apikey"),
     # anyone may block or unblock any user (K is blocked by no one else)
     rest("PUT", "/v1/users/{K}/block", "K", PUBLIC),
     rest("DELETE", "/v1/users/{K}/block", "K", PUBLIC),
@@ -386,6 +388,17 @@ async def fresh_token(api: Api, w: World) -> str:
     return str(current["token_id"])
 
 
+async def fresh_api_key(api: Api, w: World) -> str:
+    """The id of a new API key of O."""
+    r = await api.http.post(
+        "/v1/api-keys",
+        json={"name": "authz"},
+        headers={"Authorization": f"Bearer {w.users['O'][1]}"},
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["key_id"])
+
+
 def random_ids(surface: Surface, values: dict[str, str]) -> dict[str, str]:
     return {**values, **{t: str(uuid.uuid4()) for t in surface.targets}}
 
@@ -432,6 +445,8 @@ async def run_case(api: Api, w: World, s: Surface, role: str) -> str:
         values["F"] = await fresh_group(api, w)
     elif s.fresh == "token":
         values["F"] = await fresh_token(api, w)
+    elif s.fresh == "apikey":
+        values["F"] = await fresh_api_key(api, w)
     expect = s.expect[role]
     problems: list[str] = []
 
@@ -553,7 +568,7 @@ def uncovered_surfaces() -> list[str]:
     from fastapi.routing import APIRoute
 
     from hubbub.protocols.channels.handlers import HANDLERS
-    from hubbub.rest import accounts, blocks, conversations
+    from hubbub.rest import accounts, admin, apikeys, blocks, conversations, totp
 
     id_free = {"status/response", "sync/request", "sync/changes"}
     served = {channel for channel, _type in HANDLERS} - id_free
@@ -564,7 +579,11 @@ def uncovered_surfaces() -> list[str]:
         return re.sub(r"\{[^}]*\}", "{}", path)
 
     rest = {(s.route[0], shape(s.route[1])) for s in SURFACES if s.kind == "rest"}
-    for router in (accounts.router, blocks.router, conversations.router):
+    rest |= {(m, shape(p)) for m, p, _b in ADMIN_ROUTES}
+    for router in (
+        accounts.router, admin.router, apikeys.router, blocks.router, conversations.router,
+        totp.router,
+    ):  # fmt: skip
         for route in router.routes:
             assert isinstance(route, APIRoute)
             takes_id = "{" in route.path or route.path == "/v1/conversations/direct"
@@ -572,3 +591,115 @@ def uncovered_surfaces() -> list[str]:
                 if takes_id and (method, shape(route.path)) not in rest:
                     missing.append(f"{method} {route.path}")
     return missing
+
+
+# -- server-admin routes -------------------------------------------------------------
+#
+# Every `/v1/admin/` route, for callers who are not (or no longer) admins: a
+# plain user gets 403 `forbidden`; an admin deactivated since, and an admin
+# whose token was revoked, hold no live credential any more (deactivation
+# revokes them all) and get 401. Each must leave the target untouched; the
+# active admin's call succeeds.
+
+ADMIN_ROUTES: tuple[tuple[str, str, Any], ...] = (
+    ("GET", "/v1/admin/users", None),
+    ("GET", "/v1/admin/users/{T}", None),
+    ("POST", "/v1/admin/users/{T}/deactivate", None),
+    ("POST", "/v1/admin/users/{T}/reactivate", None),
+    ("POST", "/v1/admin/users/{T}/password", {"new_password": "taken over now"}),
+    ("PUT", "/v1/admin/users/{T}/admin", None),
+    ("DELETE", "/v1/admin/users/{T}/admin", None),
+    ("POST", "/v1/admin/registration-tokens", {"uses_allowed": 1}),
+    ("GET", "/v1/admin/registration-tokens", None),
+    ("DELETE", "/v1/admin/registration-tokens/{I}", None),
+    ("GET", "/v1/admin/audit", None),
+)
+ADMIN_ROLES = {"user": 403, "deactivated_admin": 401, "revoked_token": 401}
+
+
+@dataclass
+class AdminWorld:
+    tokens: dict[str, str]  # role (and "admin") -> bearer token
+    ids: dict[str, str]
+    target_name: str
+
+
+async def build_admin_world(server: ServerProcess) -> AdminWorld:
+    from tests.support import hubbub_cli
+
+    api = Api(server)
+    try:
+        names = {
+            k: "adm" + secrets.token_hex(5) for k in ("admin", "user", "deact", "revoked", "T")
+        }
+        users = {k: await api.register(n) for k, n in names.items()}
+        for k in ("admin", "deact", "revoked"):
+            await hubbub_cli(server, "admin", "grant", names[k])
+        h = {"Authorization": f"Bearer {users['admin'][1]}"}
+        r = await api.http.post(f"/v1/admin/users/{users['deact'][0]}/deactivate", headers=h)
+        assert r.status_code == 200, r.text
+        r = await api.http.post(
+            "/v1/auth/logout", headers={"Authorization": f"Bearer {users['revoked'][1]}"}
+        )
+        assert r.status_code == 204
+        inv = await api.http.post("/v1/admin/registration-tokens", json={}, headers=h)
+        assert inv.status_code == 201, inv.text
+        tokens = {
+            "admin": users["admin"][1],
+            "user": users["user"][1],
+            "deactivated_admin": users["deact"][1],
+            "revoked_token": users["revoked"][1],
+        }
+        return AdminWorld(tokens, {"T": users["T"][0], "I": inv.json()["token_id"]}, names["T"])
+    finally:
+        await api.aclose()
+
+
+@pytest.fixture(scope="module")
+def admin_world(server: ServerProcess) -> Iterator[AdminWorld]:
+    yield _run(build_admin_world(server))
+
+
+ADMIN_CASES = [(r, role) for r in ADMIN_ROUTES for role in ADMIN_ROLES]
+
+
+@pytest.mark.parametrize(
+    ("route", "role"), ADMIN_CASES, ids=[f"{m} {p}-{role}" for (m, p, _b), role in ADMIN_CASES]
+)
+async def test_admin_route_refuses_non_admins(
+    api: Api, admin_world: AdminWorld, route: tuple[str, str, Any], role: str
+) -> None:
+    method, path, body = route
+    r = await api.http.request(
+        method,
+        path.format(**admin_world.ids),
+        json=body,
+        headers={"Authorization": f"Bearer {admin_world.tokens[role]}"},
+    )
+    assert r.status_code == ADMIN_ROLES[role], r.text
+    assert r.json()["error"]["code"] == ("forbidden" if r.status_code == 403 else "unauthorized")
+    assert set(r.json()["error"]) <= {"code", "message", "path"}
+    assert admin_world.target_name not in r.text
+
+
+async def test_admin_routes_refusals_changed_nothing_and_admins_pass(
+    api: Api, admin_world: AdminWorld
+) -> None:
+    h = {"Authorization": f"Bearer {admin_world.tokens['admin']}"}
+    for (method, path, body), role in ADMIN_CASES:  # (re)run every refusal first
+        r = await api.http.request(
+            method,
+            path.format(**admin_world.ids),
+            json=body,
+            headers={"Authorization": f"Bearer {admin_world.tokens[role]}"},
+        )
+        assert r.status_code == ADMIN_ROLES[role]
+    target = (await api.http.get(f"/v1/admin/users/{admin_world.ids['T']}", headers=h)).json()
+    assert target["deactivated_at"] is None and target["is_admin"] is False
+    r = await api.http.post(
+        "/v1/auth/login", json={"username": admin_world.target_name, "password": PASSWORD}
+    )
+    assert r.status_code == 200  # the password was not reset
+    for method, path, body in ADMIN_ROUTES:
+        r = await api.http.request(method, path.format(**admin_world.ids), json=body, headers=h)
+        assert 200 <= r.status_code < 300, (method, path, r.text)

@@ -88,3 +88,46 @@ async def test_0002_gives_existing_tokens_ids_and_adds_blocks(engine: AsyncEngin
         assert await store.blocks.block_relations("u1", ["u2"]) == ({"u2"}, set())
     finally:
         await writer.close()
+
+
+def _downgrade_to(revision: str) -> Callable[[Connection], None]:
+    def run(conn: Connection) -> None:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(migrate_module._SCRIPTS))
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+
+    return run
+
+
+async def test_0003_keeps_users_plain_and_active_and_downgrades(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        await conn.run_sync(_upgrade_to("0002"))
+        await conn.commit()
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO users (id, username, password_hash, display_name, info_text,"
+                " created_at) VALUES ('u1', 'old', 'x', 'Old', '', 1)"
+            )
+        )
+    await migrate(engine)
+    writer = GroupCommitWriter(engine)
+    writer.start()
+    try:
+        store = SqlStores.build(engine, writer, now_ms)
+        user = await store.accounts.get_user("u1")
+        assert user is not None and not user.is_admin and not user.is_agent
+        assert user.deactivated_at is None and user.deletion_requested_at is None
+        assert await store.accounts.set_admin("u1", True)
+        assert (await store.accounts.get_user("u1")).is_admin  # type: ignore[union-attr]
+        assert await store.accounts.deactivate("u1", now_ms()) == []
+    finally:
+        await writer.close()
+    async with engine.connect() as conn:
+        await conn.run_sync(_downgrade_to("0002"))
+        await conn.commit()
+    async with engine.connect() as conn:
+        names = (await conn.execute(text("SELECT username FROM users"))).scalars().all()
+    assert names == ["old"]
+    await migrate(engine)  # and up again

@@ -530,3 +530,60 @@ async def test_group_event_versions_are_compare_and_set(store: SqlStores) -> Non
     assert sorted(r.reply.get("status", "ok") for r in racers) == ["conflict", "conflict", "ok"]
     current = await store.group_events.get_event(rec.id)
     assert current is not None and current.version == 2
+
+
+async def test_api_keys_and_tokens_end_with_deactivation(store: SqlStores) -> None:
+    from hubbub.core.ports.apikeys import ApiKey
+
+    uid = await make_user(store)
+    keys = [ApiKey(new_id(), uid, f"k{i}", i == 1, now_ms()) for i in range(3)]
+    hashes = [new_id().replace("-", "") for _ in keys]
+    for k, h in zip(keys, hashes, strict=True):
+        assert await store.apikeys.create_key(k, h, max_live=3)
+    assert not await store.apikeys.create_key(ApiKey(new_id(), uid, "x", False, 1), "h" * 64, 3)
+    found = await store.apikeys.lookup_key(hashes[1])
+    assert found is not None and found.read_only and found.user_id == uid
+    assert await store.apikeys.revoke_key(new_id(), keys[0].id, now_ms()) is None  # not theirs
+    assert await store.apikeys.revoke_key(uid, keys[0].id, now_ms()) == hashes[0]
+    assert await store.apikeys.lookup_key(hashes[0]) is None
+    assert {k.id for k in await store.apikeys.list_keys(uid)} == {keys[1].id, keys[2].id}
+    tok = new_id().replace("-", "")
+    assert await store.accounts.insert_token(TokenInfo(uid, "d", tok), now_ms())
+
+    revoked = await store.accounts.deactivate(uid, now_ms())
+    assert sorted(revoked or []) == sorted([tok, *hashes[1:]])
+    assert await store.accounts.lookup_token(tok) is None
+    assert await store.apikeys.lookup_key(hashes[2]) is None
+    # no new session for a deactivated account, even straight from the store
+    assert not await store.accounts.insert_token(TokenInfo(uid, "d", "z" * 64), now_ms())
+    assert await store.accounts.deactivate(uid, now_ms()) == []  # idempotent
+    assert await store.accounts.deactivate(new_id(), now_ms()) is None
+    assert await store.accounts.reactivate(uid)
+    assert await store.accounts.insert_token(TokenInfo(uid, "d", "y" * 64), now_ms())
+
+
+async def test_audit_pages_newest_first_with_filters(store: SqlStores) -> None:
+    from hubbub.core.ports.audit import AuditEntry, AuditQuery
+
+    target = new_id()
+    t0 = now_ms()
+    entries = [
+        AuditEntry(new_id(), t0 + i // 2, "signin.failure" if i % 3 else "logout", None, target,
+                   "127.0.0.1", {"i": i})
+        for i in range(9)
+    ]  # fmt: skip
+    await store.audit.append_audit(entries)
+    got: list[AuditEntry] = []
+    before = None
+    while True:
+        page = await store.audit.read_audit(AuditQuery(limit=4, before=before, target_id=target))
+        got += page
+        if len(page) < 4:
+            break
+        before = (page[-1].at, page[-1].id)
+    assert [e.id for e in got] == [e.id for e in sorted(entries, key=lambda e: (e.at, e.id))][::-1]
+    assert {e.id: e.detail for e in got} == {e.id: e.detail for e in entries}
+    only = await store.audit.read_audit(AuditQuery(action="logout", target_id=target))
+    assert sorted(e.detail["i"] for e in only) == [0, 3, 6]  # type: ignore[type-var]
+    late = await store.audit.read_audit(AuditQuery(target_id=target, since=t0 + 3, until=t0 + 4))
+    assert sorted(e.detail["i"] for e in late) == [6, 7]  # type: ignore[type-var]

@@ -12,6 +12,13 @@ logout included, goes out on the bus: each node closes the connections that
 authenticated with that token (close 4401) and the token is refused after.
 
     revoke: store (revoked_at) --> Publisher.revoke(hash) --> every node's hub
+
+Deactivating an account (an admin, or its owner) takes the same path for
+every token and API key it holds, in one transaction that also marks it
+deactivated; a token is only ever issued to an active account, in a writer
+unit serialised with that one, so no session outlives a deactivation.
+Registration policy, throttling and the second factor live in
+`core/signin.py`, in front of this module.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from hubbub.core.context import Caller
 from hubbub.core.model import TokenInfo, User
 from hubbub.core.ports import AccountStore
 from hubbub.core.publisher import Publisher
+from hubbub.core.throttle import Throttle
 from hubbub.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from hubbub.ids import new_id, plausible_id
 
@@ -84,10 +92,15 @@ class Accounts:
         *,
         time_cost: int = 3,
         memory_kib: int = 65536,
+        throttle: Throttle | None = None,
     ) -> None:
         self.store = store
         self.publisher = publisher
         self.clock = clock
+        # Password checks of signed-in callers (password change, deactivation,
+        # two-factor changes) count against the same limits as sign-in, so a
+        # stolen session cannot be used to guess the password.
+        self.throttle = throttle
         self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
         # A fixed hash to verify against when the user does not exist, so a
         # wrong username costs as much time as a wrong password.
@@ -103,6 +116,36 @@ class Accounts:
         email: str | None = None,
         device_id: str | None = None,
     ) -> tuple[str, str]:
+        """An account and its first session, with no registration policy
+        (operators, benchmarks and tests in-process; REST goes through `SignIn`)."""
+        user, token = await self.create_account(
+            username, password, display_name, phone, email, device_id=device_id
+        )
+        assert token is not None
+        return user.id, token
+
+    async def create_account(
+        self,
+        username: str,
+        password: str,
+        display_name: str | None = None,
+        phone: str | None = None,
+        email: str | None = None,
+        *,
+        device_id: str | None = None,
+        session: bool = True,
+        invite: str | None = None,
+        bootstrap: bool = False,
+        admin: bool = False,
+        agent: bool = False,
+    ) -> tuple[User, str | None]:
+        """Create an account; with `session`, sign its first device in.
+
+        `invite`: a registration token that must be live (one use is spent).
+        `bootstrap`: allowed only while the server has no account; that first
+        account becomes the admin. Both are checked in the transaction that
+        inserts the user.
+        """
         if not _USERNAME.match(username):
             raise ValidationFailed(
                 "username must be 3-32 of letters, digits, '_', '.', '-'", path="$.username"
@@ -127,9 +170,21 @@ class Accounts:
             last_seen_at=None,
             created_at=now,
             password_hash=pw_hash,
+            is_admin=admin,
+            is_agent=agent,
         )
-        await self.store.create_user(user)
-        return user.id, await self._issue(user.id, device)
+        token = secrets.token_urlsafe(32) if session else None
+        info = TokenInfo(user.id, device, hash_token(token), new_id()) if token else None
+        outcome = await self.store.create_account(
+            user, info, hash_token(invite) if invite is not None else None, bootstrap, now
+        )
+        if outcome == "invite_invalid":
+            raise Forbidden(
+                "registration token is unknown, expired or used up", path="$.registration_token"
+            )
+        if outcome == "not_first":
+            raise Forbidden("registration needs a registration token", path="$.registration_token")
+        return user, token
 
     async def login(
         self,
@@ -140,22 +195,48 @@ class Accounts:
         phone: str | None = None,
         device_id: str | None = None,
     ) -> tuple[str, str]:
+        """Password sign-in with no throttling or second factor (in-process
+        callers; REST goes through `SignIn`)."""
         device = check_device_id(device_id)
+        user, _key = await self.find_login_user(username=username, email=email, phone=phone)
+        if not await self.check_password(user, password) or user is None:
+            raise Unauthorized("invalid credentials")
+        return user.id, await self.issue(user, device)
+
+    async def find_login_user(
+        self, *, username: str | None, email: str | None, phone: str | None
+    ) -> tuple[User | None, str]:
+        """The account a login names, and the key its attempts are counted
+        under (the user id, or what was typed when there is no such user)."""
         user: User | None = None
         if username:
-            user = await self.store.find_user("username", username.lower())
+            ident = username.lower()
+            user = await self.store.find_user("username", ident)
         elif email:
-            user = await self.store.find_user("email", email.lower())
+            ident = email.lower()
+            user = await self.store.find_user("email", ident)
         elif phone:
-            user = await self.store.find_user("phone", normalise_phone(phone))
+            ident = normalise_phone(phone)
+            user = await self.store.find_user("phone", ident)
         else:
             raise ValidationFailed("give username, email or phone", path="$.username")
+        return user, (user.id if user else "?" + ident)
+
+    async def check_password(self, user: User | None, password: str) -> bool:
+        """Constant work whether or not the user exists."""
         ok = await asyncio.to_thread(
             self._verify, user.password_hash if user else self._dummy, password
         )
-        if user is None or not ok:
-            raise Unauthorized("invalid credentials")
-        return user.id, await self._issue(user.id, device)
+        return bool(ok and user is not None)
+
+    async def issue(self, user: User, device_id: str) -> str:
+        """A new token for an active account."""
+        if user.deactivated_at is not None:
+            raise Forbidden("account is deactivated")
+        token = await self._issue(user.id, check_device_id(device_id))
+        if token is None:  # deactivated since it was read
+            raise Forbidden("account is deactivated")
+        return token
 
     def _verify(self, pw_hash: str, password: str) -> bool:
         try:
@@ -163,12 +244,12 @@ class Accounts:
         except (VerificationError, InvalidHashError):
             return False
 
-    async def _issue(self, user_id: str, device_id: str) -> str:
+    async def _issue(self, user_id: str, device_id: str) -> str | None:
         token = secrets.token_urlsafe(32)
-        await self.store.insert_token(
+        ok = await self.store.insert_token(
             TokenInfo(user_id, device_id, hash_token(token), new_id()), self.clock.now_ms()
         )
-        return token
+        return token if ok else None
 
     async def authenticate(self, token: str) -> TokenInfo:
         if not token or len(token) > 512:
@@ -222,16 +303,12 @@ class Accounts:
             raise NotFound("token not found")
         await self.publisher.revoke(h)
 
-    async def change_password(self, caller: Caller, current: str, new: str) -> int:
+    async def change_password(
+        self, caller: Caller, current: str, new: str, address: str = "unknown"
+    ) -> int:
         """Set a new password and sign out every other device; how many were signed out."""
         _check_password(new, "$.new_password")
-        user = await self.store.get_user(caller.user_id)
-        ok = await asyncio.to_thread(
-            self._verify, user.password_hash if user else self._dummy, current
-        )
-        if user is None or not ok:
-            # Not 401: the bearer token is fine, and clients log out on a 401.
-            raise Forbidden("current password is wrong", path="$.current_password")
+        await self.verify_password(caller, current, address, path="$.current_password")
         pw_hash = await asyncio.to_thread(self._hasher.hash, new)
         revoked = await self.store.set_password(
             caller.user_id, pw_hash, caller.token_hash, self.clock.now_ms()
@@ -245,3 +322,51 @@ class Accounts:
 
     async def find_by_username(self, username: str) -> User | None:
         return await self.store.find_user("username", username.lower())
+
+    # -- account state: every change that ends sessions publishes each revoked
+    # hash, so every node closes the connections made with it (close 4401).
+
+    async def _publish_revoked(self, hashes: list[str]) -> None:
+        for h in hashes:
+            await self.publisher.revoke(h)
+
+    async def deactivate(self, user_id: str, *, erase: bool = False) -> bool:
+        """Deactivate an account: every token and API key is revoked and its
+        live connections close on every node; signing in is refused until it
+        is reactivated. `erase` is a deletion request (docs/security.md)."""
+        revoked = await self.store.deactivate(user_id, self.clock.now_ms(), erase=erase)
+        if revoked is None:
+            return False
+        await self._publish_revoked(revoked)
+        return True
+
+    async def reactivate(self, user_id: str) -> bool:
+        """Allow signing in again (old tokens stay revoked). An account whose
+        data deletion was requested cannot come back."""
+        return await self.store.reactivate(user_id)
+
+    async def reset_password(self, user_id: str, new: str) -> bool:
+        """An admin sets a password: every session ends, API keys stay."""
+        _check_password(new, "$.new_password")
+        pw_hash = await asyncio.to_thread(self._hasher.hash, new)
+        revoked = await self.store.reset_password(user_id, pw_hash, self.clock.now_ms())
+        if revoked is None:
+            return False
+        await self._publish_revoked(revoked)
+        return True
+
+    async def verify_password(
+        self, caller: Caller, password: str, address: str = "unknown", *, path: str = "$.password"
+    ) -> User:
+        """The caller's own account, once its password is confirmed: 403 if
+        wrong (not 401: the bearer token is fine, and clients log out on a
+        401), 429 once the sign-in limits are reached."""
+        attempt = None
+        if self.throttle is not None:
+            attempt = await self.throttle.begin_signin(address, caller.user_id)
+        user = await self.store.get_user(caller.user_id)
+        if not await self.check_password(user, password) or user is None:
+            raise Forbidden("password is wrong", path=path)
+        if attempt is not None and self.throttle is not None:
+            await self.throttle.signin_succeeded(attempt)
+        return user

@@ -13,3 +13,5 @@ class Caller:
     device_id: str
     conn_id: str | None = None
     token_hash: str = ""
+    kind: str = "token"  # or "api_key" (core/apikeys.py)
+    read_only: bool = False  # a read-only API key

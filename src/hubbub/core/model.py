@@ -62,6 +62,10 @@ class User:
     last_seen_at: int | None
     created_at: int
     password_hash: str = field(default="", repr=False)
+    is_admin: bool = False
+    is_agent: bool = False
+    deactivated_at: int | None = None
+    deletion_requested_at: int | None = None
 
 
 @dataclass(slots=True)
@@ -79,6 +83,11 @@ class TokenInfo:
     token_id: str = ""
     created_at: int = 0
     last_used_at: int | None = None
+    # "token" (a signed-in device) or "api_key" (`core/apikeys.py`); an API
+    # key may be read-only. `token_hash` is then the key's hash: revoking
+    # either kind closes the connections made with it the same way.
+    kind: str = "token"
+    read_only: bool = False
 
 
 @dataclass(slots=True)

@@ -36,6 +36,7 @@ _WHEN = {
     404: "not_found: no such id, or one the caller may not see (same answer)",
     409: "conflict: already taken",
     422: "validation_failed: the body or a parameter is invalid (`path` names it)",
+    429: "rate_limited: too many attempts; `retry_after_ms` says when to try again",
 }
 
 

@@ -22,12 +22,14 @@ import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from hubbub.core.accounts import check_device_id
+from hubbub.core.apikeys import KEY_PREFIX
 from hubbub.core.context import Caller
 from hubbub.core.frames import encode_frame
 from hubbub.core.model import TokenInfo
 from hubbub.core.ordering import on_queued
 from hubbub.errors import (
     BadFrame,
+    Forbidden,
     HubbubError,
     Internal,
     RateLimited,
@@ -59,6 +61,15 @@ _AT = re.compile(r" - at `\$([^`]*)`")
 # Besides DecodeError, msgspec raises these on hostile input: invalid UTF-8 in a
 # binary frame, and nesting deeper than the recursion limit. Bad frames, not bugs.
 _UNDECODABLE = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+# What a read-only API key may send (core/apikeys.py): reads, and the
+# bookkeeping of its own sync position.
+READ_ONLY_FRAMES = frozenset(
+    {
+        ("sync/request", "SyncRequest"),
+        ("sync/changes", "SyncAck"),
+        ("status/response", "RequestStatus"),
+    }
+)
 MAX_PIPELINED = 64  # frames of one connection in flight at once (see _pipeline)
 
 
@@ -155,10 +166,14 @@ class Connection:
             return
         await self.ws.accept()
         token = _bearer(self.ws)
+        api_key = self.ws.headers.get("x-api-key")
         try:
             device = _device(self.ws.headers.get("x-device-id"), "$.headers.x-device-id")
             if token is not None:
                 info = await self.node.accounts.authenticate(token)
+                ref = None
+            elif api_key is not None:
+                info = await self.node.apikeys.authenticate(api_key.strip())
                 ref = None
             else:
                 info, frame_device, ref = await self._await_authenticate()
@@ -220,7 +235,10 @@ class Connection:
                 await self._flush_pre_auth()
                 continue
             try:
-                info = await self.node.accounts.authenticate(auth.token)
+                if auth.token.startswith(KEY_PREFIX):  # an API key (browsers set no headers)
+                    info = await self.node.apikeys.authenticate(auth.token)
+                else:
+                    info = await self.node.accounts.authenticate(auth.token)
             except Unauthorized as exc:
                 exc.ref = frame.id  # type: ignore[attr-defined]
                 raise
@@ -237,7 +255,14 @@ class Connection:
             wire,
             self.ws.send_text,
         )
-        caller = Caller(info.user_id, device or info.device_id, outbox.id, info.token_hash)
+        caller = Caller(
+            info.user_id,
+            device or info.device_id,
+            outbox.id,
+            info.token_hash,
+            info.kind,
+            info.read_only,
+        )
         self.session = Session(node, caller, outbox)
         joined = False
         reader: asyncio.Task[None] | None = None
@@ -264,7 +289,7 @@ class Connection:
             outbox.on_close = reader.cancel
             # A logout racing this handshake may have sent its revocation before the
             # hub knew this connection: look again now that any later one will kick it.
-            if await node.stores.accounts.lookup_token(info.token_hash) is None:
+            if not await self._still_valid(info):
                 outbox.kick(4401, "token revoked")
             for data in await node.presence.connected(caller.user_id):
                 outbox.push(Out(encode_frame("user/presence", "PresenceStatusUpdated", data)))
@@ -298,6 +323,11 @@ class Connection:
             if joined:
                 with contextlib.suppress(Exception):
                     await node.presence.disconnected(caller.user_id)
+
+    async def _still_valid(self, info: TokenInfo) -> bool:
+        if info.kind == "api_key":
+            return await self.node.apikeys.is_live(info.token_hash)
+        return await self.node.stores.accounts.lookup_token(info.token_hash) is not None
 
     async def _read_loop(self) -> None:
         ws, frames_in = self.ws, self.node.metrics.frames_in
@@ -438,6 +468,8 @@ class Connection:
         handler = HANDLERS.get(key)
         if handler is None:
             raise Unavailable(f"{decl.name} is not served yet")
+        if self.session.caller.read_only and key not in READ_ONLY_FRAMES:
+            raise Forbidden("this API key is read-only")
         try:
             msg = _decoder(decl.client_type).decode(frame.data)
         except msgspec.ValidationError as exc:

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hubbub.store.sql.accounts import SqlAccounts
+from hubbub.store.sql.admin import SqlAdmin
+from hubbub.store.sql.apikeys import SqlApiKeys
+from hubbub.store.sql.audit import SqlAudit
 from hubbub.store.sql.blocks import SqlBlocks
 from hubbub.store.sql.conversations import SqlConversations
 from hubbub.store.sql.events import SqlEvents
@@ -26,8 +29,11 @@ from hubbub.store.sql.polls import SqlPolls
 from hubbub.store.sql.presence import SqlLastSeen
 from hubbub.store.sql.profile import SqlProfiles
 from hubbub.store.sql.reactions import SqlReactions
+from hubbub.store.sql.signin import SqlRegistration
 from hubbub.store.sql.sync import SqlCursors
+from hubbub.store.sql.throttle import SqlThrottle
 from hubbub.store.sql.timers import SqlExpiries
+from hubbub.store.sql.totp import SqlTotp
 from hubbub.store.sql.writer import GroupCommitWriter
 
 __all__ = ["SqlStores"]
@@ -52,6 +58,12 @@ class SqlStores:
     mentions: SqlMentions
     polls: SqlPolls
     group_events: SqlGroupEvents
+    admin: SqlAdmin
+    registration: SqlRegistration
+    audit: SqlAudit
+    throttle: SqlThrottle
+    apikeys: SqlApiKeys
+    totp: SqlTotp
 
     @classmethod
     def build(
@@ -76,4 +88,10 @@ class SqlStores:
             mentions=SqlMentions(*args),
             polls=SqlPolls(*args),
             group_events=SqlGroupEvents(*args),
+            admin=SqlAdmin(*args),
+            registration=SqlRegistration(*args),
+            audit=SqlAudit(*args),
+            throttle=SqlThrottle(*args),
+            apikeys=SqlApiKeys(*args),
+            totp=SqlTotp(*args),
         )
