@@ -12,6 +12,7 @@ timer row in the same transaction, so a restart cannot forget it (see
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from hubbub.clock import Clock, iso
@@ -21,6 +22,7 @@ from hubbub.core.frames import event
 from hubbub.core.model import MessageRecord, NewEvent
 from hubbub.core.ports import EventStream, MessageStore
 from hubbub.core.publisher import Publisher
+from hubbub.core.tracing import traceparent_or_new
 from hubbub.errors import NotFound, Unavailable, ValidationFailed
 from hubbub.ids import new_id
 
@@ -34,6 +36,15 @@ RECEIPT_STATUSES = ("delivered", "read", "played")
 def _check_len(value: str | None, limit: int, path: str) -> None:
     if value is not None and len(value) > limit:
         raise ValidationFailed(f"at most {limit} characters", path=path)
+
+
+def _origin(caller: Caller) -> dict[str, object]:
+    """Stored with a message for its chat event (spec 004), never sent to clients."""
+    return {
+        "trace_parent": traceparent_or_new(caller.trace_parent),
+        "session_id": (caller.session_id or caller.conn_id or "")[:64] or None,
+        "client_id": caller.device_id[:128] or None,
+    }
 
 
 class Messages:
@@ -51,6 +62,7 @@ class Messages:
         self.publisher = publisher
         self.clock = clock
         self.on_timer_scheduled: list[Any] = []
+        self.on_committed: list[Callable[[], object]] = []  # the chat-event relay's wake-up
         # (sender, client_message_id) whose write failed with `unavailable`: it
         # may have committed all the same (the COMMIT's reply was lost).
         self._unsure: set[tuple[str, str]] = set()
@@ -97,6 +109,7 @@ class Messages:
             "algorithm": algorithm,
             "key_id": key_id,
             "signature": signature,
+            **_origin(caller),
         }
         ev = event("c", conversation_id, "chat/messages", "EncryptedMessageReceived", data, mid)
         rec, stored = await self.store.append_message(record, fields, ev)
@@ -108,6 +121,7 @@ class Messages:
         # invalidation, so there the window is the bus latency.
         members = await self.conversations.members(conversation_id)
         await self.publisher.event(stored, members, skip_conn=caller.conn_id)
+        self._committed()
         return rec.id, iso(rec.created_at), stored.pos
 
     async def send_text(
@@ -119,7 +133,10 @@ class Messages:
         client_message_id: str | None,
         self_destruct: bool,
         ttl_seconds: int | None,
+        extra: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        """Store and push a plaintext message; `extra` adds fields to its event data
+        (the public room's sender name and file, see `core/rooms.py`)."""
         members = await self.conversations.require_member(caller, conversation_id)
         _check_len(content, MAX_CONTENT, "$.data.content")
         _check_len(client_message_id, 128, "$.data.client_message_id")
@@ -143,6 +160,8 @@ class Messages:
             "self_destruct": bool(self_destruct),
             "expires_at": iso(expires) if expires is not None else None,
         }
+        if extra:
+            data.update(extra)
         record = MessageRecord(
             mid,
             conversation_id,
@@ -155,7 +174,11 @@ class Messages:
             bool(self_destruct),
             None,
         )
-        fields: dict[str, object] = {"content_type": content_type or "text", "content": content}
+        fields: dict[str, object] = {
+            "content_type": content_type or "text",
+            "content": content,
+            **_origin(caller),
+        }
         ev = event("c", conversation_id, "chat/messages", "ChatMessageReceived", data, mid)
         key = (caller.user_id, client_message_id or "")
         try:
@@ -171,6 +194,7 @@ class Messages:
         if stored is not None:
             members = await self.conversations.members(conversation_id)  # as of the commit
             await self.publisher.event(stored, members, skip_conn=caller.conn_id)
+            self._committed()
             if expires is not None:
                 for cb in self.on_timer_scheduled:
                     cb(expires)
@@ -192,6 +216,10 @@ class Messages:
             "self_destruct": rec.self_destruct,
             "expires_at": iso(rec.expires_at) if rec.expires_at is not None else None,
         }
+
+    def _committed(self) -> None:
+        for cb in self.on_committed:
+            cb()
 
     async def _push_committed(self, rec: MessageRecord, skip_conn: str | None) -> None:
         if rec.event_pos is None or rec.deleted_at is not None:

@@ -12,6 +12,7 @@ the caller publishes them only after they return, i.e. after the commit.
 """
 
 from hubbub.core.ports.accounts import AccountStore, UserDirectory
+from hubbub.core.ports.blobs import BlobStore
 from hubbub.core.ports.blocks import BlockStore
 from hubbub.core.ports.bus import Bus, PresenceRegistry
 from hubbub.core.ports.conversations import Contacts, ConversationStore
@@ -21,11 +22,13 @@ from hubbub.core.ports.keys import KeyStore
 from hubbub.core.ports.messages import MessageStore
 from hubbub.core.ports.presence import LastSeenStore
 from hubbub.core.ports.profile import ProfileStore
+from hubbub.core.ports.rooms import RoomStore
 from hubbub.core.ports.sync import CursorStore
 from hubbub.core.ports.timers import ExpiryStore
 
 __all__ = [
     "AccountStore",
+    "BlobStore",
     "BlockStore",
     "Bus",
     "Contacts",
@@ -39,5 +42,6 @@ __all__ = [
     "MessageStore",
     "PresenceRegistry",
     "ProfileStore",
+    "RoomStore",
     "UserDirectory",
 ]

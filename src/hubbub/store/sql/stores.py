@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hubbub.store.sql.accounts import SqlAccounts
+from hubbub.store.sql.blobs import SqlBlobs
 from hubbub.store.sql.blocks import SqlBlocks
+from hubbub.store.sql.chatevents import SqlRelay
 from hubbub.store.sql.conversations import SqlConversations
 from hubbub.store.sql.events import SqlEvents
 from hubbub.store.sql.groups import SqlGroups
@@ -22,6 +24,7 @@ from hubbub.store.sql.keys import SqlKeys
 from hubbub.store.sql.messages import SqlMessages
 from hubbub.store.sql.presence import SqlLastSeen
 from hubbub.store.sql.profile import SqlProfiles
+from hubbub.store.sql.rooms import SqlRooms
 from hubbub.store.sql.sync import SqlCursors
 from hubbub.store.sql.timers import SqlExpiries
 from hubbub.store.sql.writer import GroupCommitWriter
@@ -44,6 +47,9 @@ class SqlStores:
     profiles: SqlProfiles
     presence: SqlLastSeen
     sync: SqlCursors
+    rooms: SqlRooms
+    blobs: SqlBlobs
+    chatevents: SqlRelay
 
     @classmethod
     def build(
@@ -64,4 +70,7 @@ class SqlStores:
             profiles=SqlProfiles(*args),
             presence=SqlLastSeen(*args),
             sync=SqlCursors(*args),
+            rooms=SqlRooms(*args),
+            blobs=SqlBlobs(*args),
+            chatevents=SqlRelay(*args),
         )

@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "blobs",
     "blocks",
     "conversations",
     "device_cursors",
@@ -34,6 +35,8 @@ __all__ = [
     "metadata",
     "public_keys",
     "receipts",
+    "relay_cursors",
+    "room_users",
     "timers",
     "tokens",
     "users",
@@ -146,6 +149,12 @@ messages = Table(
     Column("expires_at", Ms, nullable=True),
     Column("deleted_at", Ms, nullable=True),
     Column("event_pos", Pos, nullable=True),
+    # Where the message came from, for the chat-event relay (spec 004): the
+    # W3C traceparent of the request (or the trace started for it), the
+    # connection and the device. Never sent to clients.
+    Column("trace_parent", String(64), nullable=True),
+    Column("session_id", String(64), nullable=True),
+    Column("client_id", String(128), nullable=True),
     UniqueConstraint("sender_id", "client_message_id", name="uq_message_client_id"),
     Index("ix_messages_conversation", "conversation_id", "created_at"),
 )
@@ -186,4 +195,51 @@ device_cursors = Table(
     Column("device_id", String(128), primary_key=True),
     Column("seq", Pos, nullable=False),
     Column("updated_at", Ms, nullable=False),
+)
+
+# The public room of spec 001: who has been in it. `handle` is the client's
+# own `id`; `user_id` the member id in the room's conversation (a fresh id for
+# an anonymous handle, the account's id for one bound by a token).
+# `username_key` is the casefolded name, for "is this name taken".
+room_users = Table(
+    "room_users",
+    metadata,
+    Column("room_id", String(36), primary_key=True),
+    Column("handle", String(64), primary_key=True),
+    Column("user_id", String(36), nullable=False),
+    Column("username", String(64), nullable=False),
+    Column("username_key", String(64), nullable=False),
+    Column("account_bound", Boolean, nullable=False, server_default="0"),
+    Column("created_at", Ms, nullable=False),
+    Column("last_active", Ms, nullable=False),
+    UniqueConstraint("room_id", "user_id", name="uq_room_user"),
+    Index("ix_room_users_name", "room_id", "username_key"),
+)
+
+# Uploaded files. `data` holds the bytes when blobs live in the database
+# (PostgreSQL deployments); with the filesystem store it is NULL and the
+# bytes are a file under the data dir named by `id`.
+blobs = Table(
+    "blobs",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("owner_id", String(36), nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("mime", String(128), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("created_at", Ms, nullable=False),
+    Column("data", LargeBinary, nullable=True),
+)
+
+# How far a relay (the chat-event relay of spec 004) has published the event
+# stream, and which node holds it: one row per relay, leased so that one node
+# relays at a time and another takes over when the lease runs out.
+relay_cursors = Table(
+    "relay_cursors",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("pos", Pos, nullable=False),
+    Column("owner", String(128), nullable=True),
+    Column("lease_until", Ms, nullable=False),
 )
