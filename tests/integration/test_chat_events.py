@@ -232,7 +232,9 @@ async def test_every_event_type_in_process(inproc: InProc) -> None:
 # -- on NATS JetStream ------------------------------------------------------------
 
 
-async def jetstream_events(url: str, prefix: str, want: int, timeout: float = 20) -> list[Any]:
+async def jetstream_events(
+    url: str, prefix: str, want: int, timeout: float = 20, delete: bool = True
+) -> list[Any]:
     """Every message of the chat-event stream, once `want` have arrived."""
     import nats
 
@@ -254,8 +256,9 @@ async def jetstream_events(url: str, prefix: str, want: int, timeout: float = 20
                 got.append(await sub.next_msg(timeout=1.0))
         return got
     finally:
-        with contextlib.suppress(Exception):
-            await nc.jetstream().delete_stream(stream_name(prefix))
+        if delete:
+            with contextlib.suppress(Exception):
+                await nc.jetstream().delete_stream(stream_name(prefix))
         await nc.close()
 
 
@@ -287,8 +290,10 @@ async def test_sigkill_between_commit_and_publish(
     room = await RoomClient(srv).connect()
     await room.init()
     room_mid = (await room.text("over spec 001"))["id"]
-    # committed and acked, never relayed: the node dies now
-    srv.kill9()
+    # committed and acked, never relayed (the connections were announced)
+    before = await jetstream_events(jetstream_url, prefix, want=2, delete=False)
+    assert [m.subject.rsplit(".", 1)[-1] for m in before] == ["userConnected"] * 2
+    srv.kill9()  # the node dies now
     await api.aclose()
     srv.extra_env = env
     srv.start()  # the relay is on again, from its cursor
