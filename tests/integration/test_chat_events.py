@@ -340,3 +340,72 @@ async def test_sigkill_between_commit_and_publish(
     # the connections of the first run were announced while it lived
     names = [e[1] for e in events]
     assert names.count("userConnected") >= 2
+
+
+async def _relay_owner(url: str) -> str | None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url, timeout=5)
+    try:
+        owner: str | None = await conn.fetchval(
+            "SELECT owner FROM relay_cursors WHERE name = 'chatevents'"
+        )
+        return owner
+    finally:
+        await conn.close()
+
+
+async def test_another_node_takes_the_relay_over(tmp_path: Path, jetstream_url: str) -> None:
+    """Two nodes on one database: the relay's node is SIGKILLed; a message sent
+    on the other afterwards is published by it once the lease has run out."""
+    from tests.conftest import PG_ADMIN_URL, REQUIRE, _pg_create, _pg_drop
+
+    name = "hubbub_relay_" + secrets.token_hex(4)
+    try:
+        await _pg_create(name)
+    except Exception as exc:
+        if REQUIRE:
+            raise
+        pytest.skip(f"PostgreSQL unreachable: {exc}")
+    url = f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    prefix = "hubbub_t_" + secrets.token_hex(4)
+    env = {"HUBBUB_NATS_PREFIX": prefix}
+    first = ServerProcess(
+        tmp_path / "a",
+        database_url=url,
+        nats_url=jetstream_url,
+        extra_env={**env, "HUBBUB_NODE_ID": "relay-a"},
+    ).start()
+    second: ServerProcess | None = None
+    try:
+
+        async def owner_is(node: str) -> None:
+            while await _relay_owner(url) != node:  # noqa: ASYNC110 - state in another process
+                await asyncio.sleep(0.05)
+
+        await asyncio.wait_for(owner_is("relay-a"), 15)
+        second = ServerProcess(
+            tmp_path / "b",
+            database_url=url,
+            nats_url=jetstream_url,
+            extra_env={**env, "HUBBUB_NODE_ID": "relay-b"},
+        ).start()
+        first.kill9()
+        room = await RoomClient(second).connect()
+        await room.init()
+        mid = (await room.text("after the relay died"))["id"]
+        msgs = await jetstream_events(jetstream_url, prefix, want=2, timeout=30)
+        assert await _relay_owner(url) == "relay-b"
+        sent = []
+        for m in msgs:
+            ev = chat_pb2.Event.FromString(m.data)
+            if ev.name == "personalChatSent":
+                sent.append(ev)
+        assert [e.id for e in sent] == [event_id_of_message(mid)]
+        assert sent[0].payload.personalChatSent.payload == "after the relay died"
+        await room.close()
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
+        await _pg_drop(name)
