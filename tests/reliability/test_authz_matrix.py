@@ -25,6 +25,7 @@ run, checks nothing refused reached the group, and records the figure.
 from __future__ import annotations
 
 import asyncio
+import base64
 import concurrent.futures
 import json
 import re
@@ -37,6 +38,7 @@ from typing import Any
 import pytest
 
 from tests.reliability.conftest import Figure
+from tests.roomclient import RoomClient
 from tests.support import Api, Client, ServerProcess
 
 ROLES = ("stranger", "removed", "member", "owner")
@@ -136,6 +138,8 @@ SURFACES: tuple[Surface, ...] = (
     # anyone may block or unblock any user (K is blocked by no one else)
     rest("PUT", "/v1/users/{K}/block", "K", PUBLIC),
     rest("DELETE", "/v1/users/{K}/block", "K", PUBLIC),
+    # a file of the public room (spec 001): its URL is the capability, for anyone
+    rest("GET", "/chat/files/{B}", "B", PUBLIC),
     # conversation ids
     ws(SEND_E2E, enc("{G}"), "G", GROUP, "group"),
     ws(SEND_E2E, enc("{D}"), "D", DIRECT, "direct"),
@@ -233,6 +237,22 @@ async def build_world(server: ServerProcess) -> World:
             "SendChatMessageWithClientId",
             {"client_message_id": "w2", "conversation_id": did, "content": marker_d},
         )
+        room = await RoomClient(server).connect()
+        await room.init()
+        content = json.dumps({"room_file": secrets.token_hex(4)}).encode()
+        await room.send(
+            {
+                "type": "file",
+                "file": {
+                    "name": "f.json",
+                    "type": "text/plain",
+                    "size": len(content),
+                    "data": base64.b64encode(content).decode(),
+                },
+            }
+        )
+        posted = await room.wait_for(lambda f: f.get("type") == "message" and "file" in f)
+        await room.close()
         xid = await api.direct(users["X"][1], users["Y"][0])
         x = await api.client(users["X"])
         marker_x = "secret-x-" + secrets.token_hex(6)
@@ -256,6 +276,7 @@ async def build_world(server: ServerProcess) -> World:
             msgX=msg_x["data"]["message_id"],
             reqG=req,
             name=name,
+            B=posted["file"]["url"].rsplit("/", 1)[-1],
         )
         hidden = {name, marker_g, marker_d, marker_x, me.json()["email"], me.json()["phone"]}
         hidden |= {v for k, v in ids.items() if k not in ("name",)}
@@ -479,6 +500,7 @@ def uncovered_surfaces() -> list[str]:
     from fastapi.routing import APIRoute
 
     from hubbub.protocols.channels.handlers import HANDLERS
+    from hubbub.protocols.simplechat import files
     from hubbub.rest import accounts, blocks, conversations
 
     id_free = {"status/response", "sync/request", "sync/changes"}
@@ -490,7 +512,7 @@ def uncovered_surfaces() -> list[str]:
         return re.sub(r"\{[^}]*\}", "{}", path)
 
     rest = {(s.route[0], shape(s.route[1])) for s in SURFACES if s.kind == "rest"}
-    for router in (accounts.router, blocks.router, conversations.router):
+    for router in (accounts.router, blocks.router, conversations.router, files.router):
         for route in router.routes:
             assert isinstance(route, APIRoute)
             takes_id = "{" in route.path or route.path == "/v1/conversations/direct"
