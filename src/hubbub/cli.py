@@ -28,10 +28,7 @@ async def _serve(settings: Settings) -> None:
     app = Edge(fastapi_app, node)
     gctune.watch_pauses(lambda gen, s: node.metrics.gc_pause.labels(str(gen)).observe(s))
     gctune.tune(gctune.parse_thresholds(settings.gc_thresholds))
-    # Above our own limits (the room's fits its largest file), so an oversized
-    # frame gets `too_large` and the connection stays open; only far larger
-    # ones are cut by the protocol (1009).
-    max_ws = max(settings.max_frame_bytes * 4, settings.simplechat_max_frame_bytes) + 1024
+    max_ws = settings.max_frame_bytes * 4 + 1024
     config = uvicorn.Config(
         app,
         host=settings.host,

@@ -88,9 +88,10 @@ class Settings:
 
     @property
     def simplechat_max_frame_bytes(self) -> int:
-        """The room's frame limit: a file of the largest allowed size, base64, fits."""
+        """The room's frame limit: a file of the largest allowed size, base64, fits,
+        within the WebSocket layer's limit (4 x --max-frame-bytes, see cli.py)."""
         file_frame = 4 * ((self.simplechat_max_file_bytes + 2) // 3) + 8192
-        return max(self.max_frame_bytes, file_frame)
+        return min(max(self.max_frame_bytes, file_frame), self.max_frame_bytes * 4)
 
 
 _HELP: dict[str, str] = {
