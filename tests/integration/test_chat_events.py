@@ -409,3 +409,111 @@ async def test_another_node_takes_the_relay_over(tmp_path: Path, jetstream_url: 
         if second is not None:
             second.stop()
         await _pg_drop(name)
+
+
+async def test_every_event_type_on_jetstream(tmp_path: Path, jetstream_url: str) -> None:
+    """Each event type from a real server, read back from JetStream and decoded
+    with the generated classes, every field checked."""
+    prefix = "hubbub_t_" + secrets.token_hex(4)
+    env = {
+        "HUBBUB_NATS_PREFIX": prefix,
+        "HUBBUB_RATE_PER_SECOND": "5",
+        "HUBBUB_RATE_BURST": "30",
+        "HUBBUB_CHAT_EVENTS_NAMESPACE": "ns-js",
+    }
+    srv = ServerProcess(
+        tmp_path / "js",
+        nats_url=jetstream_url,
+        database_url=f"sqlite:///{tmp_path / 'js.db'}",
+        extra_env=env,
+    ).start()
+    try:
+        api = Api(srv)
+        a, b, c = await api.user(3)
+        dm = await api.direct(a[1], b[0])
+        ca = await Client(srv, a[0], a[1], "a-dev").connect(headers={"traceparent": TP})
+        r = await ca.ok(
+            "chat/messages/ack",
+            "SendChatMessageWithClientId",
+            {"client_message_id": "k1", "conversation_id": dm, "content": "hi b"},
+        )
+        dm_mid = r["data"]["message_id"]
+        g = await ca.ok(
+            "chat/groups",
+            "CreateGroup",
+            {"name": "g", "member_ids": [b[0], c[0]], "client_request_id": "g"},
+        )
+        gid = g["data"]["group_id"]
+        await ca.ok(
+            "chat/messages",
+            "SendEncryptedMessage",
+            {
+                "conversation_id": gid,
+                "ciphertext": "c2VjcmV0",
+                "nonce": "bg==",
+                "algorithm": "AES-GCM",
+                "key_id": "k",
+            },
+        )
+        room = await RoomClient(srv).connect()
+        await room.init()
+        room_mid = (await room.text("in the room"))["id"]
+        for _ in range(50):
+            await ca.send_raw(
+                msgspec.json.encode(
+                    {"channel": "status/response", "type": "RequestStatus", "data": {}}
+                ).decode()
+            )
+        await ca.wait_for(lambda f: f.get("data", {}).get("code") == "rate_limited")
+        await ca.close()
+        await room.close()
+        await api.aclose()
+        # 2 connected, 3 sent, 1 rate limited, 2 disconnected
+        msgs = await jetstream_events(jetstream_url, prefix, want=8)
+    finally:
+        srv.stop()
+    events = [chat_pb2.Event.FromString(m.data) for m in msgs]
+    for m, ev in zip(msgs, events, strict=True):
+        assert m.headers["Nats-Msg-Id"] == ev.id
+        topic = "personalChat" if ev.name == "personalChatSent" else "chat"
+        assert m.subject == f"{prefix}.chat_events.{topic}.{ev.name}"
+        assert ev.namespace == "ns-js"
+        assert ev.version == 1 and ev.timestamp.endswith("Z") and ev.sessionId and ev.clientId
+        assert len(ev.traceId) == 32 and ev.spanContext.split("-")[1] == ev.traceId
+    by_name: dict[str, list[chat_pb2.Event]] = {}
+    for ev in events:
+        by_name.setdefault(ev.name, []).append(ev)
+    assert sorted(by_name) == [
+        "personalChatSent",
+        "userChatRateLimited",
+        "userConnected",
+        "userDisconnected",
+    ]
+    mine = [e for e in by_name["userConnected"] if e.userId == a[0]]
+    assert len(mine) == 1 and mine[0].traceId == TRACE and mine[0].clientId == "a-dev"
+    assert mine[0].payload.WhichOneof("kind") == "userConnected"
+    sent = {e.payload.personalChatSent.message_id: e for e in by_name["personalChatSent"]}
+    assert set(sent) >= {dm_mid, room_mid}
+    p = sent[dm_mid].payload.personalChatSent
+    assert (p.sender_id, p.target_id, p.payload, p.target_type, list(p.target_members)) == (
+        a[0],
+        b[0],
+        "hi b",
+        "user",
+        [b[0]],
+    )
+    assert sent[dm_mid].id == event_id_of_message(dm_mid) and sent[dm_mid].traceId == TRACE
+    [e2e] = [e for e in sent.values() if e.payload.personalChatSent.target_id == gid]
+    p = e2e.payload.personalChatSent
+    assert (p.payload, p.target_type, sorted(p.target_members)) == (
+        "c2VjcmV0",
+        "group",
+        sorted([b[0], c[0]]),
+    )
+    assert sent[room_mid].payload.personalChatSent.payload == "in the room"
+    [lim] = by_name["userChatRateLimited"]
+    assert lim.userId == a[0] and lim.payload.WhichOneof("kind") == "userDisconnected"
+    assert lim.payload.userDisconnected.code == 429
+    bye = {e.userId: e.payload.userDisconnected for e in by_name["userDisconnected"]}
+    assert (bye[a[0]].code, bye[a[0]].forced) == (1000, False)
+    assert len(bye) == 2
