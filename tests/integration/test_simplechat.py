@@ -151,6 +151,23 @@ async def test_errors_keep_the_connection_usable(server: ServerProcess) -> None:
     await c.close()
 
 
+async def test_a_burst_of_texts_arrives_in_order(server: ServerProcess) -> None:
+    a = await RoomClient(server).connect()
+    b = await RoomClient(server).connect()
+    await a.init()
+    await b.init()
+    tag = secrets.token_hex(3)
+    for i in range(60):  # sent without waiting: pipelined by the server
+        await a.send({"type": "text", "text": f"{tag}-{i}"})
+    await b.wait_for(lambda f: f.get("content") == f"{tag}-59")
+    got = [m["content"] for m in b.messages() if str(m["content"]).startswith(tag)]
+    assert got == [f"{tag}-{i}" for i in range(60)]
+    ts = [m["timestamp"] for m in b.messages() if str(m["content"]).startswith(tag)]
+    assert ts == sorted(ts)
+    await a.close()
+    await b.close()
+
+
 async def test_usernames_taken_and_taken_back(server: ServerProcess, api: Api) -> None:
     name = fresh_name("n")
     a = await RoomClient(server).connect()

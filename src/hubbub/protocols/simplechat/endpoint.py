@@ -16,7 +16,9 @@ largest allowed file; `--rate-per-second`, `--rate-burst`).
 
 Live frames that arrive between joining and sending the history are held
 back and sent after it, minus those the history already holds, so a client
-sees every message once.
+sees every message once. Texts are pipelined (the next frame is read once
+this one's write is queued, `core/ordering.py`), so a sender is not held to
+one message per commit; its messages still commit and arrive in order.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from hubbub.core.model import TokenInfo
+from hubbub.core.ordering import on_queued
 from hubbub.core.rooms import Joined
 from hubbub.errors import (
     BadFrame,
@@ -66,6 +69,7 @@ _encode = msgspec.json.Encoder().encode
 _UNDECODABLE = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 _AT = re.compile(r" - at `\$([^`]*)`")
 _MISSING = re.compile(r"missing required field `([^`]+)`")
+MAX_PIPELINED = 64  # texts of one connection in flight at once
 
 
 def _refusal(exc: msgspec.ValidationError) -> HubbubError:
@@ -132,6 +136,8 @@ class RoomConnection:
         self._listeners: list[RoomListener] = []
         self._limited = False
         self._peer_close = 1006
+        self._inflight = 0
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # -- output ---------------------------------------------------------------
     def send(self, payload: bytes) -> None:
@@ -245,12 +251,51 @@ class RoomConnection:
             case InitMessage():
                 await self._init(msg)
             case TextMessage():
-                await self.node.rooms.send_text(self._joined(), msg.text, self.outbox.id, trace)
+                joined = self._joined()
+                if self._inflight < MAX_PIPELINED:
+                    await self._pipeline(joined, msg.text, trace)
+                else:
+                    await self.node.rooms.send_text(joined, msg.text, self.outbox.id, trace)
             case FileMessage():
                 f = msg.file
                 await self.node.rooms.send_file(
                     self._joined(), f.name, f.type, f.size, f.data, self.outbox.id, trace
                 )
+
+    async def _pipeline(self, joined: Joined, text: str, trace: str | None) -> None:
+        """Send a text concurrently; read on once its write has its place in the order.
+
+        As `/ws` does (`core/ordering.py`): the group-commit queue runs in
+        order, so a sender's messages keep their order although the next frame
+        is read before this one committed. Files are not pipelined: their blob
+        is written before their message, and that first write would let a
+        later frame's message overtake them.
+        """
+        loop = asyncio.get_running_loop()
+        advance: asyncio.Future[None] = loop.create_future()
+
+        def go_on() -> None:
+            if not advance.done():
+                advance.set_result(None)
+
+        async def run() -> None:
+            on_queued.set(go_on)  # this task's own context
+            try:
+                await self.node.rooms.send_text(joined, text, self.outbox.id, trace)
+            except HubbubError as exc:
+                self.error(exc)
+            except Exception:
+                log.exception("room text failed")
+                self.error(Internal("internal error"))
+            finally:
+                self._inflight -= 1
+                go_on()
+
+        self._inflight += 1
+        task = loop.create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        await advance
 
     def _joined(self) -> Joined:
         if self.joined is None:
