@@ -116,10 +116,18 @@ class JetStreamChatEvents:
         js = self._js
         if js is None:
             raise Unavailable("chat events not started")
+        # Sent in order, acknowledged together: a round trip per batch, not per
+        # event (relay throughput 739 -> 1,534 events/s, docs/chat-events.md).
+        acks = []
         for ev in events:
             headers = {**self._headers, "Nats-Msg-Id": ev.id}
-            await js.publish(subject_of(self.prefix, ev), encode(ev, self.fmt), headers=headers)
-            self.published += 1
+            acks.append(
+                await js.publish_async(
+                    subject_of(self.prefix, ev), encode(ev, self.fmt), headers=headers
+                )
+            )
+        await asyncio.wait_for(asyncio.gather(*acks), self._timeout)
+        self.published += len(acks)
 
     def emit(self, event: ChatEvent) -> None:
         try:
