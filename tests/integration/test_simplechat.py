@@ -369,3 +369,20 @@ async def test_two_users_on_two_nodes(two_nodes: list[ServerProcess]) -> None:
     )
     await a.close()
     await c.close()
+
+
+async def test_foreign_origin_is_refused(server: ServerProcess) -> None:
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(room_url(server, "/chat"), origin="https://evil.example"):  # type: ignore[arg-type]
+            pass
+    assert refused.value.response.status_code == 403
+
+
+async def test_signing_out_closes_a_bound_room_connection(server: ServerProcess, api: Api) -> None:
+    _, token, _ = await api.register()
+    c = await RoomClient(server).connect()
+    await c.init(token=token)
+    r = await api.http.post("/v1/auth/logout", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code in (200, 204)
+    code, _ = await c.wait_closed()
+    assert code == 4401
