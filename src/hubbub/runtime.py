@@ -160,7 +160,7 @@ class Node:
             self.metrics.frames_out.inc, on_writes=self.metrics.socket_writes.inc
         )
         self.dispatcher = Dispatcher(
-            self.hub, st.events, st.conversations, self.conversations.members
+            self.hub, st.events, st.conversations, self.conversations.audience
         )
         self.publisher.on_local = self.dispatcher.remember_skip
         self.ready = False
@@ -216,6 +216,10 @@ class Node:
         if self.settings.migrate_on_start:
             await migrate(self.engine)
         self.writer.start()
+        if self.settings.simplechat:
+            # Every node must know the room's listener key before it publishes
+            # or fills a room event (core/rooms.py).
+            await self.rooms.start()
         await self.dispatcher.start()
         await self.bus.start(self.dispatcher.on_note)
         await self.registry.start()

@@ -386,3 +386,25 @@ async def test_signing_out_closes_a_bound_room_connection(server: ServerProcess,
     assert r.status_code in (200, 204)
     code, _ = await c.wait_closed()
     assert code == 4401
+
+
+async def test_a_bound_account_sees_the_room_on_ws_too(server: ServerProcess, api: Api) -> None:
+    user = await api.register()
+    bound = await RoomClient(server).connect()
+    await bound.init(token=user[1])
+    ws_client = await api.client(user)  # the same account on /ws
+    other = await RoomClient(server).connect()
+    await other.init()
+    sent = await other.text("seen on /ws " + secrets.token_hex(3))
+    [got] = await ws_client.events("ChatMessageReceived", message_id=sent["id"])
+    data = got["data"]
+    assert data["content"] == sent["content"] and got["seq"] > 0
+    assert (data["sender_name"], data["sender_handle"]) == (other.username, other.handle)
+    # the room connection of that account gets it once, not once per key it is known by
+    await bound.wait_for(lambda f: f.get("id") == sent["id"])
+    await other.text("after")
+    await bound.wait_for(lambda f: f.get("content") == "after")
+    assert len(bound.messages(id=sent["id"])) == 1
+    for c in (bound, other):
+        await c.close()
+    await ws_client.close()

@@ -78,7 +78,7 @@ class Messages:
         content_type: str | None,
         signature: str | None,
     ) -> tuple[str, str, int]:
-        members = await self.conversations.require_member(caller, conversation_id)
+        await self.conversations.require_member(caller, conversation_id)
         _check_len(ciphertext, MAX_CONTENT * 2, "$.data.ciphertext")
         _check_len(nonce, 256, "$.data.nonce")
         _check_len(algorithm, 64, "$.data.algorithm")
@@ -119,8 +119,8 @@ class Messages:
         # this node's cached list as soon as its commit returns, before this send
         # resumes (the writer resolves commits in order); other nodes apply the bus
         # invalidation, so there the window is the bus latency.
-        members = await self.conversations.members(conversation_id)
-        await self.publisher.event(stored, members, skip_conn=caller.conn_id)
+        audience = await self.conversations.audience(conversation_id)
+        await self.publisher.event(stored, audience, skip_conn=caller.conn_id)
         self._committed()
         return rec.id, iso(rec.created_at), stored.pos
 
@@ -137,7 +137,7 @@ class Messages:
     ) -> dict[str, Any]:
         """Store and push a plaintext message; `extra` adds fields to its event data
         (the public room's sender name and file, see `core/rooms.py`)."""
-        members = await self.conversations.require_member(caller, conversation_id)
+        await self.conversations.require_member(caller, conversation_id)
         _check_len(content, MAX_CONTENT, "$.data.content")
         _check_len(client_message_id, 128, "$.data.client_message_id")
         _check_len(content_type, 64, "$.data.type")
@@ -192,8 +192,8 @@ class Messages:
         unsure = key in self._unsure
         self._unsure.discard(key)
         if stored is not None:
-            members = await self.conversations.members(conversation_id)  # as of the commit
-            await self.publisher.event(stored, members, skip_conn=caller.conn_id)
+            audience = await self.conversations.audience(conversation_id)  # as of the commit
+            await self.publisher.event(stored, audience, skip_conn=caller.conn_id)
             self._committed()
             if expires is not None:
                 for cb in self.on_timer_scheduled:
@@ -226,8 +226,8 @@ class Messages:
             return
         found = await self.events.feed(rec.sender_id, rec.event_pos - 1, 1)
         if found and found[0].pos == rec.event_pos:
-            members = await self.conversations.members(rec.conversation_id)
-            await self.publisher.event(found[0], members, skip_conn=skip_conn)
+            audience = await self.conversations.audience(rec.conversation_id)
+            await self.publisher.event(found[0], audience, skip_conn=skip_conn)
 
     async def acknowledge(
         self,

@@ -18,8 +18,14 @@ anywhere in the cluster. Names compare casefolded (`Alice` = `alice`).
 Presence in the room is separate from hubbub presence: one key per member
 in the `PresenceRegistry` (`room:<user id>`), counted per connection like
 `core/presence.py`, so `userData` is right across nodes and a dead node's
-users age out. `userStatus` goes to every room connection in the cluster
-through one hub key (`listener_key`), not one recipient per member.
+users age out.
+
+Addressing. Every room connection is in the hub under one key, the room's
+`listener_key`; the room's messages (`Conversations.audience`) and
+`userStatus` go to that key, not to one recipient per member, so a message
+costs the same on the bus however many people ever joined. Anonymous members
+have the role `guest` and are reached only that way; members who are
+accounts are also addressed by id, for their other devices (`/ws`).
 
 Joins are serialised on a node (a name is checked and claimed under one
 lock); two nodes can still both grant one name in the moment between the
@@ -116,11 +122,16 @@ class Rooms:
         self._lock = asyncio.Lock()
         self._touched: dict[str, int] = {}
 
+    async def start(self) -> None:
+        await self.room_id()
+
     async def room_id(self) -> str:
+        """The room's conversation (created on first use), whose events are
+        addressed to its listener key (`Conversations.audience`)."""
         if self._room is None:
-            self._room = await self.store.ensure_room(
-                ROOM_KEY, ROOM_NAME, new_id(), self.clock.now_ms()
-            )
+            rid = await self.store.ensure_room(ROOM_KEY, ROOM_NAME, new_id(), self.clock.now_ms())
+            self.conversations.listeners[rid] = self.listener_key(rid)
+            self._room = rid
         return self._room
 
     @staticmethod

@@ -86,8 +86,8 @@ class ExpiryWorker:
             if result is None:
                 continue
             rec, stored = result
-            members = await self.conversations.members(rec.conversation_id)
-            await self.publisher.event(stored, members)
+            audience = await self.conversations.audience(rec.conversation_id)
+            await self.publisher.event(stored, audience)
             fired += 1
         self.fired += fired
         return fired

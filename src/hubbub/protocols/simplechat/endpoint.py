@@ -100,12 +100,10 @@ def _bearer(ws: WebSocket) -> str | None:
 
 
 class RoomListener:
-    """What the hub sees of a room connection under one key (`LiveConnection`).
-
-    A connection is in the hub twice: under its member id (the room's
-    messages, addressed to members) and under the room's listener key
-    (room-wide notices: who came and went).
-    """
+    """What the hub sees of a room connection (`LiveConnection`): it is in
+    the hub under the room's listener key, to which the room's messages and
+    `userStatus` are addressed (`core/rooms.py`). `token_hash` lets a
+    sign-out of a token-bound member close it."""
 
     def __init__(self, conn: RoomConnection, key: str, token_hash: str) -> None:
         self.conn = conn
@@ -321,10 +319,7 @@ class RoomConnection:
         node.chat_events.connected(joined.user.user_id, self.outbox.id, msg.id, trace)
         self._held = []
         token_hash = info.token_hash if info is not None else ""
-        self._listeners = [
-            RoomListener(self, joined.user.user_id, token_hash),
-            RoomListener(self, node.rooms.listener_key(joined.room_id), token_hash),
-        ]
+        self._listeners = [RoomListener(self, node.rooms.listener_key(joined.room_id), token_hash)]
         for listener in self._listeners:
             node.hub.add(listener)
         shown: set[str] = set()

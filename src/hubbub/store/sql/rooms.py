@@ -109,7 +109,7 @@ class SqlRooms(SqlArea):
                     insert(_mem).values(
                         conversation_id=room_id,
                         user_id=user_id,
-                        role="member",
+                        role="member" if account_bound else "guest",
                         joined_pos=stream_head(conn),
                         joined_at=now,
                     )
