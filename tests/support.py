@@ -159,8 +159,14 @@ class Client:
         self.closed: tuple[int | None, str | None] | None = None
         self.deflate = next(self._made) % 2 == 0
 
-    async def connect(self, *, header_auth: bool = True, wait_ready: bool = True) -> Client:
-        headers = {"X-Device-Id": self.device_id}
+    async def connect(
+        self,
+        *,
+        header_auth: bool = True,
+        wait_ready: bool = True,
+        headers: dict[str, str] | None = None,
+    ) -> Client:
+        headers = {"X-Device-Id": self.device_id, **(headers or {})}
         if header_auth:
             headers["Authorization"] = f"Bearer {self.token}"
         self.ws = await connect(

@@ -18,14 +18,21 @@ from hubbub import __version__
 from hubbub.config import Settings
 from hubbub.errors import HubbubError
 from hubbub.protocols.channels.endpoint import Connection, ws_endpoint
+from hubbub.protocols.simplechat import files as simplechat_files
+from hubbub.protocols.simplechat.endpoint import RoomConnection
 from hubbub.rest import accounts, admin, apikeys, blocks, conversations, ops, totp
 from hubbub.runtime import Node
 
-__all__ = ["Edge", "create_app"]
+__all__ = ["ROOM_PATHS", "Edge", "create_app"]
+
+ROOM_PATHS = ("/", "/chat")
 
 
 class Edge:
-    """The ASGI entry point: `/ws` goes straight to its endpoint, the rest to FastAPI.
+    """The ASGI entry point: WebSockets go straight to their endpoints, the rest
+    to FastAPI: `/ws` (spec 000), and `/` and `/chat` (spec 001, the public
+    room, unless `--simplechat false`). Only WebSocket upgrades are routed
+    here, so a plain GET of `/` stays free for the web client.
 
     A WebSocket lives as long as its client, and every framework layer it
     passes through (FastAPI's dependency wrapper and exit stack, Starlette's
@@ -39,10 +46,15 @@ class Edge:
         self.node = node
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket" and scope["path"] == "/ws":
-            await Connection(self.node, WebSocket(scope, receive, send)).run()
-        else:
-            await self.app(scope, receive, send)
+        if scope["type"] == "websocket":
+            path = scope["path"]
+            if path == "/ws":
+                await Connection(self.node, WebSocket(scope, receive, send)).run()
+                return
+            if path in ROOM_PATHS and self.node.settings.simplechat:
+                await RoomConnection(self.node, WebSocket(scope, receive, send)).run()
+                return
+        await self.app(scope, receive, send)
 
 
 def create_app(settings: Settings, node: Node | None = None) -> FastAPI:
@@ -101,4 +113,12 @@ def create_app(settings: Settings, node: Node | None = None) -> FastAPI:
     app.include_router(conversations.router)
     app.include_router(ops.router)
     app.add_api_websocket_route("/ws", ws_endpoint)
+    if settings.simplechat:
+        app.include_router(simplechat_files.router)
+
+        async def room_endpoint(ws: WebSocket) -> None:
+            await RoomConnection(node, ws).run()
+
+        for path in ROOM_PATHS:
+            app.add_api_websocket_route(path, room_endpoint)
     return app

@@ -15,6 +15,22 @@ from typing import Any
 __all__ = ["Settings", "add_arguments", "settings_from_args"]
 
 
+DEFAULT_FILE_TYPES = (
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "application/pdf",
+    "text/plain",
+    "audio/mpeg",
+    "audio/ogg",
+    "audio/webm",
+    "video/mp4",
+    "video/webm",
+    "application/zip",
+)
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -43,6 +59,15 @@ class Settings:
     argon2_memory_kib: int = 65536
     migrate_on_start: bool = True
     gc_thresholds: str = "50000,20,100"
+    simplechat: bool = True
+    simplechat_history: int = 50
+    simplechat_user_list_limit: int = 1000
+    simplechat_max_file_bytes: int = 512 * 1024
+    simplechat_file_types: tuple[str, ...] = DEFAULT_FILE_TYPES
+    blob_store: str = "auto"  # auto | filesystem | database
+    chat_events_format: str = "protobuf"  # protobuf | json
+    chat_events_namespace: str = "hubbub"
+    chat_events_relay: bool = True
     turn_secret: str = field(default="", repr=False)
     ai_base_url: str = ""
     # operators and account security (docs/security.md)
@@ -67,6 +92,22 @@ class Settings:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'hubbub.db').resolve()}"
 
+    @property
+    def resolved_blob_store(self) -> str:
+        """`filesystem` or `database`: auto keeps blobs in the database on
+        PostgreSQL (every node sees them with no shared disk), on disk otherwise."""
+        if self.blob_store in ("filesystem", "database"):
+            return self.blob_store
+        postgres = "postgres" in self.resolved_database_url.split(":", 1)[0]
+        return "database" if postgres else "filesystem"
+
+    @property
+    def simplechat_max_frame_bytes(self) -> int:
+        """The room's frame limit: a file of the largest allowed size, base64, fits,
+        within the WebSocket layer's limit (4 x --max-frame-bytes, see cli.py)."""
+        file_frame = 4 * ((self.simplechat_max_file_bytes + 2) // 3) + 8192
+        return min(max(self.max_frame_bytes, file_frame), self.max_frame_bytes * 4)
+
 
 _HELP: dict[str, str] = {
     "host": "interface to listen on",
@@ -83,6 +124,16 @@ _HELP: dict[str, str] = {
     "ws_deflate": "accept permessage-deflate when a client offers it (true/false): less "
     "bandwidth, about 40 KiB more memory per connection and a compression per frame",
     "request_head_timeout_s": "seconds to send a complete HTTP request head (slowloris guard)",
+    "simplechat": "serve the public room of spec 001 at ws://HOST/ and /chat (true/false)",
+    "simplechat_history": "messages of history sent to a client joining the public room",
+    "simplechat_user_list_limit": "most users listed in the room's userData (most recent first)",
+    "simplechat_max_file_bytes": "largest file accepted in the public room (decoded bytes)",
+    "simplechat_file_types": "comma-separated MIME types accepted as room files",
+    "blob_store": "where uploaded files live: auto (database on PostgreSQL, else files "
+    "under the data dir), filesystem or database",
+    "chat_events_format": "encoding of spec-004 chat events on NATS: protobuf or json",
+    "chat_events_namespace": "the `namespace` field of every chat event",
+    "chat_events_relay": "this node may relay chat events of committed messages (true/false)",
     "tcp_user_timeout_s": "seconds a peer may leave sent data unread before the connection is "
     "dropped (TCP_USER_TIMEOUT; 0 = system default)",
     "registration": "who may register over the API: open, token (a registration token from an "

@@ -17,6 +17,10 @@ public protocol and never change meaning::
      +-- TooLarge            too_large          413
      +-- Unavailable         unavailable        503
      +-- Internal            internal           500
+
+A protocol whose spec names its own codes for one of these cases passes
+`code=` (spec 001's `username_taken` is a `Conflict`, its `not_initialized`
+a `BadFrame`); the class, and so the HTTP status, stays the same.
 """
 
 from __future__ import annotations
@@ -47,7 +51,10 @@ class HubbubError(Exception):
         *,
         path: str | None = None,
         retry_after_ms: int | None = None,
+        code: str | None = None,
     ) -> None:
+        if code is not None:
+            self.code = code
         super().__init__(message or self.code)
         self.message = message or self.code.replace("_", " ")
         self.path = path

@@ -20,8 +20,10 @@ from hubbub.core.accounts import Accounts
 from hubbub.core.admin import Admin
 from hubbub.core.apikeys import ApiKeys
 from hubbub.core.audit import Audit
+from hubbub.core.blobs import BlobPolicy, Blobs
 from hubbub.core.blocks import Blocks
 from hubbub.core.calls import Calls
+from hubbub.core.chatevents import ChatEvents, ChatRelay
 from hubbub.core.conversations import Conversations
 from hubbub.core.forwards import Forwards
 from hubbub.core.group_events import REMINDER_TIMER, GroupEvents
@@ -30,11 +32,13 @@ from hubbub.core.keys import Keys
 from hubbub.core.mentions import Mentions
 from hubbub.core.messages import Messages
 from hubbub.core.polls import POLL_TIMER, Polls
-from hubbub.core.ports import Bus, PresenceRegistry
+from hubbub.core.ports import BlobStore, Bus, PresenceRegistry
+from hubbub.core.ports.chatevents import ChatEventSink
 from hubbub.core.presence import Presence
 from hubbub.core.profile import Profiles
 from hubbub.core.publisher import Publisher
 from hubbub.core.reactions import Reactions
+from hubbub.core.rooms import RoomPolicy, Rooms
 from hubbub.core.signin import SignIn
 from hubbub.core.status import StatusService
 from hubbub.core.stickers import Stickers
@@ -184,16 +188,60 @@ class Node:
         )
         self.group_events.on_timer_scheduled.append(self.expiry.schedule_hint)
         self.expiry.register(REMINDER_TIMER, self.group_events.fire_due)
+        self.blobs = Blobs(self._make_blob_store(), self.clock)
+        self.rooms = Rooms(
+            st.rooms,
+            self.messages,
+            self.blobs,
+            self.conversations,
+            self.publisher,
+            self.registry,
+            self.clock,
+            RoomPolicy(
+                history=settings.simplechat_history,
+                user_list_limit=settings.simplechat_user_list_limit,
+                files=BlobPolicy(
+                    "room",
+                    settings.simplechat_max_file_bytes,
+                    frozenset(t.lower() for t in settings.simplechat_file_types),
+                ),
+            ),
+        )
+        self.chat_events_sink: ChatEventSink = self._make_chat_events_sink()
+        self.chat_events = ChatEvents(
+            self.chat_events_sink, self.clock, settings.chat_events_namespace
+        )
+        self.chat_relay = ChatRelay(st.chatevents, self.chat_events, self.clock, self.node_id)
+        self.messages.on_committed.append(self.chat_relay.wake)
         self.hub = Hub(self.conversations.invalidate)
         self.flusher = Flusher(
             self.metrics.frames_out.inc, on_writes=self.metrics.socket_writes.inc
         )
         self.dispatcher = Dispatcher(
-            self.hub, st.events, st.conversations, self.conversations.members
+            self.hub, st.events, st.conversations, self.conversations.audience
         )
         self.publisher.on_local = self.dispatcher.remember_skip
         self.ready = False
         self._presence_task: asyncio.Task[None] | None = None
+
+    def _make_chat_events_sink(self) -> ChatEventSink:
+        s = self.settings
+        if not s.nats_url:
+            from hubbub.protocols.chatevents.inprocess import InProcessChatEvents
+
+            return InProcessChatEvents()
+        from hubbub.protocols.chatevents.jetstream import JetStreamChatEvents
+
+        return JetStreamChatEvents(
+            s.nats_url, self.node_id, subject_prefix=s.nats_prefix, fmt=s.chat_events_format
+        )
+
+    def _make_blob_store(self) -> BlobStore:
+        if self.settings.resolved_blob_store == "database":
+            return self.stores.blobs
+        from hubbub.blobs.filesystem import FsBlobs
+
+        return FsBlobs(self.settings.data_dir.resolve() / "blobs", self.stores.blobs)
 
     def _make_bus(self) -> tuple[Bus, PresenceRegistry]:
         s = self.settings
@@ -233,17 +281,26 @@ class Node:
                 "(or create it with `hubbub user create NAME --admin`)"
             )
         self.writer.start()
+        if self.settings.simplechat:
+            # Every node must know the room's listener key before it publishes
+            # or fills a room event (core/rooms.py).
+            await self.rooms.start()
         await self.dispatcher.start()
         await self.bus.start(self.dispatcher.on_note)
         await self.registry.start()
         self._presence_task = asyncio.get_running_loop().create_task(self._refresh_presence())
         self.expiry.start()
+        await self.chat_events_sink.start()
+        if self.settings.chat_events_relay:
+            self.chat_relay.start()
         self.ready = True
         log.info("node started", extra={"node_id": self.node_id})
 
     async def close(self) -> None:
         self.ready = False
         await self.expiry.close()
+        await self.chat_relay.close()
+        await self.chat_events_sink.close()
         if self._presence_task is not None:
             self._presence_task.cancel()
         await self.accounts.close()

@@ -25,6 +25,7 @@ run, checks nothing refused reached the group, and records the figure.
 from __future__ import annotations
 
 import asyncio
+import base64
 import concurrent.futures
 import json
 import re
@@ -38,6 +39,7 @@ from typing import Any
 import pytest
 
 from tests.reliability.conftest import Figure
+from tests.roomclient import RoomClient
 from tests.support import Api, Client, ServerProcess
 
 ROLES = ("stranger", "removed", "member", "owner")
@@ -174,6 +176,8 @@ SURFACES: tuple[Surface, ...] = (
     # anyone may block or unblock any user (K is blocked by no one else)
     rest("PUT", "/v1/users/{K}/block", "K", PUBLIC),
     rest("DELETE", "/v1/users/{K}/block", "K", PUBLIC),
+    # a file of the public room (spec 001): its URL is the capability, for anyone
+    rest("GET", "/chat/files/{B}", "B", PUBLIC),
     # conversation ids
     ws(SEND_E2E, enc("{G}"), "G", GROUP, "group"),
     ws(SEND_E2E, enc("{D}"), "D", DIRECT, "direct"),
@@ -306,6 +310,22 @@ async def build_world(server: ServerProcess) -> World:
             "SendChatMessageWithClientId",
             {"client_message_id": "w2", "conversation_id": did, "content": marker_d},
         )
+        room = await RoomClient(server).connect()
+        await room.init()
+        content = json.dumps({"room_file": secrets.token_hex(4)}).encode()
+        await room.send(
+            {
+                "type": "file",
+                "file": {
+                    "name": "f.json",
+                    "type": "text/plain",
+                    "size": len(content),
+                    "data": base64.b64encode(content).decode(),
+                },
+            }
+        )
+        posted = await room.wait_for(lambda f: f.get("type") == "message" and "file" in f)
+        await room.close()
         xid = await api.direct(users["X"][1], users["Y"][0])
         x = await api.client(users["X"])
         marker_x = "secret-x-" + secrets.token_hex(6)
@@ -332,6 +352,7 @@ async def build_world(server: ServerProcess) -> World:
             mentionO=mention_o["data"]["notification_id"],
             evG=ev_g["data"]["event_id"],
             name=name,
+            B=posted["file"]["url"].rsplit("/", 1)[-1],
         )
         hidden = {name, marker_g, marker_d, marker_x, me.json()["email"], me.json()["phone"]}
         hidden |= {v for k, v in ids.items() if k not in ("name",)}
@@ -568,6 +589,7 @@ def uncovered_surfaces() -> list[str]:
     from fastapi.routing import APIRoute
 
     from hubbub.protocols.channels.handlers import HANDLERS
+    from hubbub.protocols.simplechat import files
     from hubbub.rest import accounts, admin, apikeys, blocks, conversations, totp
 
     id_free = {"status/response", "sync/request", "sync/changes"}
@@ -582,7 +604,7 @@ def uncovered_surfaces() -> list[str]:
     rest |= {(m, shape(p)) for m, p, _b in ADMIN_ROUTES}
     for router in (
         accounts.router, admin.router, apikeys.router, blocks.router, conversations.router,
-        totp.router,
+        totp.router, files.router,
     ):  # fmt: skip
         for route in router.routes:
             assert isinstance(route, APIRoute)

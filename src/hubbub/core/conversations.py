@@ -51,6 +51,9 @@ class Conversations:
         self._blockers: dict[str, frozenset[str]] = {}
         # Bumped by every invalidation: a load that raced one is not cached.
         self._generation = 0
+        # Conversations heard through one hub key instead of one per member
+        # (the public room, see `core/rooms.py`): conversation id -> that key.
+        self.listeners: dict[str, str] = {}
 
     def invalidate(self, conversation_ids: list[str]) -> None:
         self._generation += 1
@@ -78,6 +81,17 @@ class Conversations:
             self._members.clear()
         self._members[conversation_id] = members
         return members
+
+    async def audience(self, conversation_id: str) -> list[str]:
+        """Whom a conversation's events are addressed to: its members, or for a
+        conversation with a listener key, that key and the members who are
+        accounts (their other devices); `guest` members (the public room's
+        anonymous users) hear it through the key only."""
+        members = await self.members(conversation_id)
+        key = self.listeners.get(conversation_id)
+        if key is None:
+            return list(members)
+        return [key, *(u for u, role in members.items() if role != "guest")]
 
     async def blockers(self, conversation_id: str) -> frozenset[str]:
         """Members of a direct conversation who block the other; empty for a group.

@@ -209,7 +209,7 @@ class GroupEvents:
             caller.user_id, key, record, expected_version, delete_it, make
         )
         if result.stored is not None:
-            members = await self.conversations.members(record.group_id)
+            members = await self.conversations.audience(record.group_id)
             await self.publisher.event(result.stored, members, skip_conn=caller.conn_id)
         return result.reply
 
@@ -245,7 +245,7 @@ class GroupEvents:
         ev = event("c", group_id, "group/events/rsvp", "GroupEventRsvpUpdated", data)
         stored = await self.store.set_rsvp(event_id, caller.user_id, status, now, ev)
         if stored is not None:
-            members = await self.conversations.members(group_id)
+            members = await self.conversations.audience(group_id)
             await self.publisher.event(stored, members, skip_conn=caller.conn_id)
         return {"status": status, "changed": stored is not None}
 

@@ -12,7 +12,7 @@ timer row in the same transaction, so a restart cannot forget it (see
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hubbub.clock import Clock, iso
@@ -23,6 +23,7 @@ from hubbub.core.model import MessageRecord, NewEvent, StoredEvent
 from hubbub.core.ports import EventStream, MentionStore, MessageStore
 from hubbub.core.ports.mentions import MentionRow
 from hubbub.core.publisher import Publisher
+from hubbub.core.tracing import traceparent_or_new
 from hubbub.errors import NotFound, Unavailable, ValidationFailed
 from hubbub.ids import new_id
 
@@ -39,6 +40,15 @@ RECEIPT_STATUSES = ("delivered", "read", "played")
 def _check_len(value: str | None, limit: int, path: str) -> None:
     if value is not None and len(value) > limit:
         raise ValidationFailed(f"at most {limit} characters", path=path)
+
+
+def _origin(caller: Caller) -> dict[str, object]:
+    """Stored with a message for its chat event (spec 004), never sent to clients."""
+    return {
+        "trace_parent": traceparent_or_new(caller.trace_parent),
+        "session_id": (caller.session_id or caller.conn_id or "")[:64] or None,
+        "client_id": caller.device_id[:128] or None,
+    }
 
 
 class Messages:
@@ -59,6 +69,7 @@ class Messages:
         # Set by the composition root: group messages that @mention members.
         self.mentions: Mentions | None = None
         self.mention_store: MentionStore | None = None
+        self.on_committed: list[Callable[[], object]] = []  # the chat-event relay's wake-up
         # (sender, client_message_id) whose write failed with `unavailable`: it
         # may have committed all the same (the COMMIT's reply was lost).
         self._unsure: set[tuple[str, str]] = set()
@@ -74,7 +85,7 @@ class Messages:
         content_type: str | None,
         signature: str | None,
     ) -> tuple[str, str, int]:
-        members = await self.conversations.require_member(caller, conversation_id)
+        await self.conversations.require_member(caller, conversation_id)
         _check_len(ciphertext, MAX_CONTENT * 2, "$.data.ciphertext")
         _check_len(nonce, 256, "$.data.nonce")
         _check_len(algorithm, 64, "$.data.algorithm")
@@ -105,6 +116,7 @@ class Messages:
             "algorithm": algorithm,
             "key_id": key_id,
             "signature": signature,
+            **_origin(caller),
         }
         ev = event("c", conversation_id, "chat/messages", "EncryptedMessageReceived", data, mid)
         rec, stored = await self.store.append_message(record, fields, ev)
@@ -114,8 +126,9 @@ class Messages:
         # this node's cached list as soon as its commit returns, before this send
         # resumes (the writer resolves commits in order); other nodes apply the bus
         # invalidation, so there the window is the bus latency.
-        members = await self.conversations.members(conversation_id)
-        await self.publisher.event(stored, members, skip_conn=caller.conn_id)
+        audience = await self.conversations.audience(conversation_id)
+        await self.publisher.event(stored, audience, skip_conn=caller.conn_id)
+        self._committed()
         return rec.id, iso(rec.created_at), stored.pos
 
     async def send_text(
@@ -127,7 +140,10 @@ class Messages:
         client_message_id: str | None,
         self_destruct: bool,
         ttl_seconds: int | None,
+        extra: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        """Store and push a plaintext message; `extra` adds fields to its event data
+        (the public room's sender name and file, see `core/rooms.py`)."""
         members = await self.conversations.require_member(caller, conversation_id)
         _check_len(content, MAX_CONTENT, "$.data.content")
         _check_len(client_message_id, 128, "$.data.client_message_id")
@@ -151,6 +167,8 @@ class Messages:
             "self_destruct": bool(self_destruct),
             "expires_at": iso(expires) if expires is not None else None,
         }
+        if extra:
+            data.update(extra)
         record = MessageRecord(
             mid,
             conversation_id,
@@ -163,7 +181,11 @@ class Messages:
             bool(self_destruct),
             None,
         )
-        fields: dict[str, object] = {"content_type": content_type or "text", "content": content}
+        fields: dict[str, object] = {
+            "content_type": content_type or "text",
+            "content": content,
+            **_origin(caller),
+        }
         ev = event("c", conversation_id, "chat/messages", "ChatMessageReceived", data, mid)
         mentions: list[MentionRow] = []
         if self.mentions is not None and "@" in content:
@@ -217,12 +239,13 @@ class Messages:
         unsure = key in self._unsure
         self._unsure.discard(key)
         if stored is not None:
-            members = await self.conversations.members(conversation_id)  # as of the commit
-            await self.publisher.event(stored, members, skip_conn=caller.conn_id)
+            audience = await self.conversations.audience(conversation_id)  # as of the commit
+            await self.publisher.event(stored, audience, skip_conn=caller.conn_id)
             for (_nid, user_id, _ev), note in zip(mentions, notes, strict=True):
                 await self.publisher.event(note, [user_id])
             for ev_more in more:
-                await self.publisher.event(ev_more, members)
+                await self.publisher.event(ev_more, audience)
+            self._committed()
             if rec.expires_at is not None:
                 for cb in self.on_timer_scheduled:
                     cb(rec.expires_at)
@@ -239,13 +262,17 @@ class Messages:
             await self._push_committed(rec, caller.conn_id)
         return rec
 
+    def _committed(self) -> None:
+        for cb in self.on_committed:
+            cb()
+
     async def _push_committed(self, rec: MessageRecord, skip_conn: str | None) -> None:
         if rec.event_pos is None or rec.deleted_at is not None:
             return
         found = await self.events.feed(rec.sender_id, rec.event_pos - 1, 1)
         if found and found[0].pos == rec.event_pos:
-            members = await self.conversations.members(rec.conversation_id)
-            await self.publisher.event(found[0], members, skip_conn=skip_conn)
+            audience = await self.conversations.audience(rec.conversation_id)
+            await self.publisher.event(found[0], audience, skip_conn=skip_conn)
 
     async def acknowledge(
         self,

@@ -116,7 +116,7 @@ class Polls:
         stored = await self.store.create_poll(
             poll, event("c", conversation_id, "chat/polls", "PollCreated", data)
         )
-        members = await self.conversations.members(conversation_id)
+        members = await self.conversations.audience(conversation_id)
         await self.publisher.event(stored, members, skip_conn=caller.conn_id)
         if due is not None:
             for cb in self.on_timer_scheduled:
@@ -171,7 +171,7 @@ class Polls:
         if stored is None:
             raise Conflict("the poll is closed")
         if stored:
-            members = await self.conversations.members(conversation_id)
+            members = await self.conversations.audience(conversation_id)
             for ev in stored:
                 await self.publisher.event(ev, members)
         after = await self.store.get_poll(poll_id)
@@ -212,7 +212,7 @@ class Polls:
         if result is None:
             return None
         poll, stored = result
-        members = await self.conversations.members(poll.conversation_id)
+        members = await self.conversations.audience(poll.conversation_id)
         await self.publisher.event(stored, members)
         return self._closed_data(poll)
 

@@ -43,11 +43,19 @@ class Publisher:
         )
 
     async def ephemeral(
-        self, channel: str, type_: str, data: dict[str, object], recipients: Iterable[str]
+        self,
+        channel: str,
+        type_: str,
+        data: dict[str, object],
+        recipients: Iterable[str],
+        *,
+        skip_conn: str | None = None,
     ) -> None:
         """Events that are state, not history (presence): pushed, not logged."""
         frame = encode({"channel": channel, "type": type_, "data": data})
-        await self.bus.publish(Notification(frame=frame, recipients=list(recipients)))
+        await self.bus.publish(
+            Notification(frame=frame, recipients=list(recipients), skip_conn=skip_conn)
+        )
 
     async def invalidate(self, conversation_ids: list[str]) -> None:
         await self.bus.publish(Notification(invalidate=conversation_ids))

@@ -93,8 +93,8 @@ class Reactions:
             status = "unchanged"
         else:
             status = "added" if value is not None else "removed"
-            members = await self.conversations.members(msg.conversation_id)
-            await self.publisher.event(stored[0], members, skip_conn=caller.conn_id)
+            audience = await self.conversations.audience(msg.conversation_id)
+            await self.publisher.event(stored[0], audience, skip_conn=caller.conn_id)
             if tell_author:
                 await self.publisher.event(stored[1], [msg.sender_id])
         return {

@@ -102,8 +102,8 @@ class ExpiryWorker:
         if result is None:
             return False
         rec, stored = result
-        members = await self.conversations.members(rec.conversation_id)
-        await self.publisher.event(stored, members)
+        audience = await self.conversations.audience(rec.conversation_id)
+        await self.publisher.event(stored, audience)
         return True
 
     async def _run(self) -> None:

@@ -52,12 +52,12 @@ class Dispatcher:
         hub: Hub,
         events: EventStream,
         contacts: Contacts,
-        members: Callable[[str], Awaitable[dict[str, str]]],
+        members: Callable[[str], Awaitable[list[str]]],
     ) -> None:
         self.hub = hub
         self.events = events
         self.contacts = contacts
-        self.members = members
+        self.members = members  # a conversation's audience (Conversations.audience)
         self.upto = 0
         self._backlog: deque[Notification] = deque()
         self._worker: asyncio.Task[None] | None = None

@@ -12,6 +12,7 @@ the caller publishes them only after they return, i.e. after the commit.
 """
 
 from hubbub.core.ports.accounts import AccountStore, UserDirectory
+from hubbub.core.ports.blobs import BlobStore
 from hubbub.core.ports.blocks import BlockStore
 from hubbub.core.ports.bus import Bus, PresenceRegistry
 from hubbub.core.ports.conversations import Contacts, ConversationStore
@@ -25,11 +26,13 @@ from hubbub.core.ports.polls import PollRecord, PollStore
 from hubbub.core.ports.presence import LastSeenStore
 from hubbub.core.ports.profile import ProfileStore
 from hubbub.core.ports.reactions import ReactionStore
+from hubbub.core.ports.rooms import RoomStore
 from hubbub.core.ports.sync import CursorStore
 from hubbub.core.ports.timers import ExpiryStore
 
 __all__ = [
     "AccountStore",
+    "BlobStore",
     "BlockStore",
     "Bus",
     "Contacts",
@@ -49,5 +52,6 @@ __all__ = [
     "PresenceRegistry",
     "ProfileStore",
     "ReactionStore",
+    "RoomStore",
     "UserDirectory",
 ]

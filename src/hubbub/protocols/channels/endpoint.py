@@ -134,6 +134,8 @@ class Connection:
         self._tail: asyncio.Future[None] | None = None
         self._inflight = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        self._peer_close = 1006  # the client's close code, once it sent one
+        self._limited = False  # rate-limited since the last accepted frame
 
     # -- output ---------------------------------------------------------------
     def send(self, frame: bytes) -> None:
@@ -255,6 +257,7 @@ class Connection:
             wire,
             self.ws.send_text,
         )
+        trace = self.ws.headers.get("traceparent")
         caller = Caller(
             info.user_id,
             device or info.device_id,
@@ -262,6 +265,8 @@ class Connection:
             info.token_hash,
             info.kind,
             info.read_only,
+            session_id=outbox.id,
+            trace_parent=trace,
         )
         self.session = Session(node, caller, outbox)
         joined = False
@@ -282,6 +287,7 @@ class Connection:
             node.hub.add(outbox)
             node.metrics.connections.inc()
             joined = True
+            node.chat_events.connected(caller.user_id, outbox.id, caller.device_id, trace)
             log.debug("connected", extra={"user_id": caller.user_id, "device_id": caller.device_id})
             # One task reads; a kick (revoked, too slow) cancels it. Writes need no
             # task (see realtime/outbox.py).
@@ -321,6 +327,16 @@ class Connection:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.ws.close(code=code, reason=reason), timeout=2)
             if joined:
+                forced = outbox.closing is not None
+                node.chat_events.disconnected(
+                    caller.user_id,
+                    outbox.id,
+                    caller.device_id,
+                    trace,
+                    code=code if forced else self._peer_close,
+                    reason=reason if forced else "closed by the client",
+                    forced=forced,
+                )
                 with contextlib.suppress(Exception):
                     await node.presence.disconnected(caller.user_id)
 
@@ -344,6 +360,7 @@ class Connection:
                 await outbox.wait_below(backlog)
             msg = await ws.receive()
             if msg["type"] == "websocket.disconnect":
+                self._peer_close = int(msg.get("code") or 1005)
                 return
             raw: str | bytes | None = msg.get("text")
             if raw is None:
@@ -372,7 +389,14 @@ class Connection:
             raise _Refused(TooLarge(f"frame exceeds {self.max_frame} bytes"), _peek_id(raw))
         wait_ms = self.bucket.take()
         if wait_ms:
+            if not self._limited and self.session is not None:
+                self._limited = True  # one chat event per burst refused, not per frame
+                c = self.session.caller
+                self.node.chat_events.rate_limited(
+                    c.user_id, c.session_id, c.device_id, c.trace_parent, wait_ms
+                )
             raise _Refused(RateLimited("slow down", retry_after_ms=wait_ms), _peek_id(raw))
+        self._limited = False
         try:
             frame: ClientFrame = _frame_decoder.decode(raw)
         except msgspec.ValidationError as exc:

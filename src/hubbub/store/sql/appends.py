@@ -38,7 +38,18 @@ Append = tuple[MessageRecord, dict[str, object], NewEvent]
 Appended = tuple[MessageRecord, StoredEvent | None]
 
 # Every optional message column a row may set; the rest of a row is fixed.
-_OPTIONAL = ("content_type", "content", "ciphertext", "nonce", "algorithm", "key_id", "signature")
+_OPTIONAL = (
+    "content_type",
+    "content",
+    "ciphertext",
+    "nonce",
+    "algorithm",
+    "key_id",
+    "signature",
+    "trace_parent",
+    "session_id",
+    "client_id",
+)
 _FIXED = (
     "id",
     "conversation_id",
@@ -190,6 +201,9 @@ class MessageAppends:
                     get("algorithm"),
                     get("key_id"),
                     get("signature"),
+                    get("trace_parent"),
+                    get("session_id"),
+                    get("client_id"),
                     rec.id,
                     rec.conversation_id,
                     rec.sender_id,

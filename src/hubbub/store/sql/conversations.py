@@ -21,6 +21,8 @@ _CONTACTS_SQL = text(
     WHERE m1.user_id = :me AND m1.left_pos IS NULL AND m2.left_pos IS NULL
       AND m2.user_id <> :me
       AND NOT EXISTS (
+        SELECT 1 FROM conversations c WHERE c.id = m1.conversation_id AND c.kind = 'room')
+      AND NOT EXISTS (
         SELECT 1 FROM blocks b WHERE b.blocker_id = :me AND b.blocked_id = m2.user_id)
       AND NOT EXISTS (
         SELECT 1 FROM blocks b WHERE b.blocker_id = m2.user_id AND b.blocked_id = :me)

@@ -33,7 +33,9 @@ _FEED_SQL = text(
             SELECT 1 FROM members m1 JOIN members m2
               ON m1.conversation_id = m2.conversation_id
             WHERE m1.user_id = :me AND m2.user_id = e.target
-              AND m1.left_pos IS NULL AND m2.left_pos IS NULL)
+              AND m1.left_pos IS NULL AND m2.left_pos IS NULL
+              AND NOT EXISTS (SELECT 1 FROM conversations c
+                WHERE c.id = m1.conversation_id AND c.kind = 'room'))
           AND NOT EXISTS (
             SELECT 1 FROM blocks b WHERE b.blocker_id = :me AND b.blocked_id = e.target)
           AND NOT EXISTS (

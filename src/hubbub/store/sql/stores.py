@@ -17,7 +17,9 @@ from hubbub.store.sql.accounts import SqlAccounts
 from hubbub.store.sql.admin import SqlAdmin
 from hubbub.store.sql.apikeys import SqlApiKeys
 from hubbub.store.sql.audit import SqlAudit
+from hubbub.store.sql.blobs import SqlBlobs
 from hubbub.store.sql.blocks import SqlBlocks
+from hubbub.store.sql.chatevents import SqlRelay
 from hubbub.store.sql.conversations import SqlConversations
 from hubbub.store.sql.events import SqlEvents
 from hubbub.store.sql.group_events import SqlGroupEvents
@@ -29,6 +31,7 @@ from hubbub.store.sql.polls import SqlPolls
 from hubbub.store.sql.presence import SqlLastSeen
 from hubbub.store.sql.profile import SqlProfiles
 from hubbub.store.sql.reactions import SqlReactions
+from hubbub.store.sql.rooms import SqlRooms
 from hubbub.store.sql.signin import SqlRegistration
 from hubbub.store.sql.sync import SqlCursors
 from hubbub.store.sql.throttle import SqlThrottle
@@ -64,6 +67,9 @@ class SqlStores:
     throttle: SqlThrottle
     apikeys: SqlApiKeys
     totp: SqlTotp
+    rooms: SqlRooms
+    blobs: SqlBlobs
+    chatevents: SqlRelay
 
     @classmethod
     def build(
@@ -94,4 +100,7 @@ class SqlStores:
             throttle=SqlThrottle(*args),
             apikeys=SqlApiKeys(*args),
             totp=SqlTotp(*args),
+            rooms=SqlRooms(*args),
+            blobs=SqlBlobs(*args),
+            chatevents=SqlRelay(*args),
         )

@@ -28,6 +28,7 @@ __all__ = [
     "api_keys",
     "audit_log",
     "auth_throttle",
+    "blobs",
     "blocks",
     "conversations",
     "device_cursors",
@@ -46,7 +47,9 @@ __all__ = [
     "receipts",
     "recovery_codes",
     "registration_tokens",
+    "relay_cursors",
     "request_keys",
+    "room_users",
     "timers",
     "tokens",
     "totp_secrets",
@@ -164,6 +167,12 @@ messages = Table(
     Column("expires_at", Ms, nullable=True),
     Column("deleted_at", Ms, nullable=True),
     Column("event_pos", Pos, nullable=True),
+    # Where the message came from, for the chat-event relay (spec 004): the
+    # W3C traceparent of the request (or the trace started for it), the
+    # connection and the device. Never sent to clients.
+    Column("trace_parent", String(64), nullable=True),
+    Column("session_id", String(64), nullable=True),
+    Column("client_id", String(128), nullable=True),
     UniqueConstraint("sender_id", "client_message_id", name="uq_message_client_id"),
     Index("ix_messages_conversation", "conversation_id", "created_at"),
 )
@@ -380,4 +389,51 @@ recovery_codes = Table(
     Column("user_id", String(36), primary_key=True),
     Column("code_hash", String(64), primary_key=True),
     Column("used_at", Ms, nullable=True),
+)
+
+# The public room of spec 001: who has been in it. `handle` is the client's
+# own `id`; `user_id` the member id in the room's conversation (a fresh id for
+# an anonymous handle, the account's id for one bound by a token).
+# `username_key` is the casefolded name, for "is this name taken".
+room_users = Table(
+    "room_users",
+    metadata,
+    Column("room_id", String(36), primary_key=True),
+    Column("handle", String(64), primary_key=True),
+    Column("user_id", String(36), nullable=False),
+    Column("username", String(64), nullable=False),
+    Column("username_key", String(64), nullable=False),
+    Column("account_bound", Boolean, nullable=False, server_default="0"),
+    Column("created_at", Ms, nullable=False),
+    Column("last_active", Ms, nullable=False),
+    UniqueConstraint("room_id", "user_id", name="uq_room_user"),
+    Index("ix_room_users_name", "room_id", "username_key"),
+)
+
+# Uploaded files. `data` holds the bytes when blobs live in the database
+# (PostgreSQL deployments); with the filesystem store it is NULL and the
+# bytes are a file under the data dir named by `id`.
+blobs = Table(
+    "blobs",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("owner_id", String(36), nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("mime", String(128), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("created_at", Ms, nullable=False),
+    Column("data", LargeBinary, nullable=True),
+)
+
+# How far a relay (the chat-event relay of spec 004) has published the event
+# stream, and which node holds it: one row per relay, leased so that one node
+# relays at a time and another takes over when the lease runs out.
+relay_cursors = Table(
+    "relay_cursors",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("pos", Pos, nullable=False),
+    Column("owner", String(128), nullable=True),
+    Column("lease_until", Ms, nullable=False),
 )

@@ -1,0 +1,1 @@
+"""Blob stores: where uploaded bytes live (`core/blobs.py` holds the rules)."""

@@ -1,0 +1,108 @@
+"""Blobs: uploaded files, checked once here whatever protocol brought them.
+
+An upload is accepted only if its declared size is within the use's limit
+and equals the decoded size, its base64 is strict, and its MIME type is on
+the use's allowlist. Ids are 192 random bits (`secrets.token_urlsafe`): the
+download URL is the capability, handed only to those allowed to see the
+message that carries it (for the public room: whoever is in the room).
+Where the bytes live is the store's business (`blobs/filesystem.py` under
+the data dir, or the database; see docs/storage.md).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import secrets
+from dataclasses import dataclass
+
+from hubbub.clock import Clock
+from hubbub.core.ports.blobs import BlobMeta, BlobStore
+from hubbub.errors import NotFound, TooLarge, ValidationFailed
+
+__all__ = ["BlobPolicy", "Blobs", "check_blob_id"]
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_MIME = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$")
+_BLOB_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+MAX_NAME = 255
+
+
+@dataclass(frozen=True, slots=True)
+class BlobPolicy:
+    """Limits of one use of blobs (room files, later voice notes, exports...)."""
+
+    purpose: str
+    max_bytes: int
+    mime_types: frozenset[str]
+
+
+def check_blob_id(blob_id: str) -> bool:
+    return bool(_BLOB_ID.match(blob_id))
+
+
+def _mime(raw: str, allowed: frozenset[str], path: str) -> str:
+    base = raw.split(";", 1)[0].strip().lower()
+    if not _MIME.match(base):
+        raise ValidationFailed("not a MIME type", path=path)
+    if base not in allowed:
+        raise ValidationFailed(
+            f"type {base} is not allowed here (allowed: {', '.join(sorted(allowed))})", path=path
+        )
+    return base
+
+
+class Blobs:
+    def __init__(self, store: BlobStore, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    async def upload(
+        self,
+        owner_id: str,
+        policy: BlobPolicy,
+        name: str,
+        mime: str,
+        declared_size: int,
+        data_b64: str,
+        base: str = "$.file",
+    ) -> BlobMeta:
+        """Check and store one file; `base` is the JSON path of the file object."""
+        if not name or len(name) > MAX_NAME or _CONTROL.search(name):
+            raise ValidationFailed(
+                f"1..{MAX_NAME} characters without control characters", path=f"{base}.name"
+            )
+        if declared_size < 1:
+            raise ValidationFailed("must be at least 1", path=f"{base}.size")
+        if declared_size > policy.max_bytes:
+            raise TooLarge(f"files may be at most {policy.max_bytes} bytes", path=f"{base}.size")
+        mime = _mime(mime, policy.mime_types, f"{base}.type")
+        if len(data_b64) > 4 * ((policy.max_bytes + 2) // 3) + 4:
+            raise TooLarge(f"files may be at most {policy.max_bytes} bytes", path=f"{base}.data")
+        try:
+            data = base64.b64decode(data_b64, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValidationFailed("not valid base64", path=f"{base}.data") from None
+        if len(data) != declared_size:
+            raise ValidationFailed(
+                f"size says {declared_size} bytes but data holds {len(data)}", path=f"{base}.size"
+            )
+        meta = BlobMeta(
+            secrets.token_urlsafe(24),
+            owner_id,
+            policy.purpose,
+            name,
+            mime,
+            len(data),
+            self.clock.now_ms(),
+        )
+        await self.store.put(meta, data)
+        return meta
+
+    async def open(self, blob_id: str) -> tuple[BlobMeta, bytes]:
+        """A blob by id; an id that is malformed or unknown is the same `not_found`."""
+        found = await self.store.get(blob_id) if check_blob_id(blob_id) else None
+        if found is None:
+            raise NotFound("file not found")
+        return found
