@@ -18,7 +18,7 @@ from hubbub import __version__
 from hubbub.config import Settings
 from hubbub.errors import HubbubError
 from hubbub.protocols.channels.endpoint import Connection, ws_endpoint
-from hubbub.rest import accounts, blocks, conversations, ops
+from hubbub.rest import accounts, blocks, conversations, ops, webclient
 from hubbub.runtime import Node
 
 __all__ = ["Edge", "create_app"]
@@ -95,5 +95,6 @@ def create_app(settings: Settings, node: Node | None = None) -> FastAPI:
     app.include_router(blocks.router)
     app.include_router(conversations.router)
     app.include_router(ops.router)
+    app.include_router(webclient.router)
     app.add_api_websocket_route("/ws", ws_endpoint)
     return app
