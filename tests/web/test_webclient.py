@@ -74,6 +74,8 @@ def test_every_asset_is_same_origin_and_served(http: httpx.Client) -> None:
         assert "content-security-policy" in r.headers, path
         base = path.rsplit("/", 1)[0] + "/"
         refs = REFS.findall(r.text) if path == "/" else []
+        if path.endswith(".css"):
+            refs += re.findall(r"""url\("?([^")]+)"?\)""", r.text)
         if path.endswith(".js"):
             assert r.headers["content-type"].startswith("text/javascript"), path
             refs += IMPORTS.findall(r.text) + DYNAMIC.findall(r.text)
@@ -86,7 +88,7 @@ def test_every_asset_is_same_origin_and_served(http: httpx.Client) -> None:
     shipped = {
         "/" if p == "/app/index.html" else "/sw.js" if p == "/app/sw.js" else p for p in shipped
     }
-    assert shipped <= seen | {"/app/icon.svg", "/app/manifest.webmanifest"}
+    assert shipped <= seen
 
 
 def _join(base: str, ref: str) -> str:

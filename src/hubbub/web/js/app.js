@@ -23,6 +23,11 @@ const RETRYABLE = new Set(["offline", "timeout", "unavailable", "rate_limited", 
 const STATUS_RANK = { delivered: 1, read: 2, played: 3 };
 const SERVER_EXPIRY_GRACE_MS = 5000;
 
+/** Log what is a defect; a lost connection is not (the resume after the reconnect redoes it). */
+function report(e) {
+  if (!(e && RETRYABLE.has(e.code))) console.error(e);
+}
+
 export class App {
   constructor(session, { onSignedOut }) {
     this.me = session;
@@ -111,7 +116,7 @@ export class App {
 
   // -- the feed -------------------------------------------------------------
   enqueue(frame) {
-    this.chain = this.chain.then(() => this.apply(frame)).catch((e) => console.error(e));
+    this.chain = this.chain.then(() => this.apply(frame)).catch(report);
     return this.chain;
   }
 
@@ -125,10 +130,10 @@ export class App {
     try {
       await this.resume();
     } catch (e) {
-      if (e.code !== "offline") console.error("resume failed", e);
+      report(e);
       return;
     }
-    if (this.e2e.available) this.e2e.publish(this.socket).catch((e) => console.error(e));
+    if (this.e2e.available) this.e2e.publish(this.socket).catch(report);
     this.flushOutbox();
     this.queuePendingReceipts();
     this.markRead();

@@ -8,7 +8,7 @@ const TTLS = [
   ["", "Off"], ["10", "10 seconds"], ["60", "1 minute"], ["3600", "1 hour"], ["86400", "1 day"],
 ];
 const TICKS = {
-  pending: ["🕓", "sending"], sent: ["✓", "sent"], delivered: ["✓✓", "delivered"],
+  pending: ["○", "sending"], sent: ["✓", "sent"], delivered: ["✓✓", "delivered"],
   read: ["✓✓", "read"], failed: ["!", "not sent"],
 };
 const RANK = { delivered: 1, read: 2, played: 2 };
@@ -40,7 +40,7 @@ export class ChatView {
     this.form = h("form", { class: "composer", "aria-label": "Write a message" },
       h("label", { for: "composer-input", class: "visually-hidden" }, "Message"),
       this.input,
-      h("label", { for: "composer-ttl", class: "ttl-label" }, h("span", { "aria-hidden": "true" }, "⏱"),
+      h("label", { for: "composer-ttl", class: "ttl-label" }, h("span", { class: "icon icon-timer", "aria-hidden": "true" }),
         h("span", { class: "visually-hidden" }, "Disappearing message timer")),
       this.ttl,
       this.sendButton);
@@ -129,7 +129,7 @@ export class ChatView {
     }
     const secure = this.app.security(conv) === "e2e";
     this.security.textContent = secure
-      ? "🔒 End-to-end encrypted: only the two of you can read these messages."
+      ? "End-to-end encrypted: only the two of you can read these messages."
       : conv.kind === "direct"
         ? (this.app.e2e.available ? "Not end-to-end encrypted: the other person has no encryption key yet."
           : "Not end-to-end encrypted: this page needs https (or localhost) for encryption.")
@@ -167,7 +167,7 @@ export class ChatView {
       sender.hidden = !sender.textContent;
       const text = li.querySelector(".text");
       if (m.undecryptable) {
-        text.textContent = `🔒 Encrypted message: ${m.undecryptable}`;
+        text.textContent = `Encrypted message: ${m.undecryptable}`;
         li.classList.add("undecryptable");
       } else {
         text.textContent = m.text;
@@ -256,7 +256,7 @@ export class ChatView {
       const el = li.querySelector(".countdown");
       if (!at) { el.textContent = ""; continue; }
       const left = at - now;
-      el.textContent = left > 0 ? `⏱ ${fmtRemaining(left)}` : "";
+      el.textContent = left > 0 ? fmtRemaining(left) : "";
     }
   }
 

@@ -66,7 +66,10 @@ export class ConversationList {
         h("span", { class: "avatar", "aria-hidden": "true" }),
         h("span", { class: "conv-main" },
           h("span", { class: "conv-top" },
-            h("span", { class: "conv-title" }), h("span", { class: "conv-time" })),
+            h("span", { class: "conv-name" },
+              h("span", { class: "icon icon-lock conv-lock", "aria-hidden": "true", title: "end-to-end encrypted" }),
+              h("span", { class: "conv-title" })),
+            h("span", { class: "conv-time" })),
           h("span", { class: "conv-bottom" },
             h("span", { class: "conv-last" }), h("span", { class: "badge unread" })))));
       return li;
@@ -81,13 +84,14 @@ export class ConversationList {
       const avatar = a.querySelector(".avatar");
       avatar.textContent = (title || "?").slice(0, 1).toUpperCase();
       avatar.dataset.online = online ? "yes" : "no";
-      a.querySelector(".conv-title").textContent = (secure ? "🔒 " : "") + title;
+      a.querySelector(".conv-title").textContent = title;
+      a.querySelector(".conv-lock").hidden = !secure;
       a.querySelector(".conv-time").textContent = at ? fmtTime(at) : "";
       const shown = hit || last;
       let preview = c.left ? "You left this group" : c.kind === "group" ? "Group" : "No messages yet";
       if (shown) {
         const who = c.kind === "group" && shown.sender ? `${s.userName(shown.sender)}: ` : "";
-        preview = who + (shown.undecryptable ? "🔒 Encrypted message" : shown.text);
+        preview = who + (shown.undecryptable ? "Encrypted message" : shown.text);
       }
       a.querySelector(".conv-last").textContent = preview;
       const unread = s.unread(c.id);
