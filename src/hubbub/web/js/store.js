@@ -62,6 +62,15 @@ export class Store {
     this.writes = Promise.resolve();
     this.pendingReceipts = new Map(); // message id -> {user_id: status}, before the message
     this.seenTimer = 0;
+    this.byConv = new Map(); // conversation id -> Map(message id -> message)
+    this.sorted = new Map(); // conversation id -> sorted array, until it changes
+  }
+
+  index(m, add) {
+    let of = this.byConv.get(m.conv);
+    if (!of) { of = new Map(); this.byConv.set(m.conv, of); }
+    if (add) of.set(m.id, m); else of.delete(m.id);
+    this.sorted.delete(m.conv);
   }
 
   async open() {
@@ -73,7 +82,7 @@ export class Store {
       if (m.k === "blocked") this.blocked = new Set(m.v);
     }
     for (const c of await all("conversations")) this.conversations.set(c.id, c);
-    for (const m of await all("messages")) this.messages.set(m.id, m);
+    for (const m of await all("messages")) { this.messages.set(m.id, m); this.index(m, true); }
     for (const u of await all("users")) this.users.set(u.user_id, u);
     for (const k of await all("keys")) this.keys.set(k.kid, k);
     for (const k of await all("peerkeys")) this.peerKeys.set(k.key_id, k);
@@ -206,7 +215,9 @@ export class Store {
       merged.rcpt = { ...(merged.rcpt || {}), ...early };
       this.pendingReceipts.delete(m.id);
     }
+    if (old) this.index(old, false);
     this.messages.set(m.id, merged);
+    this.index(merged, true);
     this.put("messages", merged);
     this.changed("messages");
     this.changed("conversations");
@@ -214,7 +225,9 @@ export class Store {
   }
 
   removeMessage(id) {
-    if (!this.messages.has(id)) return;
+    const m = this.messages.get(id);
+    if (!m) return;
+    this.index(m, false);
     this.messages.delete(id);
     this.del("messages", id);
     this.changed("messages");
@@ -225,21 +238,26 @@ export class Store {
   renameMessage(localId, serverId, fields) {
     const m = this.messages.get(localId);
     if (!m) return;
+    this.index(m, false);
     this.messages.delete(localId);
     this.del("messages", localId);
     this.putMessage({ ...m, ...fields, id: serverId });
   }
 
+  /** A conversation's messages, oldest first (a shared array: do not modify it). */
   messagesOf(convId) {
-    const out = [];
-    for (const m of this.messages.values()) if (m.conv === convId) out.push(m);
+    let out = this.sorted.get(convId);
+    if (out) return out;
+    out = [...(this.byConv.get(convId) || new Map()).values()];
     out.sort((a, b) => (a.ts - b.ts) || ((a.seq || Infinity) - (b.seq || Infinity)));
+    this.sorted.set(convId, out);
     return out;
   }
 
   lastMessage(convId) {
-    const list = this.messagesOf(convId).filter((m) => m.kind !== "system");
-    return list[list.length - 1] || null;
+    const list = this.messagesOf(convId);
+    for (let i = list.length - 1; i >= 0; i--) if (list[i].kind !== "system") return list[i];
+    return null;
   }
 
   /** Messages of others not yet read here, after the last one we sent (we saw those). */

@@ -12,6 +12,7 @@ const TICKS = {
   read: ["✓✓", "read"], failed: ["!", "not sent"],
 };
 const RANK = { delivered: 1, read: 2, played: 2 };
+const PAGE = 200; // messages drawn at once; "Show earlier messages" adds more
 
 export class ChatView {
   constructor(app, el, convId) {
@@ -37,6 +38,9 @@ export class ChatView {
       TTLS.map(([v, t]) => h("option", { value: v }, t)));
     this.sendButton = h("button", { type: "submit", class: "primary", id: "composer-send" }, "Send");
     this.note = h("p", { class: "composer-note", id: "composer-note", hidden: true });
+    this.limit = PAGE;
+    this.more = h("button", { type: "button", class: "more", hidden: true,
+      onclick: () => { this.limit += PAGE; this.stick = false; this.render(); } }, "Show earlier messages");
     this.form = h("form", { class: "composer", "aria-label": "Write a message" },
       h("label", { for: "composer-input", class: "visually-hidden" }, "Message"),
       this.input,
@@ -50,6 +54,7 @@ export class ChatView {
         h("div", { class: "chat-head-text" }, this.heading, this.subtitle, this.info),
         this.actions),
       this.security,
+      this.more,
       this.list,
       this.note,
       this.form));
@@ -144,7 +149,9 @@ export class ChatView {
     this.note.hidden = !frozen;
     this.note.textContent = conv.left ? "You left this group." : blocked ? "You blocked this person. Unblock them to write." : "";
 
-    const msgs = s.messagesOf(this.convId);
+    const all = s.messagesOf(this.convId);
+    const msgs = all.length > this.limit ? all.slice(all.length - this.limit) : all;
+    this.more.hidden = all.length <= this.limit;
     const atBottom = this.stick;
     syncList(this.list, msgs, (m) => m.id, (m) => {
       if (m.kind === "system") return h("li", { class: "system" });

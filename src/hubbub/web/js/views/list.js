@@ -47,7 +47,7 @@ export class ConversationList {
       let hit = null;
       if (q) {
         if (!title.toLowerCase().includes(q)) {
-          hit = s.messagesOf(c.id).reverse().find((m) => m.kind === "msg" && (m.text || "").toLowerCase().includes(q));
+          hit = [...s.messagesOf(c.id)].reverse().find((m) => m.kind === "msg" && (m.text || "").toLowerCase().includes(q));
           if (!hit) continue;
         }
       }
