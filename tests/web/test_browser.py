@@ -180,17 +180,26 @@ def test_direct_chat_is_live_encrypted_and_ticked(
     alice.expect(alice.message(reply)).to_have_count(1, timeout=WAIT)
     bob.expect(bob.ticks(reply)).to_have_attribute("data-status", "read", timeout=WAIT)
 
+    # Self-destruct in an encrypted chat: the timer is inside the ciphertext and
+    # both browsers delete the message when it runs out (checked at the end).
+    burn = "burn after reading"
+    alice.send(burn, ttl="10")
+    bob.expect(bob.message(burn).locator(".countdown")).to_have_text(
+        re.compile(r"^\d+s$"), timeout=WAIT
+    )
+
     # The server holds ciphertext only: no byte of either text in its files
     # (database, WAL, logs), and the two messages are stored as e2e rows.
     data = _bytes_of_data_dir(web_server)
-    assert secret.encode() not in data and reply.encode() not in data
+    for text in (secret, reply, burn):
+        assert text.encode() not in data
     with _db(web_server) as db:
         rows = db.execute(
             "SELECT kind, content, ciphertext, algorithm FROM messages m JOIN users u"
             " ON u.id = m.sender_id WHERE u.username IN (?, ?)",
             (alice.name, bob.name),
         ).fetchall()
-    assert len(rows) == 2
+    assert len(rows) == 3
     assert all(
         r[0] == "e2e" and r[1] is None and r[2] and r[3] == "P256-HKDF-AES256GCM" for r in rows
     )
@@ -214,6 +223,15 @@ def test_direct_chat_is_live_encrypted_and_ticked(
     assert bob.page.evaluate("document.documentElement.scrollWidth") <= 375
     alice.page.screenshot(path=str(SCREENSHOTS / "chat-wide.png"))
 
+    alice.expect(alice.message(burn)).to_have_count(0, timeout=30_000)
+    # Keyboard: Escape leaves the chat for the list, focus on the chat just left.
+    alice.page.keyboard.press("Escape")
+    alice.expect(alice.conversation(bob.name).locator("a")).to_be_focused()
+    alice.page.keyboard.press("Enter")
+    alice.expect("#composer-input").to_be_focused()
+    bob.open_chat(alice.name)
+    bob.expect(bob.message(burn)).to_have_count(0, timeout=WAIT)
+    bob.expect(bob.message(secret)).to_have_count(1)
     alice.check_clean()
     bob.check_clean()
 

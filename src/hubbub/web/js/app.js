@@ -14,7 +14,7 @@
 import { Api } from "./api.js";
 import { E2E } from "./crypto.js";
 import { uuid } from "./dom.js";
-import { REDUCERS } from "./events.js";
+import { REDUCERS, retrySealed } from "./events.js";
 import { Store, deleteDatabase } from "./store.js";
 import { Socket } from "./ws.js";
 
@@ -45,6 +45,7 @@ export class App {
     this.api.onUnauthorized = () => this.signedOutElsewhere();
     this.userFetches = new Map();
     this.gone = false;
+    this.drafts = new Map(); // conversation id -> unsent text
   }
 
   async start() {
@@ -133,7 +134,10 @@ export class App {
       report(e);
       return;
     }
-    if (this.e2e.available) this.e2e.publish(this.socket).catch(report);
+    if (this.e2e.available) {
+      this.e2e.publish(this.socket).catch(report);
+      this.chain = this.chain.then(() => retrySealed(this)).catch(report);
+    }
     this.flushOutbox();
     this.queuePendingReceipts();
     this.markRead();

@@ -18,6 +18,16 @@ function expireLater(app, m) {
   if (m.expiresAt) app.scheduleExpiry(m.id, m.expiresAt);
 }
 
+/** Decrypt again what could not be decrypted before (a key arrived since). */
+export async function retrySealed(app) {
+  for (const m of [...app.store.messages.values()]) {
+    if (!m.sealed) continue;
+    await REDUCERS["chat/messages EncryptedMessageReceived"](app, {
+      channel: "chat/messages", type: "EncryptedMessageReceived", seq: m.sealed.seq, data: m.sealed,
+    });
+  }
+}
+
 export const REDUCERS = {
   async "chat/messages ChatMessageReceived"(app, f) {
     const d = f.data;
@@ -49,8 +59,13 @@ export const REDUCERS = {
     try {
       payload = await app.e2e.decrypt(d);
     } catch (e) {
-      const why = e instanceof DecryptError ? e.message : "could not be decrypted";
-      app.store.putMessage({ ...base, text: "", undecryptable: why });
+      // Kept sealed: a key that could not be fetched (offline) may come later,
+      // and App.retrySealed tries again after the next resume.
+      const final = e instanceof DecryptError;
+      app.store.putMessage({
+        ...base, text: "", undecryptable: final ? e.message : "could not be decrypted yet",
+        sealed: final ? null : { ...d, seq: f.seq },
+      });
       return;
     }
     // A resend of one we already have (same sender, same client id): keep one.
@@ -64,6 +79,7 @@ export const REDUCERS = {
     if (expiresAt && expiresAt <= Date.now()) return; // disappeared while we were away
     const m = app.store.putMessage({
       ...base, text: String(payload.text ?? ""), cid: payload.cid, expiresAt, undecryptable: null,
+      sealed: null,
     });
     expireLater(app, m);
     app.received(m);

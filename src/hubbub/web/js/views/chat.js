@@ -59,6 +59,7 @@ export class ChatView {
       this.note,
       this.form));
 
+    this.input.value = app.drafts.get(convId) || "";
     this.form.addEventListener("submit", (ev) => { ev.preventDefault(); this.submit(); });
     this.input.addEventListener("keydown", (ev) => {
       if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); this.submit(); }
@@ -268,6 +269,7 @@ export class ChatView {
   }
 
   destroy() {
+    this.app.drafts.set(this.convId, this.input.value); // kept while the app runs
     for (const off of this.offs) off();
     clearInterval(this.tick);
     if (this.app.openConv === this.convId) this.app.openConv = null;

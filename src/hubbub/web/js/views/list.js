@@ -35,7 +35,11 @@ export class ConversationList {
 
   setActive(id) { this.active = id; this.render(); }
 
-  focus() { this.search.focus(); }
+  /** Focus a conversation's link (the one just left), else the search box. */
+  focus(convId) {
+    const link = convId && this.ul.querySelector(`a[href="#/c/${CSS.escape(encodeURIComponent(convId))}"]`);
+    (link || this.search).focus();
+  }
 
   items() {
     const s = this.app.store;

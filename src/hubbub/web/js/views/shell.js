@@ -31,6 +31,13 @@ export class Shell {
     this.view = null;
     this.onHash = () => this.route();
     window.addEventListener("hashchange", this.onHash);
+    // Escape leaves a chat or page for the list (when no menu or field wants it).
+    this.onKey = (ev) => {
+      if (ev.key === "Escape" && !ev.defaultPrevented && location.hash.length > 2) {
+        location.hash = "#/";
+      }
+    };
+    document.addEventListener("keydown", this.onKey);
     this.offStatus = app.store.on("connection", () => this.status());
     this.status();
     this.route();
@@ -67,14 +74,17 @@ export class Shell {
         h("a", { class: "button primary", href: "#/new" }, "New chat")));
     }
     this.root.dataset.pane = pane;
-    this.list.setActive(chat ? decodeURIComponent(chat[1]) : null);
+    const from = this.lastChat;
+    this.lastChat = chat ? decodeURIComponent(chat[1]) : null;
+    this.list.setActive(this.lastChat);
     document.title = this.view && this.view.title ? `${this.view.title} · hubbub` : "hubbub";
     if (this.view && this.view.focus) this.view.focus();
-    else if (pane === "list") this.list.focus();
+    else if (pane === "list") this.list.focus(from); // back where you were in the list
   }
 
   destroy() {
     window.removeEventListener("hashchange", this.onHash);
+    document.removeEventListener("keydown", this.onKey);
     this.offStatus();
     if (this.view && this.view.destroy) this.view.destroy();
     this.list.destroy();
