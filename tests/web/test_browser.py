@@ -392,3 +392,41 @@ def test_settings_profile_block_and_devices(
     alice.expect("#auth-submit").to_be_visible(timeout=WAIT)
     for person in (alice, bob, other):
         person.check_clean()
+
+
+def test_server_restart_reconnects_with_backoff_and_resumes(
+    browser: Any, tmp_path: Path, names: Callable[[str], str]
+) -> None:
+    """The server goes away for real (its process ends); both browsers retry by
+    themselves and carry on where they were, with nothing lost or doubled."""
+    server = ServerProcess(tmp_path / "data").start()
+    alice = Person(browser, server).register(names("alice"))
+    bob = Person(browser, server).register(names("bob"))
+    try:
+        alice.open_direct(bob.name)
+        alice.send("first")
+        bob.open_chat(alice.name)
+        bob.expect(bob.message("first")).to_have_count(1, timeout=WAIT)
+
+        server.stop()
+        for person in (alice, bob):
+            person.expect("#status").to_have_attribute("data-state", "offline", timeout=WAIT)
+        alice.send("written while the server was down")
+        alice.expect(alice.ticks("written while the server was down")).to_have_attribute(
+            "data-status", "pending"
+        )
+        server.start()  # same port, same data
+
+        for person in (alice, bob):
+            person.expect("#status").to_be_hidden(timeout=30_000)
+        bob.expect(bob.message("written while the server was down")).to_have_count(1, timeout=WAIT)
+        bob.send("welcome back")
+        alice.expect(alice.message("welcome back")).to_have_count(1, timeout=WAIT)
+        for person in (alice, bob):
+            person.expect("#messages li.msg").to_have_count(3)
+        alice.check_clean()
+        bob.check_clean()
+    finally:
+        alice.close()
+        bob.close()
+        server.stop()
