@@ -21,15 +21,54 @@ WAIT = 15_000  # ms, for expect()
 SCREENSHOTS = Path("/tmp/hubbub-web")
 
 
+# Contrast of each visible text node's colour against the first opaque
+# background behind it (WCAG 2 relative luminance).
+CONTRAST_JS = """() => {
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map((v) => {
+    v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  }).reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const background = (el) => {
+    for (; el; el = el.parentElement) {
+      const c = rgb(getComputedStyle(el).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] > 0.9)) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const bad = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const el = n.parentElement;
+    if (!n.textContent.trim() || !el || !el.checkVisibility() || el.closest('.visually-hidden'))
+      continue;
+    const s = getComputedStyle(el);
+    const a = lum(rgb(s.color)), b = lum(background(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const size = parseFloat(s.fontSize), bold = Number(s.fontWeight) >= 700;
+    const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+    if (!(ratio >= need)) bad.push(`${ratio.toFixed(2)} ${el.className}: ${n.textContent}`);
+  }
+  return bad;
+}"""
+
+
 class Person:
     """One browser context (a device) used by one person."""
 
     def __init__(
-        self, browser: Any, server: ServerProcess, *, width: int = 1100, height: int = 760
+        self,
+        browser: Any,
+        server: ServerProcess,
+        *,
+        width: int = 1100,
+        height: int = 760,
+        scheme: str = "light",
     ) -> None:
         self.server = server
         self.context = browser.new_context(
-            base_url=server.base_url, viewport={"width": width, "height": height}
+            base_url=server.base_url,
+            viewport={"width": width, "height": height},
+            color_scheme=scheme,
         )
         self.page = self.context.new_page()
         self.requests: list[str] = []
@@ -113,6 +152,10 @@ class Person:
                 .map((el) => el.outerHTML.slice(0, 80))"""
             )
         )
+
+    def low_contrast(self) -> list[str]:
+        """Visible text under WCAG AA contrast (4.5:1, 3:1 for large text)."""
+        return list(self.page.evaluate(CONTRAST_JS))
 
     def check_clean(self) -> None:
         """Nothing came from another origin, and no script error or CSP refusal."""
@@ -209,9 +252,12 @@ def test_direct_chat_is_live_encrypted_and_ticked(
     bob.page.screenshot(path=str(SCREENSHOTS / "chat-375.png"))
     assert bob.page.evaluate("document.documentElement.scrollWidth") <= 375
     assert bob.unlabelled_controls() == []
+    assert bob.low_contrast() == []
+    assert alice.low_contrast() == []
     bob.page.locator("a.back").click()
     bob.expect("#conversation-list").to_be_visible()
     assert bob.unlabelled_controls() == []
+    assert bob.low_contrast() == []
     bob.page.screenshot(path=str(SCREENSHOTS / "list-375.png"))
     search = bob.page.get_by_label("Search chats and messages")
     search.fill("eagle")  # the text of a decrypted message, searched in the browser
@@ -240,11 +286,17 @@ def test_reconnect_resumes_without_duplicates_and_reads_offline(
     people: Callable[..., Person], names: Callable[[str], str]
 ) -> None:
     alice = people().register(names("alice"))
-    bob = people().register(names("bob"))
+    bob = people(scheme="dark").register(names("bob"))
     alice.open_direct(bob.name)
     alice.send("before the tunnel")
     bob.open_chat(alice.name)
     bob.expect(bob.message("before the tunnel")).to_have_count(1, timeout=WAIT)
+
+    bob.send("ok")
+    alice.expect(alice.message("ok")).to_have_count(1, timeout=WAIT)
+    assert bob.low_contrast() == []  # the dark scheme too
+    SCREENSHOTS.mkdir(exist_ok=True)
+    bob.page.screenshot(path=str(SCREENSHOTS / "chat-dark.png"))
 
     bob.context.set_offline(True)
     bob.expect("#status").to_have_attribute("data-state", "offline", timeout=WAIT)
@@ -259,25 +311,25 @@ def test_reconnect_resumes_without_duplicates_and_reads_offline(
     alice.expect("#chat-presence").to_have_text("online", timeout=WAIT)
     for text in missed:
         bob.expect(bob.message(text)).to_have_count(1, timeout=WAIT)
-    bob.expect("#messages li.msg").to_have_count(4)  # the live one was resent by the resume
+    bob.expect("#messages li.msg").to_have_count(5)  # live ones were returned again by the resume
     for text in missed:
         alice.expect(alice.ticks(text)).to_have_attribute("data-status", "read", timeout=WAIT)
 
     # Reload: the history comes back from the local store and the resume, once.
     bob.page.reload()
-    bob.expect("#messages li.msg").to_have_count(4, timeout=WAIT)
+    bob.expect("#messages li.msg").to_have_count(5, timeout=WAIT)
     bob.expect("#status").to_be_hidden(timeout=WAIT)
 
     # Offline: the app starts from the service worker's copy and shows what it has.
     bob.page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     bob.context.set_offline(True)
     bob.page.reload()
-    bob.expect("#messages li.msg").to_have_count(4, timeout=WAIT)
+    bob.expect("#messages li.msg").to_have_count(5, timeout=WAIT)
     bob.expect(bob.message("before the tunnel")).to_have_count(1)
     bob.expect("#status").to_have_attribute("data-state", "offline", timeout=WAIT)
     bob.context.set_offline(False)
     bob.expect("#status").to_be_hidden(timeout=WAIT)
-    bob.expect("#messages li.msg").to_have_count(4)
+    bob.expect("#messages li.msg").to_have_count(5)
 
     # Written offline: it waits (pending) and goes out once, on reconnect.
     bob.context.set_offline(True)
@@ -320,6 +372,7 @@ def test_group_with_self_destructing_message_and_leaving(
     alice.expect(alice.message(gone).locator(".countdown")).to_have_text(re.compile(r"^\d+s$"))
     SCREENSHOTS.mkdir(exist_ok=True)
     bob.page.screenshot(path=str(SCREENSHOTS / "group-countdown.png"))
+    assert bob.low_contrast() == []
     bob.expect(bob.message(gone)).to_have_count(0, timeout=30_000)
     alice.expect(alice.message(gone)).to_have_count(0, timeout=WAIT)
     with _db(web_server) as db:
@@ -385,6 +438,7 @@ def test_settings_profile_block_and_devices(
     alice.page.locator("#pw-save").click()
     alice.expect("#toast").to_contain_text("Password changed", timeout=WAIT)
     assert alice.unlabelled_controls() == []
+    assert alice.low_contrast() == []
     SCREENSHOTS.mkdir(exist_ok=True)
     alice.page.screenshot(path=str(SCREENSHOTS / "settings.png"), full_page=True)
 
