@@ -84,8 +84,7 @@ class Person:
     def expect(self, selector: str | Any) -> Any:
         from playwright.sync_api import expect
 
-        loc = self.page.locator(selector) if isinstance(selector, str) else selector
-        return expect(loc)
+        return expect(self.page.locator(selector) if isinstance(selector, str) else selector)
 
     def register(self, username: str) -> Person:
         """By keyboard alone: the form's focus order is username, password, submit."""
@@ -210,6 +209,7 @@ def test_direct_chat_is_live_encrypted_and_ticked(
     # confirms delivery without opening it.
     bob.expect(bob.conversation(alice.name).locator(".unread")).to_have_text("1", timeout=WAIT)
     bob.expect(bob.conversation(alice.name)).to_contain_text(secret)
+    bob.expect(bob.page).to_have_title("(1) hubbub")
     alice.expect(alice.ticks(secret)).to_have_attribute("data-status", "delivered", timeout=WAIT)
 
     bob.open_chat(alice.name)
@@ -217,6 +217,7 @@ def test_direct_chat_is_live_encrypted_and_ticked(
     bob.expect("#chat-security").to_have_attribute("data-secure", "yes")
     alice.expect(alice.ticks(secret)).to_have_attribute("data-status", "read", timeout=WAIT)
     bob.expect(bob.conversation(alice.name).locator(".unread")).to_be_hidden()
+    bob.expect(bob.page).to_have_title(f"{alice.name} · hubbub")
 
     reply = "copy that, nine sharp"
     bob.send(reply)

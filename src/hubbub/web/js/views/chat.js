@@ -20,7 +20,6 @@ export class ChatView {
     this.el = el;
     this.convId = convId;
     const s = app.store;
-    this.title = s.title(s.conversations.get(convId)) || "Conversation";
     this.heading = h("h2", { id: "chat-title", tabindex: "-1" });
     this.subtitle = h("p", { class: "chat-sub", id: "chat-presence" });
     this.security = h("p", { class: "chat-security", id: "chat-security" });
@@ -87,6 +86,10 @@ export class ChatView {
     app.markRead();
   }
 
+  get title() {
+    return this.app.store.title(this.app.store.conversations.get(this.convId)) || "Conversation";
+  }
+
   focus() { this.input.focus(); }
 
   submit() {
@@ -116,9 +119,7 @@ export class ChatView {
       this.subtitle.textContent = "Not available on this device.";
       return;
     }
-    const title = s.title(conv);
-    this.title = title;
-    this.heading.textContent = title;
+    this.heading.textContent = this.title;
     const peer = s.peerOf(conv);
     const me = this.app.me.user_id;
     if (peer) {

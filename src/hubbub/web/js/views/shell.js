@@ -39,6 +39,7 @@ export class Shell {
     };
     document.addEventListener("keydown", this.onKey);
     this.offStatus = app.store.on("connection", () => this.status());
+    this.offTitle = app.store.on("conversations", () => this.setTitle());
     this.status();
     this.route();
   }
@@ -77,12 +78,22 @@ export class Shell {
     const from = this.lastChat;
     this.lastChat = chat ? decodeURIComponent(chat[1]) : null;
     this.list.setActive(this.lastChat);
-    document.title = this.view && this.view.title ? `${this.view.title} · hubbub` : "hubbub";
+    this.setTitle();
     if (this.view && this.view.focus) this.view.focus();
     else if (pane === "list") this.list.focus(from); // back where you were in the list
   }
 
+  /** The window title: unread total first, so it shows in a tab strip. */
+  setTitle() {
+    const s = this.app.store;
+    let unread = 0;
+    for (const c of s.conversations.values()) unread += s.unread(c.id);
+    const base = this.view && this.view.title ? `${this.view.title} · hubbub` : "hubbub";
+    document.title = unread ? `(${unread}) ${base}` : base;
+  }
+
   destroy() {
+    this.offTitle();
     window.removeEventListener("hashchange", this.onHash);
     document.removeEventListener("keydown", this.onKey);
     this.offStatus();
