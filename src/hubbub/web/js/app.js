@@ -22,6 +22,7 @@ const RECEIPTS_PER_SECOND = 20;
 const RETRYABLE = new Set(["offline", "timeout", "unavailable", "rate_limited", "closed", "internal"]);
 const STATUS_RANK = { delivered: 1, read: 2, played: 3 };
 const SERVER_EXPIRY_GRACE_MS = 5000;
+const RETRY_MS = 2000;
 
 /** Log what is a defect; a lost connection is not (the resume after the reconnect redoes it). */
 function report(e) {
@@ -208,7 +209,12 @@ export class App {
           .sort((a, b) => a.ts - b.ts);
         if (!pending.length || !this.socket.online) break;
         const ok = await this.sendOne(pending[0]);
-        if (!ok) break;
+        if (!ok) {
+          // Still connected (rate limited, a busy server): try again shortly;
+          // after a disconnect the next resume sends it.
+          if (this.socket.online) setTimeout(() => this.flushOutbox(), RETRY_MS);
+          break;
+        }
       }
     } finally {
       this.sending = false;
@@ -314,7 +320,10 @@ export class App {
         this.store.putMessage({ id, my: status });
       }
     }).catch((e) => {
-      if (RETRYABLE.has(e.code)) return; // sent again after the next resume
+      if (RETRYABLE.has(e.code)) { // again shortly, or after the next resume
+        if (this.socket.online) setTimeout(() => this.queueReceipt(id, status), RETRY_MS);
+        return;
+      }
       this.store.putMessage({ id, my: status }); // gone or frozen: never ask again
     });
   }

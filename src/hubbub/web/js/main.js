@@ -47,6 +47,7 @@ async function boot(notice) {
     },
   });
   await app.start();
+  if (app.gone) return; // signed out while starting (a revoked token): already on the sign-in page
   current = { app, shell: new Shell(app, main) };
 }
 
