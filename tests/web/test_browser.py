@@ -399,7 +399,7 @@ def test_settings_profile_block_and_devices(
     alice = people().register(names("alice"))
     bob = people().register(names("bob"))
     alice.open_direct(bob.name)
-    alice.send("hi")
+    alice.send("hello from the start")
     bob.open_chat(alice.name)
 
     # Profile text reaches the peer's chat header live.
@@ -419,8 +419,23 @@ def test_settings_profile_block_and_devices(
     alice.page.get_by_role("button", name=f"Unblock {bob.name}").click()
     alice.expect("#blocked-users").to_contain_text("You block no one", timeout=WAIT)
 
-    # A second device of Alice's, signed out from the first.
+    # A second device of Alice's: it cannot read what was sent before it existed,
+    # and reads everything after, from Bob and from Alice's first device.
     other = people().sign_in(alice.name)
+    other.page.locator("#open-settings").click()
+    other.expect("#key-info").to_have_attribute("data-published", "yes", timeout=WAIT)
+    other.open_chat(bob.name)
+    other.expect(other.message("hello from the start")).to_have_count(0)
+    other.expect("#messages li.undecryptable").to_have_count(1, timeout=WAIT)
+    bob.send("to both of your devices")
+    other.expect(other.message("to both of your devices")).to_have_count(1, timeout=WAIT)
+    alice.open_chat(bob.name)
+    alice.expect(alice.message("to both of your devices")).to_have_count(1, timeout=WAIT)
+    alice.send("from the first device")
+    other.expect(other.message("from the first device")).to_have_count(1, timeout=WAIT)
+    bob.expect(bob.message("from the first device")).to_have_count(1, timeout=WAIT)
+
+    # Signed out from the first device.
     alice.page.evaluate("location.hash = '#/'")
     alice.page.locator("#open-settings").click()
     alice.expect("#devices li").to_have_count(2, timeout=WAIT)

@@ -6,22 +6,26 @@
 // the raw point), algorithm "ECDH-P256"}; peers' keys are fetched with
 // GET /v1/users/{id}/keys (and updated by PublicKeyReceived events).
 //
-// A message to a peer:
-//   secret  = ECDH(my private key, peer's newest public key)      (same both ways)
-//   key     = HKDF-SHA256(secret, salt "hubbub-e2e-v1", info "<kid1>|<kid2>" sorted) -> AES-256-GCM
-//   payload = AES-GCM(key, 12-byte random nonce, JSON {v:1, text, cid, ttl?},
+// A message is readable on every device of both people (Signal's model of
+// one copy per device, with one shared body):
+//   K       = a random AES-256-GCM key for this message
+//   body    = AES-GCM(K, 12-byte nonce, JSON {v:1, text, cid, ttl?},
 //                     additional data "<conversation_id>|<sender_id>")
-// sent as SendEncryptedMessage {ciphertext, nonce (base64), algorithm
-// "P256-HKDF-AES256GCM", key_id "<sender kid>><recipient kid>"}. Naming both
-// keys lets the recipient and the sender's own device (same ECDH secret)
-// decrypt; the additional data stops the server replaying it into another
-// chat or under another sender. `cid` is a client id: SendEncryptedMessage
-// has no idempotency key, so a resend after a lost reply is deduplicated
-// by the clients on (sender, cid).
+//   wrap(R) = AES-GCM(W, 12-byte nonce, K) for each device key R of the peer
+//             and of the sender (the newest MAX_KEYS of each), where
+//             W = HKDF-SHA256(ECDH(sender private, R), salt "hubbub-e2e-v1",
+//                             info "<sender kid>|<R kid>")
+// sent as SendEncryptedMessage {ciphertext: base64 of JSON {"c": body,
+// "k": {<kid>: nonce+wrap}}, nonce (base64), algorithm "P256-HKDF-AES256GCM",
+// key_id: the sender's kid}. The additional data stops the server replaying a
+// message into another chat or under another sender. `cid` is a client id:
+// SendEncryptedMessage has no idempotency key, so a resend after a lost reply
+// is deduplicated by the clients on (sender, cid).
 
 export const MESSAGE_ALG = "P256-HKDF-AES256GCM";
 export const KEY_ALG = "ECDH-P256";
 const CURVE = { name: "ECDH", namedCurve: "P-256" };
+const MAX_KEYS = 8; // device keys per person a message is wrapped for (the newest)
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -48,6 +52,7 @@ export class E2E {
     this.derived = new Map(); // "<mykid>|<peerkid>" -> AES key
     this.imported = new Map(); // peer kid -> CryptoKey
     this.fetching = new Map(); // user id -> Promise
+    this.published = false;
   }
 
   /** WebCrypto exists only in secure contexts (https, or http on localhost). */
@@ -75,6 +80,7 @@ export class E2E {
   /** Publish (idempotent: same key_id and material) so peers can write to us. */
   async publish(socket) {
     const key = await this.ownKey();
+    this.published = false;
     await socket.request("crypto/keys", "PublishPublicKey", {
       user_id: this.store.me.user_id, key_id: key.kid, public_key: key.publicKey, algorithm: KEY_ALG,
     });
@@ -82,6 +88,10 @@ export class E2E {
       key_id: key.kid, user_id: this.store.me.user_id, public_key: key.publicKey,
       algorithm: KEY_ALG, ts: Date.now(),
     });
+    this.published = true;
+    this.store.changed("keys");
+    // Our other devices' keys, so that what we send is readable there too.
+    await this.fetchKeys(this.store.me.user_id);
     return key;
   }
 
@@ -131,67 +141,83 @@ export class E2E {
     return k;
   }
 
-  async aesKey(myKid, peer) {
-    const id = `${myKid}|${peer.key_id}`;
+  /** The newest published keys of a user (this device's own included for us). */
+  keysOf(userId) {
+    return [...this.store.peerKeys.values()]
+      .filter((k) => k.user_id === userId && k.algorithm === KEY_ALG)
+      .sort((a, b) => b.ts - a.ts)
+      .slice(0, MAX_KEYS);
+  }
+
+  /**
+   * W for (sender kid, recipient kid) = `id`, from our private key and the
+   * other side's public key: the same W whichever of the two computes it.
+   */
+  async wrapKey(privateKey, id, other) {
     if (this.derived.has(id)) return this.derived.get(id);
-    const mine = this.store.keys.get(myKid);
-    if (!mine) throw new DecryptError("made for another device");
-    let pub = this.imported.get(peer.key_id);
+    let pub = this.imported.get(other.key_id);
     if (!pub) {
-      pub = await crypto.subtle.importKey("raw", unb64(peer.public_key), CURVE, false, []);
-      this.imported.set(peer.key_id, pub);
+      pub = await crypto.subtle.importKey("raw", unb64(other.public_key), CURVE, false, []);
+      this.imported.set(other.key_id, pub);
     }
-    const secret = await crypto.subtle.deriveBits({ name: "ECDH", public: pub }, mine.privateKey, 256);
+    const secret = await crypto.subtle.deriveBits({ name: "ECDH", public: pub }, privateKey, 256);
     const hkdf = await crypto.subtle.importKey("raw", secret, "HKDF", false, ["deriveKey"]);
-    const info = [myKid, peer.key_id].sort().join("|");
     const key = await crypto.subtle.deriveKey(
-      { name: "HKDF", hash: "SHA-256", salt: enc.encode("hubbub-e2e-v1"), info: enc.encode(info) },
+      { name: "HKDF", hash: "SHA-256", salt: enc.encode("hubbub-e2e-v1"), info: enc.encode(id) },
       hkdf, { name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"],
     );
     this.derived.set(id, key);
     return key;
   }
 
-  /** Encrypt `payload` (an object) for `peerId` in conversation `convId`. */
+  /** Encrypt `payload` (an object) for every device of `peerId` and of ours. */
   async encrypt(convId, peerId, payload) {
     const mine = await this.ownKey();
-    const peer = await this.peerKey(peerId);
-    if (!peer) throw new Error("the other person has no encryption key yet");
-    const key = await this.aesKey(mine.kid, peer);
+    if (!(await this.peerKey(peerId))) throw new Error("the other person has no encryption key yet");
+    const me = this.store.me.user_id;
+    const recipients = [...this.keysOf(peerId), ...this.keysOf(me)];
+    if (!recipients.some((k) => k.key_id === mine.kid)) {
+      recipients.push({ key_id: mine.kid, public_key: mine.publicKey }); // not listed yet
+    }
+    const raw = crypto.getRandomValues(new Uint8Array(32));
+    const k = await crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt"]);
     const nonce = crypto.getRandomValues(new Uint8Array(12));
-    const aad = enc.encode(`${convId}|${this.store.me.user_id}`);
-    const ct = await crypto.subtle.encrypt(
-      { name: "AES-GCM", iv: nonce, additionalData: aad }, key, enc.encode(JSON.stringify(payload)),
+    const aad = enc.encode(`${convId}|${me}`);
+    const body = await crypto.subtle.encrypt(
+      { name: "AES-GCM", iv: nonce, additionalData: aad }, k, enc.encode(JSON.stringify(payload)),
     );
-    return {
-      ciphertext: b64(ct), nonce: b64(nonce), algorithm: MESSAGE_ALG,
-      key_id: `${mine.kid}>${peer.key_id}`,
-    };
+    const wraps = {};
+    for (const r of recipients) {
+      const w = await this.wrapKey(mine.privateKey, `${mine.kid}|${r.key_id}`, r);
+      const wn = crypto.getRandomValues(new Uint8Array(12));
+      const ct = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv: wn }, w, raw));
+      const both = new Uint8Array(12 + ct.length);
+      both.set(wn); both.set(ct, 12);
+      wraps[r.key_id] = b64(both);
+    }
+    const sealed = JSON.stringify({ c: b64(body), k: wraps });
+    return { ciphertext: btoa(sealed), nonce: b64(nonce), algorithm: MESSAGE_ALG, key_id: mine.kid };
   }
 
   /** Decrypt an EncryptedMessageReceived's data; throws DecryptError. */
   async decrypt(d) {
     if (!this.available) throw new DecryptError("this browser context cannot decrypt (needs https)");
     if (d.algorithm !== MESSAGE_ALG) throw new DecryptError(`unsupported algorithm ${d.algorithm}`);
-    const [senderKid, recipientKid] = String(d.key_id || "").split(">");
-    if (!senderKid || !recipientKid) throw new DecryptError("malformed key id");
-    const me = this.store.me.user_id;
-    const conv = this.store.conversations.get(d.conversation_id);
-    let myKid, peer;
-    if (d.sender_id === me) {
-      const peerId = this.store.peerOf(conv);
-      if (!peerId) throw new DecryptError("unknown conversation");
-      myKid = senderKid;
-      peer = await this.keyById(peerId, recipientKid);
-    } else {
-      myKid = recipientKid;
-      peer = await this.keyById(d.sender_id, senderKid);
-    }
-    const key = await this.aesKey(myKid, peer);
+    let sealed;
+    try { sealed = JSON.parse(atob(d.ciphertext)); } catch { throw new DecryptError("malformed"); }
+    if (!sealed || typeof sealed.c !== "string" || !sealed.k) throw new DecryptError("malformed");
+    const mineKid = Object.keys(sealed.k).find((kid) => this.store.keys.has(kid));
+    if (!mineKid) throw new DecryptError("sent before this device was set up");
+    const mine = this.store.keys.get(mineKid);
+    const sender = await this.keyById(d.sender_id, String(d.key_id || ""));
     try {
+      const w = await this.wrapKey(mine.privateKey, `${sender.key_id}|${mineKid}`, sender);
+      const both = unb64(sealed.k[mineKid]);
+      const raw = await crypto.subtle.decrypt({ name: "AES-GCM", iv: both.slice(0, 12) }, w, both.slice(12));
+      const k = await crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["decrypt"]);
       const plain = await crypto.subtle.decrypt(
         { name: "AES-GCM", iv: unb64(d.nonce), additionalData: enc.encode(`${d.conversation_id}|${d.sender_id}`) },
-        key, unb64(d.ciphertext),
+        k, unb64(sealed.c),
       );
       return JSON.parse(dec.decode(plain));
     } catch {

@@ -64,7 +64,8 @@ export class SettingsView {
       h("section", { class: "card" },
         h("button", { type: "button", class: "danger", id: "sign-out",
           onclick: () => app.signOut() }, "Sign out"))));
-    this.offs = [s.on("blocks", () => this.renderBlocks()), s.on("users", () => this.renderBlocks())];
+    this.offs = [s.on("blocks", () => this.renderBlocks()), s.on("users", () => this.renderBlocks()),
+      s.on("keys", () => this.renderKey())];
     this.loadDevices();
     this.renderBlocks();
     this.renderKey();
@@ -116,8 +117,11 @@ export class SettingsView {
       return;
     }
     const k = await this.app.e2e.ownKey();
-    this.keyInfo.textContent = `This device's key: ${k.kid}. Direct chats are end-to-end encrypted; ` +
-      "messages sent to your other devices' keys cannot be read here.";
+    const state = this.app.e2e.published ? "published" : "not published yet (offline?)";
+    this.keyInfo.textContent = `This device's key: ${k.kid} (${state}). Direct chats are ` +
+      "end-to-end encrypted for each of your devices and theirs; messages sent before this " +
+      "device was signed in cannot be read here.";
+    this.keyInfo.dataset.published = this.app.e2e.published ? "yes" : "no";
   }
 
   destroy() { for (const off of this.offs) off(); }
