@@ -215,6 +215,8 @@ def test_direct_chat_is_live_encrypted_and_ticked(
     bob.open_chat(alice.name)
     bob.expect(bob.message(secret)).to_have_count(1, timeout=WAIT)
     bob.expect("#chat-security").to_have_attribute("data-secure", "yes")
+    bob.page.get_by_text("Verify encryption keys").click()
+    bob.expect("#chat-keys").to_contain_text(re.compile(r": p256-[0-9a-f]{24}\. You: p256-"))
     alice.expect(alice.ticks(secret)).to_have_attribute("data-status", "read", timeout=WAIT)
     bob.expect(bob.conversation(alice.name).locator(".unread")).to_be_hidden()
     bob.expect(bob.page).to_have_title(f"{alice.name} · hubbub")
@@ -279,6 +281,13 @@ def test_direct_chat_is_live_encrypted_and_ticked(
     bob.open_chat(alice.name)
     bob.expect(bob.message(burn)).to_have_count(0, timeout=WAIT)
     bob.expect(bob.message(secret)).to_have_count(1)
+
+    # The key id Bob verifies is the one Alice's own device shows.
+    alice.page.locator("#open-settings").click()
+    alice.expect("#key-info").to_have_attribute("data-published", "yes", timeout=WAIT)
+    kid = re.search(r"p256-[0-9a-f]{24}", alice.page.locator("#key-info").inner_text())
+    assert kid is not None
+    bob.expect("#chat-keys").to_contain_text(f"{alice.name}: {kid.group(0)}")
     alice.check_clean()
     bob.check_clean()
 

@@ -49,8 +49,8 @@ export class E2E {
   constructor(store, api) {
     this.store = store;
     this.api = api;
-    this.derived = new Map(); // "<mykid>|<peerkid>" -> AES key
-    this.imported = new Map(); // peer kid -> CryptoKey
+    this.derived = new Map(); // "<sender kid>|<recipient kid>" -> wrap key W
+    this.imported = new Map(); // kid -> imported public key
     this.fetching = new Map(); // user id -> Promise
     this.published = false;
   }

@@ -23,6 +23,12 @@ export class ChatView {
     this.heading = h("h2", { id: "chat-title", tabindex: "-1" });
     this.subtitle = h("p", { class: "chat-sub", id: "chat-presence" });
     this.security = h("p", { class: "chat-security", id: "chat-security" });
+    this.keyList = h("p", { class: "key-list", id: "chat-keys" });
+    this.verify = h("details", { class: "verify", id: "chat-verify", hidden: true },
+      h("summary", {}, "Verify encryption keys"),
+      h("p", {}, "Compare these key ids with the other person's screen (in person or on a call); " +
+        "a key you do not recognise may be a new device of theirs, or someone listening in."),
+      this.keyList);
     this.info = h("p", { class: "chat-info", id: "chat-info" });
     this.actions = h("div", { class: "chat-actions" });
     this.list = h("ol", {
@@ -53,6 +59,7 @@ export class ChatView {
         h("div", { class: "chat-head-text" }, this.heading, this.subtitle, this.info),
         this.actions),
       this.security,
+      this.verify,
       this.more,
       this.list,
       this.note,
@@ -142,6 +149,11 @@ export class ChatView {
           : "Not end-to-end encrypted: this page needs https (or localhost) for encryption.")
         : "Group messages are not end-to-end encrypted.";
     this.security.dataset.secure = secure ? "yes" : "no";
+    this.verify.hidden = !secure;
+    if (secure) {
+      const ids = (u) => this.app.e2e.keysOf(u).map((k) => k.key_id).join(", ") || "none";
+      this.keyList.textContent = `${s.userName(peer)}: ${ids(peer)}. You: ${ids(me)}.`;
+    }
     this.renderActions(conv, peer);
     const blocked = peer && s.blocked.has(peer);
     const frozen = conv.left || blocked;
