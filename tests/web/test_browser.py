@@ -478,7 +478,8 @@ def test_server_restart_reconnects_with_backoff_and_resumes(
 ) -> None:
     """The server goes away for real (its process ends); both browsers retry by
     themselves and carry on where they were, with nothing lost or doubled."""
-    server = ServerProcess(tmp_path / "data").start()
+    # Sync pages of 2 changes: every resume here takes several SyncRequests.
+    server = ServerProcess(tmp_path / "data", extra_env={"HUBBUB_SYNC_PAGE_SIZE": "2"}).start()
     alice = Person(browser, server).register(names("alice"))
     bob = Person(browser, server).register(names("bob"))
     try:
@@ -503,6 +504,13 @@ def test_server_restart_reconnects_with_backoff_and_resumes(
         alice.expect(alice.message("welcome back")).to_have_count(1, timeout=WAIT)
         for person in (alice, bob):
             person.expect("#messages li.msg").to_have_count(3)
+
+        # A new device starts from nothing: the whole history comes in pages.
+        fresh = Person(browser, server).sign_in(bob.name)
+        fresh.open_chat(alice.name)
+        fresh.expect("#messages li.msg").to_have_count(3, timeout=WAIT)
+        fresh.expect("#messages li.undecryptable").to_have_count(3)  # sent before it existed
+        fresh.close()
         alice.check_clean()
         bob.check_clean()
     finally:
