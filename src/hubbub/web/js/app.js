@@ -23,6 +23,7 @@ const RETRYABLE = new Set(["offline", "timeout", "unavailable", "rate_limited", 
 const STATUS_RANK = { delivered: 1, read: 2, played: 3 };
 const SERVER_EXPIRY_GRACE_MS = 5000;
 const RETRY_MS = 2000;
+const CHECKPOINT_EVERY = 300; // live events above the cursor before a quiet resume
 
 /** Log what is a defect; a lost connection is not (the resume after the reconnect redoes it). */
 function report(e) {
@@ -47,6 +48,7 @@ export class App {
     this.userFetches = new Map();
     this.gone = false;
     this.drafts = new Map(); // conversation id -> unsent text
+    this.syncing = null; // the resume in progress
   }
 
   async start() {
@@ -124,6 +126,11 @@ export class App {
 
   async apply(frame) {
     if (!this.store.fresh(frame.seq)) return;
+    if (frame.seq && this.store.seen.size > CHECKPOINT_EVERY && !this.syncing) {
+      // Many live events since the last sync: a quiet resume moves the cursor
+      // past them, so the set of seqs seen above it stays small.
+      setTimeout(() => this.resume().catch(report), 0);
+    }
     const reducer = REDUCERS[`${frame.channel} ${frame.type}`];
     if (reducer) await reducer(this, frame);
   }
@@ -145,6 +152,12 @@ export class App {
   }
 
   async resume() {
+    if (this.syncing) return this.syncing;
+    this.syncing = this.resumePages().finally(() => { this.syncing = null; });
+    return this.syncing;
+  }
+
+  async resumePages() {
     let since = this.store.cursor;
     for (;;) {
       const reply = await this.socket.request("sync/request", "SyncRequest", {
