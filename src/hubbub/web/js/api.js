@@ -1,0 +1,77 @@
+// hubbub's `/v1` REST API (GET /docs/openapi.json), nothing else.
+// Errors are `{"error": {"code", "message", "path"?}}`; they become ApiError.
+
+export class ApiError extends Error {
+  constructor(status, code, message, path) {
+    super(message || code || `HTTP ${status}`);
+    this.status = status;
+    this.code = code;
+    this.path = path;
+  }
+}
+
+export class Api {
+  constructor(token = null) {
+    this.token = token;
+    /** Called with no argument when the server refuses our token (401). */
+    this.onUnauthorized = null;
+  }
+
+  async call(method, path, body) {
+    const headers = { Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (this.token) headers.Authorization = `Bearer ${this.token}`;
+    let res;
+    try {
+      res = await fetch(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: "omit",
+        cache: "no-store",
+      });
+    } catch (e) {
+      throw new ApiError(0, "offline", "The server cannot be reached.");
+    }
+    if (res.status === 204) return null;
+    let data = null;
+    try { data = await res.json(); } catch { data = null; }
+    if (!res.ok) {
+      const err = (data && data.error) || {};
+      if (res.status === 401 && this.token && this.onUnauthorized) this.onUnauthorized();
+      throw new ApiError(res.status, err.code, err.message, err.path);
+    }
+    return data;
+  }
+
+  register(username, password, displayName, deviceId) {
+    const body = { username, password, device_id: deviceId };
+    if (displayName) body.display_name = displayName;
+    return this.call("POST", "/v1/auth/register", body);
+  }
+  login(username, password, deviceId) {
+    return this.call("POST", "/v1/auth/login", { username, password, device_id: deviceId });
+  }
+  logout() { return this.call("POST", "/v1/auth/logout"); }
+  devices() { return this.call("GET", "/v1/auth/tokens"); }
+  revokeDevice(tokenId) {
+    return this.call("DELETE", `/v1/auth/tokens/${encodeURIComponent(tokenId)}`);
+  }
+  changePassword(current, next) {
+    return this.call("POST", "/v1/auth/password", {
+      current_password: current, new_password: next,
+    });
+  }
+  user(id) { return this.call("GET", `/v1/users/${encodeURIComponent(id)}`); }
+  async findUser(username) {
+    const found = await this.call("GET", `/v1/users?username=${encodeURIComponent(username)}`);
+    return found[0] || null;
+  }
+  keys(userId) { return this.call("GET", `/v1/users/${encodeURIComponent(userId)}/keys`); }
+  conversations() { return this.call("GET", "/v1/conversations"); }
+  conversation(id) { return this.call("GET", `/v1/conversations/${encodeURIComponent(id)}`); }
+  openDirect(userId) { return this.call("POST", "/v1/conversations/direct", { user_id: userId }); }
+  blocks() { return this.call("GET", "/v1/blocks"); }
+  block(userId) { return this.call("PUT", `/v1/users/${encodeURIComponent(userId)}/block`); }
+  unblock(userId) { return this.call("DELETE", `/v1/users/${encodeURIComponent(userId)}/block`); }
+}

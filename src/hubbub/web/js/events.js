@@ -1,0 +1,148 @@
+// What each server event does to the client state: one reducer per
+// "<channel> <type>", the same whether the frame came live or inside a
+// SyncResponse. Reducers are idempotent (keyed by message id, group id, ...),
+// so an event applied twice changes nothing; `Store.fresh(seq)` filters
+// repeats first anyway. A feature that adds an event adds its reducer here
+// (docs/web-client.md).
+
+import { DecryptError } from "./crypto.js";
+
+const ts = (iso) => (iso ? Date.parse(iso) : Date.now());
+
+async function ensureConversation(app, convId) {
+  if (!convId || app.store.conversations.has(convId)) return;
+  await app.loadConversation(convId);
+}
+
+function expireLater(app, m) {
+  if (m.expiresAt) app.scheduleExpiry(m.id, m.expiresAt);
+}
+
+/** Decrypt again what could not be decrypted before (a key arrived since). */
+export async function retrySealed(app) {
+  for (const m of [...app.store.messages.values()]) {
+    if (!m.sealed) continue;
+    await REDUCERS["chat/messages EncryptedMessageReceived"](app, {
+      channel: "chat/messages", type: "EncryptedMessageReceived", seq: m.sealed.seq, data: m.sealed,
+    });
+  }
+}
+
+export const REDUCERS = {
+  async "chat/messages ChatMessageReceived"(app, f) {
+    const d = f.data;
+    if (d.deleted) { app.store.removeMessage(d.message_id); return; } // self-destructed
+    await ensureConversation(app, d.conversation_id);
+    const m = app.store.putMessage({
+      id: d.message_id, conv: d.conversation_id, sender: d.sender_id, seq: f.seq,
+      ts: ts(d.timestamp), text: d.content, type: d.type, enc: false, state: "sent",
+      expiresAt: d.expires_at ? ts(d.expires_at) : null, kind: "msg",
+    });
+    if (m.expiresAt && m.expiresAt <= Date.now()) { app.store.removeMessage(m.id); return; }
+    expireLater(app, m);
+    app.received(m);
+  },
+
+  async "chat/messages EncryptedMessageReceived"(app, f) {
+    const d = f.data;
+    if (d.deleted) { app.store.removeMessage(d.message_id); return; }
+    await ensureConversation(app, d.conversation_id);
+    if (app.store.messages.has(d.message_id) && !app.store.messages.get(d.message_id).undecryptable) {
+      app.store.putMessage({ id: d.message_id, seq: f.seq });
+      return;
+    }
+    const base = {
+      id: d.message_id, conv: d.conversation_id, sender: d.sender_id, seq: f.seq,
+      ts: ts(d.timestamp), enc: true, state: "sent", kind: "msg", type: d.type,
+    };
+    let payload;
+    try {
+      payload = await app.e2e.decrypt(d);
+    } catch (e) {
+      // Kept sealed: a key that could not be fetched (offline) may come later,
+      // and App.retrySealed tries again after the next resume.
+      const final = e instanceof DecryptError;
+      app.store.putMessage({
+        ...base, text: "", undecryptable: final ? e.message : "could not be decrypted yet",
+        sealed: final ? null : { ...d, seq: f.seq },
+      });
+      return;
+    }
+    // A resend of one we already have (same sender, same client id): keep one.
+    if (payload.cid) {
+      for (const other of app.store.messages.values()) {
+        if (other.id !== d.message_id && other.conv === d.conversation_id &&
+            other.sender === d.sender_id && other.cid === payload.cid) return;
+      }
+    }
+    const expiresAt = payload.ttl ? base.ts + payload.ttl * 1000 : null;
+    if (expiresAt && expiresAt <= Date.now()) return; // disappeared while we were away
+    const m = app.store.putMessage({
+      ...base, text: String(payload.text ?? ""), cid: payload.cid, expiresAt, undecryptable: null,
+      sealed: null,
+    });
+    expireLater(app, m);
+    app.received(m);
+  },
+
+  "chat/acks EncryptedMessageAck"(app, f) {
+    const d = f.data;
+    app.store.addReceipt(d.message_id, d.user_id, d.status || "delivered");
+  },
+
+  "chat/messages/expired ChatMessageExpired"(app, f) {
+    app.store.removeMessage(f.data.message_id);
+  },
+
+  "chat/groups GroupCreated"(app, f) {
+    const d = f.data;
+    app.store.putConversation({
+      id: d.group_id, kind: "group", name: d.name, creator_id: d.creator_id, created: ts(d.created_at),
+      members: (d.member_ids || []).map((u) => ({
+        user_id: u, role: u === d.creator_id ? "owner" : "member",
+      })),
+      left: false,
+    });
+    app.store.putMessage({
+      id: `sys:${f.seq ?? d.group_id}`, conv: d.group_id, kind: "system", ts: ts(d.created_at),
+      seq: f.seq, event: "created", user: d.creator_id, name: d.name,
+    });
+    app.learnUsers(d.member_ids || []);
+  },
+
+  "group/membership LeaveGroupAck"(app, f) {
+    const d = f.data;
+    const conv = app.store.conversations.get(d.group_id);
+    if (!conv) return;
+    if (d.user_id === app.store.me.user_id) {
+      app.store.putConversation({ id: conv.id, left: true });
+    } else {
+      app.store.putConversation({
+        id: conv.id, members: conv.members.filter((m) => m.user_id !== d.user_id),
+      });
+    }
+    app.store.putMessage({
+      id: `sys:${f.seq ?? d.user_id}`, conv: d.group_id, kind: "system", ts: ts(d.timestamp),
+      seq: f.seq, event: "left", user: d.user_id,
+    });
+  },
+
+  "crypto/keys PublicKeyReceived"(app, f) {
+    app.e2e.notePeerKey(f.data);
+    app.store.changed("conversations");
+  },
+
+  "profile/info-text ProfileInfoTextUpdated"(app, f) {
+    const d = f.data;
+    if (d.user_id) app.store.putUser({ user_id: d.user_id, info_text: d.info_text || "" });
+  },
+
+  "user/presence PresenceStatusUpdated"(app, f) {
+    const d = f.data;
+    app.store.setPresence(d.user_id, d.status, d.last_seen_at);
+  },
+
+  "sync/changes SyncChangesReceived"(app, f) {
+    // Pages we asked for with SyncAck are applied by App.resume; nothing here.
+  },
+};

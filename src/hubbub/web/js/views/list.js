@@ -1,0 +1,115 @@
+// The conversation list: newest activity first, last message, unread count,
+// encryption and presence marks, and a search box over titles and the text
+// of cached messages (searched here, in the browser: ciphertext never leaves it).
+
+import { fmtTime, h, syncList } from "../dom.js";
+
+export class ConversationList {
+  constructor(app, el) {
+    this.app = app;
+    this.el = el;
+    this.active = null;
+    this.query = "";
+    const s = app.store;
+    this.search = h("input", {
+      id: "chat-search", type: "search", placeholder: "Search", autocomplete: "off",
+    });
+    this.search.addEventListener("input", () => { this.query = this.search.value; this.render(); });
+    this.ul = h("ul", { class: "conversations", id: "conversation-list" });
+    this.emptyNote = h("p", { class: "hint", hidden: true });
+    el.append(
+      h("header", { class: "bar" },
+        h("h1", { class: "brand" }, "hubbub"),
+        h("span", { class: "me", id: "me-name" }, s.me.username),
+        h("a", { class: "button", href: "#/new", id: "new-chat" }, "New chat"),
+        h("a", { class: "button", href: "#/settings", id: "open-settings" }, "Settings")),
+      h("div", { class: "search" },
+        h("label", { for: "chat-search", class: "visually-hidden" }, "Search chats and messages"),
+        this.search),
+      this.ul,
+      this.emptyNote,
+    );
+    this.offs = ["conversations", "users", "presence", "blocks"].map((t) => s.on(t, () => this.render()));
+    this.render();
+  }
+
+  setActive(id) { this.active = id; this.render(); }
+
+  /** Focus a conversation's link (the one just left), else the search box. */
+  focus(convId) {
+    const link = convId && this.ul.querySelector(`a[href="#/c/${CSS.escape(encodeURIComponent(convId))}"]`);
+    (link || this.search).focus();
+  }
+
+  items() {
+    const s = this.app.store;
+    const q = this.query.trim().toLowerCase();
+    const out = [];
+    for (const c of s.conversations.values()) {
+      const last = s.lastMessage(c.id);
+      const title = s.title(c);
+      let hit = null;
+      if (q) {
+        if (!title.toLowerCase().includes(q)) {
+          hit = [...s.messagesOf(c.id)].reverse().find((m) => m.kind === "msg" && (m.text || "").toLowerCase().includes(q));
+          if (!hit) continue;
+        }
+      }
+      out.push({ c, last, title, hit, at: last ? last.ts : (c.created || 0) });
+    }
+    out.sort((a, b) => b.at - a.at);
+    return out;
+  }
+
+  render() {
+    const s = this.app.store;
+    const items = this.items();
+    syncList(this.ul, items, (i) => i.c.id, () => {
+      const li = h("li", { class: "conversation" });
+      li.append(h("a", { class: "conv-link" },
+        h("span", { class: "avatar", "aria-hidden": "true" }),
+        h("span", { class: "conv-main" },
+          h("span", { class: "conv-top" },
+            h("span", { class: "conv-name" },
+              h("span", { class: "icon icon-lock conv-lock", "aria-hidden": "true", title: "end-to-end encrypted" }),
+              h("span", { class: "conv-title" })),
+            h("span", { class: "conv-time" })),
+          h("span", { class: "conv-bottom" },
+            h("span", { class: "conv-last" }), h("span", { class: "badge unread" })))));
+      return li;
+    }, (li, { c, last, title, hit, at }) => {
+      const a = li.firstChild;
+      a.href = `#/c/${encodeURIComponent(c.id)}`;
+      if (c.id === this.active) a.setAttribute("aria-current", "page");
+      else a.removeAttribute("aria-current");
+      const peer = s.peerOf(c);
+      const online = peer && s.presence.get(peer)?.status === "online";
+      const secure = this.app.security(c) === "e2e";
+      const avatar = a.querySelector(".avatar");
+      avatar.textContent = (title || "?").slice(0, 1).toUpperCase();
+      avatar.dataset.online = online ? "yes" : "no";
+      a.querySelector(".conv-title").textContent = title;
+      a.querySelector(".conv-lock").hidden = !secure;
+      a.querySelector(".conv-time").textContent = at ? fmtTime(at) : "";
+      const shown = hit || last;
+      let preview = c.left ? "You left this group" : c.kind === "group" ? "Group" : "No messages yet";
+      if (shown) {
+        const who = c.kind === "group" && shown.sender ? `${s.userName(shown.sender)}: ` : "";
+        preview = who + (shown.undecryptable ? "Encrypted message" : shown.text);
+      }
+      a.querySelector(".conv-last").textContent = preview;
+      const unread = s.unread(c.id);
+      const badge = a.querySelector(".unread");
+      badge.textContent = unread ? String(unread) : "";
+      badge.hidden = !unread;
+      const label = [title, secure ? "end-to-end encrypted" : null, online ? "online" : null,
+        unread ? `${unread} unread` : null, shown ? `last message: ${preview}` : null]
+        .filter(Boolean).join(", ");
+      a.setAttribute("aria-label", label);
+    });
+    this.emptyNote.hidden = items.length > 0;
+    this.emptyNote.textContent = this.query ? "Nothing matches your search." : "No conversations yet. Start one with “New chat”.";
+  }
+
+  destroy() { for (const off of this.offs) off(); }
+}
