@@ -74,6 +74,8 @@ async def inproc(tmp_path: Path) -> AsyncIterator[InProc]:
         rate_per_second=5,
         rate_burst=40,
         chat_events_namespace="ns-test",
+        registration="open",  # as every test server (tests/support.py OPEN_DOORS)
+        auth_rate_limit=False,
     )
     app = create_app(settings)
     node: Node = app.state.node
