@@ -17,6 +17,7 @@ from starlette.websockets import WebSocket
 from hubbub import __version__
 from hubbub.config import Settings
 from hubbub.errors import HubbubError
+from hubbub.protocols import mtchat
 from hubbub.protocols.channels.endpoint import Connection, ws_endpoint
 from hubbub.rest import accounts, blocks, conversations, ops
 from hubbub.runtime import Node
@@ -96,4 +97,5 @@ def create_app(settings: Settings, node: Node | None = None) -> FastAPI:
     app.include_router(conversations.router)
     app.include_router(ops.router)
     app.add_api_websocket_route("/ws", ws_endpoint)
+    mtchat.install(app, node)
     return app

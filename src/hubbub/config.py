@@ -45,6 +45,10 @@ class Settings:
     gc_thresholds: str = "50000,20,100"
     turn_secret: str = field(default="", repr=False)
     ai_base_url: str = ""
+    mtchat_jwt_secret: str = field(default="", repr=False)
+    mtchat_admin_token: str = field(default="", repr=False)
+    mtchat_trust_user_id: bool = False
+    mtchat_presence_ttl_s: float = 60.0
 
     @property
     def resolved_database_url(self) -> str:
@@ -68,6 +72,11 @@ _HELP: dict[str, str] = {
     "ws_deflate": "accept permessage-deflate when a client offers it (true/false): less "
     "bandwidth, about 40 KiB more memory per connection and a compression per frame",
     "request_head_timeout_s": "seconds to send a complete HTTP request head (slowloris guard)",
+    "mtchat_jwt_secret": "HS256 secret of the JWTs MTChat clients send (sub = user id)",
+    "mtchat_admin_token": "bearer token of MTChat's management API (empty: management API off)",
+    "mtchat_trust_user_id": "accept MTChat's bare ?user_id= without a token (true/false; only "
+    "behind a trusted backend that proxies every request)",
+    "mtchat_presence_ttl_s": "seconds an MTChat user stays online after their last ping",
     "tcp_user_timeout_s": "seconds a peer may leave sent data unread before the connection is "
     "dropped (TCP_USER_TIMEOUT; 0 = system default)",
 }

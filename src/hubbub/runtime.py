@@ -17,16 +17,23 @@ from hubbub.bus.inprocess import InProcessBus, LocalPresence
 from hubbub.clock import Clock, SystemClock
 from hubbub.config import Settings
 from hubbub.core.accounts import Accounts
+from hubbub.core.archive import Archive
 from hubbub.core.blocks import Blocks
 from hubbub.core.calls import Calls
 from hubbub.core.conversations import Conversations
+from hubbub.core.dialogs import Dialogs
+from hubbub.core.edits import Edits
+from hubbub.core.external_users import ExternalUsers
 from hubbub.core.groups import Groups
+from hubbub.core.heartbeats import Heartbeats
+from hubbub.core.history import History
 from hubbub.core.keys import Keys
 from hubbub.core.messages import Messages
 from hubbub.core.ports import Bus, PresenceRegistry
 from hubbub.core.presence import Presence
 from hubbub.core.profile import Profiles
 from hubbub.core.publisher import Publisher
+from hubbub.core.reads import Reads
 from hubbub.core.status import StatusService
 from hubbub.core.sync import Sync
 from hubbub.core.timers import ExpiryWorker
@@ -122,10 +129,24 @@ class Node:
         self.presence = Presence(
             st.presence, st.conversations, self.publisher, self.clock, self.registry
         )
+        self.heartbeats = Heartbeats(
+            self.presence, self.clock, int(settings.mtchat_presence_ttl_s * 1000)
+        )
+        self._heartbeat_wake = asyncio.Event()
+        self._heartbeat_task: asyncio.Task[None] | None = None
         self.sync = Sync(st.events, st.sync, self.clock, settings.sync_page_size)
         self.status = StatusService(st.events, self.bus, self.clock, self.node_id)
         self.expiry = ExpiryWorker(st.timers, self.conversations, self.publisher, self.clock)
         self.messages.on_timer_scheduled.append(self.expiry.schedule_hint)
+        self.external_users = ExternalUsers(st.external_users, self.clock)
+        self.history = History(st.history, self.conversations)
+        self.edits = Edits(st.edits, st.history, self.conversations, self.publisher, self.clock)
+        self.reads = Reads(st.reads, st.history, self.conversations, self.publisher, self.clock)
+        self.archive = Archive(st.archive, self.conversations, self.publisher, self.clock)
+        self.messages.on_sent.append(self.archive.message_sent)
+        self.dialogs = Dialogs(
+            st.dialogs, self.conversations, self.messages, self.publisher, self.clock
+        )
         self.hub = Hub(self.conversations.invalidate)
         self.flusher = Flusher(
             self.metrics.frames_out.inc, on_writes=self.metrics.socket_writes.inc
@@ -164,6 +185,25 @@ class Node:
             except Exception:
                 log.warning("presence refresh failed")
 
+    def wake_heartbeats(self) -> None:
+        """A connection started being watched: recompute when the next one lapses."""
+        self._heartbeat_wake.set()
+
+    async def _sweep_heartbeats(self) -> None:
+        while True:
+            due = self.heartbeats.due_in_ms()
+            self._heartbeat_wake.clear()
+            try:
+                await asyncio.wait_for(
+                    self._heartbeat_wake.wait(), None if due is None else due / 1000 + 0.05
+                )
+            except TimeoutError:
+                pass
+            try:
+                await self.heartbeats.sweep()
+            except Exception:
+                log.warning("presence sweep failed")
+
     async def start(self) -> None:
         if self.settings.migrate_on_start:
             await migrate(self.engine)
@@ -173,6 +213,7 @@ class Node:
         await self.registry.start()
         self._presence_task = asyncio.get_running_loop().create_task(self._refresh_presence())
         self.expiry.start()
+        self._heartbeat_task = asyncio.get_running_loop().create_task(self._sweep_heartbeats())
         self.ready = True
         log.info("node started", extra={"node_id": self.node_id})
 
@@ -181,6 +222,8 @@ class Node:
         await self.expiry.close()
         if self._presence_task is not None:
             self._presence_task.cancel()
+        if self._heartbeat_task is not None:
+            self._heartbeat_task.cancel()
         await self.accounts.close()
         await self.dispatcher.close()
         await self.writer.close()

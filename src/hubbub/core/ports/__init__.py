@@ -12,32 +12,44 @@ the caller publishes them only after they return, i.e. after the commit.
 """
 
 from hubbub.core.ports.accounts import AccountStore, UserDirectory
+from hubbub.core.ports.archive import ArchiveStore
 from hubbub.core.ports.blocks import BlockStore
 from hubbub.core.ports.bus import Bus, PresenceRegistry
 from hubbub.core.ports.conversations import Contacts, ConversationStore
+from hubbub.core.ports.dialogs import DialogStore
+from hubbub.core.ports.edits import EditStore
 from hubbub.core.ports.events import EventStream
+from hubbub.core.ports.external_users import ExternalUserStore
 from hubbub.core.ports.groups import GroupStore
+from hubbub.core.ports.history import HistoryStore
 from hubbub.core.ports.keys import KeyStore
 from hubbub.core.ports.messages import MessageStore
 from hubbub.core.ports.presence import LastSeenStore
 from hubbub.core.ports.profile import ProfileStore
+from hubbub.core.ports.reads import ReadStore
 from hubbub.core.ports.sync import CursorStore
 from hubbub.core.ports.timers import ExpiryStore
 
 __all__ = [
     "AccountStore",
+    "ArchiveStore",
     "BlockStore",
     "Bus",
     "Contacts",
     "ConversationStore",
     "CursorStore",
+    "DialogStore",
+    "EditStore",
     "EventStream",
     "ExpiryStore",
+    "ExternalUserStore",
     "GroupStore",
+    "HistoryStore",
     "KeyStore",
     "LastSeenStore",
     "MessageStore",
     "PresenceRegistry",
     "ProfileStore",
+    "ReadStore",
     "UserDirectory",
 ]

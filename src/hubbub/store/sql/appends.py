@@ -38,7 +38,16 @@ Append = tuple[MessageRecord, dict[str, object], NewEvent]
 Appended = tuple[MessageRecord, StoredEvent | None]
 
 # Every optional message column a row may set; the rest of a row is fixed.
-_OPTIONAL = ("content_type", "content", "ciphertext", "nonce", "algorithm", "key_id", "signature")
+_OPTIONAL = (
+    "content_type",
+    "content",
+    "ciphertext",
+    "nonce",
+    "algorithm",
+    "key_id",
+    "signature",
+    "reply_to_id",
+)
 _FIXED = (
     "id",
     "conversation_id",
@@ -190,6 +199,7 @@ class MessageAppends:
                     get("algorithm"),
                     get("key_id"),
                     get("signature"),
+                    get("reply_to_id"),
                     rec.id,
                     rec.conversation_id,
                     rec.sender_id,

@@ -14,14 +14,20 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hubbub.store.sql.accounts import SqlAccounts
+from hubbub.store.sql.archive import SqlArchive
 from hubbub.store.sql.blocks import SqlBlocks
 from hubbub.store.sql.conversations import SqlConversations
+from hubbub.store.sql.dialogs import SqlDialogs
+from hubbub.store.sql.edits import SqlEdits
 from hubbub.store.sql.events import SqlEvents
+from hubbub.store.sql.external_users import SqlExternalUsers
 from hubbub.store.sql.groups import SqlGroups
+from hubbub.store.sql.history import SqlHistory
 from hubbub.store.sql.keys import SqlKeys
 from hubbub.store.sql.messages import SqlMessages
 from hubbub.store.sql.presence import SqlLastSeen
 from hubbub.store.sql.profile import SqlProfiles
+from hubbub.store.sql.reads import SqlReads
 from hubbub.store.sql.sync import SqlCursors
 from hubbub.store.sql.timers import SqlExpiries
 from hubbub.store.sql.writer import GroupCommitWriter
@@ -44,6 +50,12 @@ class SqlStores:
     profiles: SqlProfiles
     presence: SqlLastSeen
     sync: SqlCursors
+    external_users: SqlExternalUsers
+    dialogs: SqlDialogs
+    history: SqlHistory
+    edits: SqlEdits
+    reads: SqlReads
+    archive: SqlArchive
 
     @classmethod
     def build(
@@ -64,4 +76,10 @@ class SqlStores:
             profiles=SqlProfiles(*args),
             presence=SqlLastSeen(*args),
             sync=SqlCursors(*args),
+            external_users=SqlExternalUsers(*args),
+            dialogs=SqlDialogs(*args),
+            history=SqlHistory(*args),
+            edits=SqlEdits(*args),
+            reads=SqlReads(*args),
+            archive=SqlArchive(*args),
         )

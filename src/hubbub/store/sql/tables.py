@@ -25,14 +25,19 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "archives",
     "blocks",
     "conversations",
     "device_cursors",
+    "dialog_profiles",
+    "dialogs",
     "events",
+    "external_users",
     "members",
     "messages",
     "metadata",
     "public_keys",
+    "read_positions",
     "receipts",
     "timers",
     "tokens",
@@ -146,6 +151,8 @@ messages = Table(
     Column("expires_at", Ms, nullable=True),
     Column("deleted_at", Ms, nullable=True),
     Column("event_pos", Pos, nullable=True),
+    Column("reply_to_id", String(36), nullable=True),
+    Column("edited_at", Ms, nullable=True),
     UniqueConstraint("sender_id", "client_message_id", name="uq_message_client_id"),
     Index("ix_messages_conversation", "conversation_id", "created_at"),
 )
@@ -186,4 +193,69 @@ device_cursors = Table(
     Column("device_id", String(128), primary_key=True),
     Column("seq", Pos, nullable=False),
     Column("updated_at", Ms, nullable=False),
+)
+
+# Accounts of other systems' users (MTChat's host application ids), created
+# on first use: `namespace` keeps two protocols' id spaces apart.
+external_users = Table(
+    "external_users",
+    metadata,
+    Column("namespace", String(16), primary_key=True),
+    Column("external_id", String(128), primary_key=True),
+    Column("user_id", String(36), nullable=False, unique=True),
+    Column("created_at", Ms, nullable=False),
+)
+
+# A conversation bound to a business object (spec 003's dialog). Its access
+# scopes (JSON list of {scope_level0..2}) say who may see and join it.
+dialogs = Table(
+    "dialogs",
+    metadata,
+    Column("conversation_id", String(36), primary_key=True),
+    Column("object_type", String(128), nullable=False),
+    Column("object_id", String(128), nullable=False),
+    Column("title", String(500), nullable=True),
+    Column("object_url", String(2048), nullable=True),
+    Column("created_by", String(128), nullable=True),
+    Column("meta", Text, nullable=True),
+    Column("access_scopes", Text, nullable=False, server_default="[]"),
+    Column("created_at", Ms, nullable=False),
+    Index("ix_dialogs_object", "object_type", "object_id", "created_at"),
+)
+
+# What a dialog's participant shows the others, and their own list settings.
+dialog_profiles = Table(
+    "dialog_profiles",
+    metadata,
+    Column("conversation_id", String(36), primary_key=True),
+    Column("user_id", String(36), primary_key=True),
+    Column("display_name", String(256), nullable=False, server_default=""),
+    Column("company", String(256), nullable=True),
+    Column("email", String(254), nullable=True),
+    Column("phone", String(64), nullable=True),
+    Column("joined_as", String(16), nullable=False, server_default="participant"),
+    Column("is_pinned", Boolean, nullable=False, server_default="0"),
+    Column("notifications_enabled", Boolean, nullable=False, server_default="1"),
+)
+
+# How far each member has read a conversation (`message_pos`: the message's
+# stream position, so "unread" is one range count).
+read_positions = Table(
+    "read_positions",
+    metadata,
+    Column("conversation_id", String(36), primary_key=True),
+    Column("user_id", String(36), primary_key=True),
+    Column("message_id", String(36), nullable=False),
+    Column("message_pos", Pos, nullable=False),
+    Column("updated_at", Ms, nullable=False),
+)
+
+# Conversations a user archived for themselves.
+archives = Table(
+    "archives",
+    metadata,
+    Column("conversation_id", String(36), primary_key=True),
+    Column("user_id", String(36), primary_key=True),
+    Column("archived_at", Ms, nullable=False),
+    Index("ix_archives_user", "user_id", "conversation_id"),
 )

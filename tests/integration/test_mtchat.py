@@ -1,0 +1,337 @@
+"""Spec 003 (MTChat) over real sockets, driven the way its SDK drives it:
+dialogs created by the host backend, users with JWTs and access scopes,
+REST for everything durable, the WebSocket for events."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from websockets.exceptions import InvalidStatus
+
+from tests.integration.mtchat import (
+    ADMIN,
+    ENV,
+    Mt,
+    MtSocket,
+    admin,
+    create_dialog,
+    new_user,
+    scope_header,
+    token_for,
+)
+from tests.support import DEFAULT_TIMEOUT, ServerProcess
+
+WRONG = "another-secret-of-32-bytes-or-more!!"
+TENANT_A = scope_header(["tenant-a"], [], ["manager"])
+RULE_A = {"scope_level0": ["tenant-a"], "scope_level1": [], "scope_level2": ["manager", "admin"]}
+
+
+@pytest.fixture(scope="module")
+def mt_server(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterator[ServerProcess]:
+    proc = ServerProcess(tmp_path_factory.mktemp("mtchat"), extra_env=ENV).start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+async def http(mt_server: ServerProcess) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=mt_server.base_url, timeout=DEFAULT_TIMEOUT) as c:
+        yield c
+
+
+async def test_refusals_without_valid_identity(
+    mt_server: ServerProcess, http: httpx.AsyncClient
+) -> None:
+    me = new_user()
+    bearer = lambda t: {"Authorization": f"Bearer {t}"}  # noqa: E731
+    r = await http.get("/api/v1/dialogs")
+    assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
+    r = await http.get("/api/v1/dialogs", params={"user_id": me})  # trust mode is off
+    assert r.status_code == 401
+    r = await http.get("/api/v1/dialogs", headers=bearer(token_for(me, secret=WRONG)))
+    assert r.status_code == 401
+    r = await http.get("/api/v1/dialogs", headers=bearer(token_for(me, ttl=-60)))
+    assert r.status_code == 401 and "expired" in r.json()["error"]["message"]
+    r = await http.get(
+        "/api/v1/dialogs", params={"user_id": new_user()}, headers=bearer(token_for(me))
+    )
+    assert r.status_code == 403
+    r = await http.get("/api/v1/dialogs", params={"user_id": me}, headers=bearer(token_for(me)))
+    assert r.status_code == 200 and r.json() == {"data": []}
+    # The management API wants the admin token, not a user's.
+    body = {"object_id": "o1", "object_type": "order", "participants": []}
+    r = await http.post("/api/v1/management/dialogs", json=body, headers=bearer(token_for(me)))
+    assert r.status_code == 401
+    r = await http.post("/api/v1/management/dialogs", json=body, headers=bearer(ADMIN + "x"))
+    assert r.status_code == 401
+    r = await http.get("/api/v1/dialogs", headers={**bearer(token_for(me)), "X-Scope-Config": "%%"})
+    assert r.status_code == 422 and r.json()["error"]["path"] == "$.headers.x-scope-config"
+    # The WebSocket refuses the same way.
+    wrong = token_for(me, secret=WRONG)
+    for query in (f"user_id={me}", f"token={wrong}"):
+        with pytest.raises(InvalidStatus):
+            await MtSocket.open(mt_server, query)
+    r = await http.get("/health")
+    assert r.status_code == 200 and r.json()["status"] == "ok" and r.json()["version"]
+
+
+async def test_hubbub_token_is_accepted(mt_server: ServerProcess, http: httpx.AsyncClient) -> None:
+    r = await http.post(
+        "/v1/auth/register", json={"username": "mt" + new_user()[:8], "password": "x" * 12}
+    )
+    uid, token = r.json()["user_id"], r.json()["token"]
+    r = await http.get("/api/v1/dialogs", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200
+    r = await http.get(
+        "/api/v1/dialogs", params={"user_id": uid}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert r.status_code == 200
+
+
+async def test_dialog_lifecycle_over_rest_and_websocket(mt_server: ServerProcess) -> None:
+    alice, bob = Mt(mt_server, scope=TENANT_A), Mt(mt_server, scope=TENANT_A)
+    carol = Mt(mt_server, scope=scope_header(["tenant-b"], [], ["manager"]))
+    cid = await create_dialog(mt_server, [alice], [RULE_A], meta={"priority": 1})
+    ws_a = await MtSocket.open(mt_server, f"token={alice.token}")
+    ws_b = await MtSocket.open(mt_server, f"token={bob.token}")
+    connected = ws_a.frames[0]
+    assert connected == {"type": "connected", "employee_id": alice.user}
+
+    # Lists: alice takes part, bob may join by scope, carol sees nothing.
+    [mine] = (await alice.ok("GET", "/dialogs", params={"type": "participating"}))["data"]
+    assert mine["id"] == cid and mine["i_am_participant"] and mine["meta"] == {"priority": 1}
+    assert mine["last_message"]["message_type"] == "system"
+    avail = (await bob.ok("GET", "/dialogs", params={"type": "available"}))["data"]
+    assert [d["id"] for d in avail] == [cid] and avail[0]["can_join"]
+    assert "last_message" not in avail[0]
+    assert (await carol.ok("GET", "/dialogs", params={"type": "available"}))["data"] == []
+    assert (await carol.call("GET", f"/dialogs/{cid}")).status_code == 404
+    r = await carol.call("POST", f"/dialogs/{cid}/join", json={"display_name": "Carol"})
+    assert r.status_code == 404
+    assert (await carol.call("GET", f"/dialogs/{cid}/messages")).status_code == 404
+    assert (await bob.call("GET", f"/dialogs/{cid}/messages")).status_code == 404  # not yet in
+
+    # Bob joins with a profile; alice is told, with a system message.
+    joined = await bob.ok(
+        "POST", f"/dialogs/{cid}/join", json={"display_name": "Bob", "company": "Beta"}
+    )
+    assert joined == {"status": "joined", "dialog_id": cid}
+    await ws_a.event("participant.joined", dialog_id=cid, user_id=bob.user)
+    sys_msg = await ws_a.event("message.new", dialog_id=cid, message_type="system")
+    assert sys_msg["sender_id"] is None
+    assert json.loads(sys_msg["content"]) == {
+        "event": "participant_joined", "name": "Bob", "company": "Beta"
+    }  # fmt: skip
+    people = (await alice.ok("GET", f"/dialogs/{cid}/participants"))["data"]
+    assert {p["user_id"] for p in people} == {alice.user, bob.user}
+    assert next(p for p in people if p["user_id"] == bob.user)["is_online"] is True
+
+    # Send with script in it: stored and delivered sanitised.
+    sent = await bob.ok(
+        "POST",
+        f"/dialogs/{cid}/messages",
+        json={"content": '<p onclick="x()">Hi <script>alert(1)</script><b>there</b></p>'},
+    )
+    msg = sent["data"]
+    assert msg["content"] == "<p>Hi <b>there</b></p>" and msg["sender_id"] == bob.user
+    got = await ws_a.event("message.new", id=msg["id"])
+    assert got["content"] == "<p>Hi <b>there</b></p>" and got["sender_id"] == bob.user
+    r = await bob.call("POST", f"/dialogs/{cid}/messages", json={"content": "<script>x</script>"})
+    assert r.status_code == 422 and r.json()["error"]["path"] == "$.content"
+    reply = (
+        await alice.ok(
+            "POST", f"/dialogs/{cid}/messages", json={"content": "ok", "reply_to": msg["id"]}
+        )
+    )["data"]
+    assert reply["reply_to_id"] == msg["id"]
+
+    # Paging and unread.
+    page = (await alice.ok("GET", f"/dialogs/{cid}/messages"))["data"]
+    ids = [m["id"] for m in page["messages"]]
+    assert ids[-2:] == [msg["id"], reply["id"]] and not page["has_more_before"]
+    assert page["first_unread_message_id"] == ids[1]  # bob's join notice is the first unread
+    older = await alice.ok("GET", f"/dialogs/{cid}/messages", params={"before": reply["id"]})
+    assert [m["id"] for m in older["data"]["messages"]] == ids[:-1]
+    around = await alice.ok(
+        "GET", f"/dialogs/{cid}/messages", params={"around": msg["id"], "limit": 2}
+    )
+    assert msg["id"] in [m["id"] for m in around["data"]["messages"]]
+    [item] = (await alice.ok("GET", "/dialogs"))["data"]
+    assert item["unread_count"] == 1  # bob's message; system messages and her own do not count
+
+    # Edit: only the sender; everyone is told.
+    r = await alice.call("PUT", f"/dialogs/{cid}/messages/{msg['id']}", json={"content": "x"})
+    assert r.status_code == 403
+    edited = await bob.ok(
+        "PUT", f"/dialogs/{cid}/messages/{msg['id']}", json={"content": "<i>fixed</i>"}
+    )
+    assert edited["data"]["content"] == "<i>fixed</i>" and edited["data"]["last_edited_at"]
+    ev = await ws_a.event("message.edited", id=msg["id"])
+    assert ev["content"] == "<i>fixed</i>" and ev["dialog_id"] == cid
+
+    # Read position.
+    assert await alice.ok(
+        "POST", f"/dialogs/{cid}/read", json={"last_read_message_id": msg["id"]}
+    ) == {"success": True}
+    ev = await ws_b.event("message.read", dialog_id=cid, user_id=alice.user)
+    assert ev["last_read_message_id"] == msg["id"]
+    [item] = (await alice.ok("GET", "/dialogs"))["data"]
+    assert item["unread_count"] == 0
+
+    # Archive is alice's own; a new message brings the dialog back.
+    await alice.ok("POST", f"/dialogs/{cid}/archive")
+    await ws_a.event("dialog.archived", dialog_id=cid)
+    assert [
+        d["id"] for d in (await alice.ok("GET", "/dialogs", params={"archived": "true"}))["data"]
+    ] == [cid]
+    assert (await bob.ok("GET", "/dialogs", params={"archived": "true"}))["data"] == []
+    await bob.ok("POST", f"/dialogs/{cid}/messages", json={"content": "wake up"})
+    await ws_a.event("dialog.unarchived", dialog_id=cid)
+    assert (await alice.ok("GET", "/dialogs", params={"archived": "true"}))["data"] == []
+    assert not ws_b.seen("dialog.archived")
+
+    # Pin and notifications are per user.
+    await alice.ok("POST", f"/dialogs/{cid}/pin")
+    await alice.ok("POST", f"/dialogs/{cid}/notifications", json={"enabled": False})
+    [item] = (await alice.ok("GET", "/dialogs"))["data"]
+    assert item["is_pinned"] is True and item["notifications_enabled"] is False
+    [item] = (await bob.ok("GET", "/dialogs"))["data"]
+    assert item["is_pinned"] is False and item["notifications_enabled"] is True
+
+    # Delete: only the sender; 204; then gone for everyone.
+    assert (await alice.call("DELETE", f"/dialogs/{cid}/messages/{msg['id']}")).status_code == 403
+    assert (await bob.call("DELETE", f"/dialogs/{cid}/messages/{msg['id']}")).status_code == 204
+    await ws_a.event("message.deleted", id=msg["id"], dialog_id=cid)
+    assert (await alice.call("GET", f"/dialogs/{cid}/messages/{msg['id']}")).status_code == 404
+    page = (await alice.ok("GET", f"/dialogs/{cid}/messages"))["data"]
+    assert msg["id"] not in [m["id"] for m in page["messages"]]
+
+    # Leaving: told to those who stay; the leaver can no longer read.
+    await bob.ok("POST", f"/dialogs/{cid}/leave")
+    await ws_a.event("participant.left", dialog_id=cid, user_id=bob.user)
+    assert (await bob.call("GET", f"/dialogs/{cid}/messages")).status_code == 404
+    assert [
+        d["id"] for d in (await bob.ok("GET", "/dialogs", params={"type": "available"}))["data"]
+    ] == [cid]
+    # By object: the host's own ids find it.
+    d = (await alice.ok("GET", f"/dialogs/{cid}"))["data"]
+    found = await alice.ok("GET", f"/dialogs/by-object/order/{d['object_id']}")
+    assert found["data"]["id"] == cid
+    listed = await bob.ok("GET", f"/dialogs/by-object/order/{d['object_id']}/list")
+    assert listed["data"][0]["dialog"]["id"] == cid and listed["data"][0]["can_join"]
+    for c in (alice, bob, carol):
+        await c.aclose()
+    await ws_a.close()
+    await ws_b.close()
+
+
+async def test_management_adds_and_removes_participants(mt_server: ServerProcess) -> None:
+    alice, bob = Mt(mt_server), Mt(mt_server)
+    cid = await create_dialog(mt_server, [alice], [])
+    ws_b = await MtSocket.open(mt_server, f"token={bob.token}")
+    r = await admin(
+        mt_server, "POST", f"/dialogs/{cid}/participants",
+        json={"user_id": bob.user, "display_name": "Bob"},
+    )  # fmt: skip
+    assert r.status_code == 200
+    await ws_b.event("participant.joined", dialog_id=cid, user_id=bob.user)
+    r = await admin(mt_server, "GET", f"/dialogs/{cid}")
+    assert {p["user_id"] for p in r.json()["data"]["participants"]} == {alice.user, bob.user}
+    await bob.ok("POST", f"/dialogs/{cid}/messages", json={"content": "hello"})
+    r = await admin(mt_server, "DELETE", f"/dialogs/{cid}/participants/{bob.user}")
+    assert r.status_code == 204
+    await ws_b.event("participant.left", dialog_id=cid, user_id=bob.user)
+    assert (
+        await bob.call("POST", f"/dialogs/{cid}/messages", json={"content": "x"})
+    ).status_code == 404
+    r = await admin(mt_server, "GET", "/dialogs/" + new_user())
+    assert r.status_code == 404
+    r = await admin(mt_server, "POST", "/dialogs", json={"object_type": "order"})
+    assert r.status_code == 422
+    await ws_b.close()
+    for c in (alice, bob):
+        await c.aclose()
+
+
+async def test_subscribe_to_an_available_dialog(mt_server: ServerProcess) -> None:
+    alice, dave = Mt(mt_server, scope=TENANT_A), Mt(mt_server, scope=TENANT_A)
+    watched = await create_dialog(mt_server, [alice], [RULE_A])
+    own = await create_dialog(mt_server, [alice, dave], [])
+    foreign = await create_dialog(mt_server, [alice], [{"scope_level0": ["tenant-z"]}])
+    ws_d = await MtSocket.open(mt_server, f"token={dave.token}&scope_config={TENANT_A}")
+    await ws_d.send({"type": "subscribe", "dialog_id": foreign})
+    await ws_d.event("error")
+    await ws_d.send({"type": "subscribe", "dialog_id": watched})
+    await ws_d.send({"type": "ping"})
+    await ws_d.event("pong")  # the subscribe before it was handled
+    m1 = (await alice.ok("POST", f"/dialogs/{watched}/messages", json={"content": "one"}))["data"]
+    await ws_d.event("message.new", id=m1["id"], dialog_id=watched)
+    await ws_d.send({"type": "unsubscribe", "dialog_id": watched})
+    await ws_d.send({"type": "ping"})
+    await ws_d.wait_for(lambda f: len([x for x in ws_d.frames if x["type"] == "pong"]) == 2)
+    m2 = (await alice.ok("POST", f"/dialogs/{watched}/messages", json={"content": "two"}))["data"]
+    m3 = (await alice.ok("POST", f"/dialogs/{own}/messages", json={"content": "three"}))["data"]
+    await ws_d.event("message.new", id=m3["id"])  # delivered in stream order: m2 came first
+    assert not ws_d.seen("message.new", id=m2["id"])
+    await ws_d.close()
+    for c in (alice, dave):
+        await c.aclose()
+
+
+async def test_presence_reaches_only_those_who_share_a_dialog(mt_server: ServerProcess) -> None:
+    alice, bob, eve = Mt(mt_server), Mt(mt_server), Mt(mt_server)
+    await create_dialog(mt_server, [alice, bob], [])
+    await create_dialog(mt_server, [eve], [])
+    ws_a = await MtSocket.open(mt_server, f"token={alice.token}")
+    ws_e = await MtSocket.open(mt_server, f"token={eve.token}")
+    ws_b = await MtSocket.open(mt_server, f"token={bob.token}")
+    await ws_a.event("presence.update", user_id=bob.user, is_online=True)
+    await ws_b.send({"type": "ping"})
+    await ws_b.event("pong")
+    await ws_b.close()
+    await ws_a.event("presence.update", user_id=bob.user, is_online=False)
+    # Eve shares nothing with bob: a marker event of hers arrives, bob's presence never did.
+    await ws_e.send({"type": "ping"})
+    await ws_e.event("pong")
+    assert not ws_e.seen("presence.update", user_id=bob.user)
+    await ws_a.close()
+    await ws_e.close()
+    for c in (alice, bob, eve):
+        await c.aclose()
+
+
+async def test_trusted_user_id_mode(tmp_path: Path, backend: str) -> None:
+    env = {**ENV, "HUBBUB_MTCHAT_TRUST_USER_ID": "true"}
+    proc = ServerProcess(tmp_path, extra_env=env).start()
+    try:
+        me = new_user()
+        async with httpx.AsyncClient(base_url=proc.base_url, timeout=DEFAULT_TIMEOUT) as http:
+            r = await http.get("/api/v1/dialogs", params={"user_id": me})
+            assert r.status_code == 200
+            # A token still decides, and a disagreeing user_id is still refused.
+            r = await http.get(
+                "/api/v1/dialogs",
+                params={"user_id": me},
+                headers={"Authorization": f"Bearer {token_for(new_user())}"},
+            )
+            assert r.status_code == 403
+        cid = await create_dialog(proc, [Mt(proc, me)], [])
+        ws = await MtSocket.open(proc, f"user_id={me}")
+        assert ws.frames[0] == {"type": "connected", "employee_id": me}
+        other = Mt(proc)
+        await admin(proc, "POST", f"/dialogs/{cid}/participants",
+                    json={"user_id": other.user, "display_name": "O"})  # fmt: skip
+        await ws.event("participant.joined", dialog_id=cid, user_id=other.user)
+        await ws.close()
+        await other.aclose()
+    finally:
+        proc.stop()
+
+
+def _b64(raw: dict[str, object]) -> str:
+    return base64.b64encode(json.dumps(raw).encode()).decode()
