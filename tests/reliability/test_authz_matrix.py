@@ -25,6 +25,7 @@ run, checks nothing refused reached the group, and records the figure.
 from __future__ import annotations
 
 import asyncio
+import base64
 import concurrent.futures
 import json
 import re
@@ -36,11 +37,13 @@ from typing import Any
 
 import pytest
 
+from tests.integration.mtchat import ADMIN as MTCHAT_ADMIN
 from tests.reliability.conftest import Figure
 from tests.support import Api, Client, ServerProcess
 
 ROLES = ("stranger", "removed", "member", "owner")
 OK, HIDDEN, FORBIDDEN, LISTED, UNLISTED = "ok", "hidden", "forbidden", "listed", "unlisted"
+ADMIN_ONLY = "admin_only"  # a user's token is refused (401) whatever the id
 
 GROUP = {"stranger": HIDDEN, "removed": HIDDEN, "member": OK, "owner": OK}
 DIRECT = {"stranger": HIDDEN, "removed": HIDDEN, "member": OK}
@@ -48,6 +51,8 @@ PUBLIC = dict.fromkeys(ROLES, OK)
 SELF = {"stranger": FORBIDDEN, "removed": FORBIDDEN, "member": FORBIDDEN, "owner": OK}
 CREATOR = {"stranger": HIDDEN, "removed": HIDDEN, "member": HIDDEN, "owner": OK}
 ALL_HIDDEN = dict.fromkeys(ROLES, HIDDEN)
+OUTSIDERS = {"stranger": HIDDEN, "removed": HIDDEN}  # members' cells would change the world
+MANAGEMENT = dict.fromkeys(ROLES, ADMIN_ONLY)
 MEMBERSHIP = {"stranger": UNLISTED, "removed": UNLISTED, "member": LISTED, "owner": LISTED}
 
 PASSWORD = "correct horse battery"
@@ -154,6 +159,39 @@ SURFACES: tuple[Surface, ...] = (
     ws("crypto/keys PublishPublicKey", key("{O}"), "O", SELF, "as the owner"),
     ws("profile/info-text UpdateProfileInfoText", INFO, "O", SELF, "as the owner"),
     ws("chat/groups CreateGroup", NEW_GROUP, "T", PUBLIC, "with any user"),
+    # spec 003 (MTChat) with a hubbub token: DG is a dialog O, M and M2 joined by
+    # scope and R left; these calls send no scope, so only taking part counts.
+    rest("GET", "/api/v1/dialogs/{DG}", "DG", GROUP),
+    rest("GET", "/api/v1/dialogs/by-object/{OTYPE}/{OBJ}", "OBJ", GROUP),
+    rest("GET", "/api/v1/dialogs/by-object/{OTYPE}/{OBJ}/list", "OBJ", PUBLIC),
+    rest("POST", "/api/v1/dialogs/{DG}/join", "DG", GROUP, {"display_name": "{TEXT}"}),
+    rest("POST", "/api/v1/dialogs/{DG}/leave", "DG", OUTSIDERS),
+    rest("POST", "/api/v1/dialogs/{DG}/archive", "DG", GROUP),
+    rest("POST", "/api/v1/dialogs/{DG}/unarchive", "DG", GROUP),
+    rest("POST", "/api/v1/dialogs/{DG}/pin", "DG", GROUP),
+    rest("POST", "/api/v1/dialogs/{DG}/unpin", "DG", GROUP),
+    rest("POST", "/api/v1/dialogs/{DG}/notifications", "DG", GROUP, {"enabled": True}),
+    rest(
+        "POST", "/api/v1/dialogs/{DG}/read", "DG msgDG", GROUP, {"last_read_message_id": "{msgDG}"}
+    ),
+    rest("GET", "/api/v1/dialogs/{DG}/participants", "DG", GROUP),
+    rest("GET", "/api/v1/dialogs/{DG}/messages", "DG", GROUP),
+    rest("POST", "/api/v1/dialogs/{DG}/messages", "DG", GROUP, {"content": "{TEXT}"}),
+    rest("GET", "/api/v1/dialogs/{DG}/messages/{msgDG}", "DG msgDG", GROUP),
+    rest("PUT", "/api/v1/dialogs/{DG}/messages/{msgDG}", "DG msgDG", OUTSIDERS, {"content": "x"}),
+    rest("DELETE", "/api/v1/dialogs/{DG}/messages/{msgDG}", "DG msgDG", OUTSIDERS),
+    rest("GET", "/api/v1/management/dialogs/{DG}", "DG", MANAGEMENT),
+    rest(
+        "POST", "/api/v1/management/dialogs", "", MANAGEMENT, {"object_id": "o", "object_type": "t"}
+    ),
+    rest(
+        "POST",
+        "/api/v1/management/dialogs/{DG}/participants",
+        "DG",
+        MANAGEMENT,
+        {"user_id": "{CMID}", "display_name": "{TEXT}"},
+    ),
+    rest("DELETE", "/api/v1/management/dialogs/{DG}/participants/{CMID}", "DG", MANAGEMENT),
 )
 
 CASES = [(s, role) for s in SURFACES for role in ROLES if role in s.expect]
@@ -215,6 +253,7 @@ async def build_world(server: ServerProcess) -> World:
             "SendChatMessageWithClientId",
             {"client_message_id": "w1", "conversation_id": gid, "content": marker_g},
         )
+        dg, obj, msg_dg = await build_dialog(api, users)
         left = await r.ok("group/membership", "LeaveGroup", {"group_id": gid})
         leave_ev = await r.wait_for(
             lambda f: f["type"] == "LeaveGroupAck" and f.get("seq") and "ref" not in f
@@ -256,13 +295,49 @@ async def build_world(server: ServerProcess) -> World:
             msgX=msg_x["data"]["message_id"],
             reqG=req,
             name=name,
+            DG=dg,
+            OBJ=obj,
+            msgDG=msg_dg,
+            OTYPE="order",
         )
         hidden = {name, marker_g, marker_d, marker_x, me.json()["email"], me.json()["phone"]}
-        hidden |= {v for k, v in ids.items() if k not in ("name",)}
+        hidden |= {v for k, v in ids.items() if k not in ("name", "OTYPE")}
         private = {me.json()["email"], me.json()["phone"], marker_x}
         return World(users, ids, hidden, private, int(leave_ev["seq"]))
     finally:
         await api.aclose()
+
+
+async def build_dialog(api: Api, users: dict[str, tuple[str, str, str]]) -> tuple[str, str, str]:
+    """A spec 003 dialog: O, M, M2 and R join it by scope, M2 writes, R leaves."""
+    obj, level = "obj-" + secrets.token_hex(4), "authz-" + secrets.token_hex(4)
+    r = await api.http.post(
+        "/api/v1/management/dialogs",
+        json={
+            "object_id": obj,
+            "object_type": "order",
+            "access_scopes": [{"scope_level0": [level]}],
+        },
+        headers={"Authorization": f"Bearer {MTCHAT_ADMIN}"},
+    )
+    assert r.status_code == 200, r.text
+    dg = r.json()["data"]["id"]
+    scope = base64.b64encode(json.dumps({"scope_level0": [level]}).encode()).decode()
+    msg = ""
+    for k in ("O", "M", "M2", "R"):
+        h = {"Authorization": f"Bearer {users[k][1]}", "X-Scope-Config": scope}
+        r = await api.http.post(f"/api/v1/dialogs/{dg}/join", json={"display_name": k}, headers=h)
+        assert r.status_code == 200, r.text
+        if k == "M2":
+            r = await api.http.post(
+                f"/api/v1/dialogs/{dg}/messages", json={"content": "secret-dg"}, headers=h
+            )
+            msg = r.json()["data"]["id"]
+    r = await api.http.post(
+        f"/api/v1/dialogs/{dg}/leave", headers={"Authorization": f"Bearer {users['R'][1]}"}
+    )
+    assert r.status_code == 200, r.text
+    return dg, obj, msg
 
 
 def _phone() -> str:
@@ -370,6 +445,10 @@ async def run_case(api: Api, w: World, s: Surface, role: str) -> str:
         elif expect == OK:
             if not 200 <= status < 300:
                 problems.append(f"expected success, got {status} {body}")
+        elif expect == ADMIN_ONLY:
+            rstatus, rbody = await rest_call(api, token, s, random_ids(s, values))
+            if (status, body) != (rstatus, rbody) or status != 401:
+                problems.append(f"user token: {status} {body}; random id: {rstatus} {rbody}")
         else:
             rstatus, rbody = await rest_call(api, token, s, random_ids(s, values))
             if (status, body) != (rstatus, rbody) or status != 404:
@@ -479,6 +558,7 @@ def uncovered_surfaces() -> list[str]:
     from fastapi.routing import APIRoute
 
     from hubbub.protocols.channels.handlers import HANDLERS
+    from hubbub.protocols.mtchat import dialogs, management, messages
     from hubbub.rest import accounts, blocks, conversations
 
     id_free = {"status/response", "sync/request", "sync/changes"}
@@ -490,10 +570,15 @@ def uncovered_surfaces() -> list[str]:
         return re.sub(r"\{[^}]*\}", "{}", path)
 
     rest = {(s.route[0], shape(s.route[1])) for s in SURFACES if s.kind == "rest"}
-    for router in (accounts.router, blocks.router, conversations.router):
+    routers = (accounts.router, blocks.router, conversations.router)
+    routers += (dialogs.router, management.router, messages.router)
+    for router in routers:
         for route in router.routes:
             assert isinstance(route, APIRoute)
-            takes_id = "{" in route.path or route.path == "/v1/conversations/direct"
+            takes_id = "{" in route.path or route.path in (
+                "/v1/conversations/direct",
+                "/api/v1/management/dialogs",
+            )
             for method in route.methods:
                 if takes_id and (method, shape(route.path)) not in rest:
                     missing.append(f"{method} {route.path}")
