@@ -5,6 +5,7 @@ REST for everything durable, the WebSocket for events."""
 from __future__ import annotations
 
 import base64
+from urllib.parse import quote
 import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -263,7 +264,7 @@ async def test_subscribe_to_an_available_dialog(mt_server: ServerProcess) -> Non
     watched = await create_dialog(mt_server, [alice], [RULE_A])
     own = await create_dialog(mt_server, [alice, dave], [])
     foreign = await create_dialog(mt_server, [alice], [{"scope_level0": ["tenant-z"]}])
-    ws_d = await MtSocket.open(mt_server, f"token={dave.token}&scope_config={TENANT_A}")
+    ws_d = await MtSocket.open(mt_server, f"token={dave.token}&scope_config={quote(TENANT_A)}")
     await ws_d.send({"type": "subscribe", "dialog_id": foreign})
     await ws_d.event("error")
     await ws_d.send({"type": "subscribe", "dialog_id": watched})

@@ -104,8 +104,10 @@ def parse_scope(header: str | None) -> ScopeRule | None:
         return None
     if len(header) > MAX_SCOPE_HEADER:
         raise ValidationFailed("too long", path="$.headers.x-scope-config")
+    # A query string turns base64's "+" into a space; either alphabet is accepted.
+    text = header.strip().replace(" ", "+").replace("-", "+").replace("_", "/")
     try:
-        raw = base64.b64decode(header.strip() + "=" * (-len(header.strip()) % 4), validate=False)
+        raw = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
         return _scope.decode(raw)
     except (binascii.Error, ValueError, msgspec.DecodeError, msgspec.ValidationError):
         raise ValidationFailed(
