@@ -5,10 +5,10 @@ REST for everything durable, the WebSocket for events."""
 from __future__ import annotations
 
 import base64
-from urllib.parse import quote
 import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest

@@ -5,9 +5,9 @@ reach the right users wherever they are connected."""
 from __future__ import annotations
 
 import secrets
-from urllib.parse import quote
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
