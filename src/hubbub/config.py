@@ -49,6 +49,7 @@ class Settings:
     mtchat_admin_token: str = field(default="", repr=False)
     mtchat_trust_user_id: bool = False
     mtchat_presence_ttl_s: float = 60.0
+    public_url: str = ""
 
     @property
     def resolved_database_url(self) -> str:
@@ -76,6 +77,8 @@ _HELP: dict[str, str] = {
     "mtchat_admin_token": "bearer token of MTChat's management API (empty: management API off)",
     "mtchat_trust_user_id": "accept MTChat's bare ?user_id= without a token (true/false; only "
     "behind a trusted backend that proxies every request)",
+    "public_url": "the server's address as clients reach it (https://chat.example.com), for "
+    "the absolute URLs it hands out; default: the request's own scheme and host",
     "mtchat_presence_ttl_s": "seconds an MTChat user stays online after their last ping",
     "tcp_user_timeout_s": "seconds a peer may leave sent data unread before the connection is "
     "dropped (TCP_USER_TIMEOUT; 0 = system default)",

@@ -18,6 +18,7 @@ from hubbub.clock import Clock, SystemClock
 from hubbub.config import Settings
 from hubbub.core.accounts import Accounts
 from hubbub.core.archive import Archive
+from hubbub.core.attachments import Attachments
 from hubbub.core.blocks import Blocks
 from hubbub.core.calls import Calls
 from hubbub.core.conversations import Conversations
@@ -40,6 +41,7 @@ from hubbub.core.timers import ExpiryWorker
 from hubbub.realtime.dispatch import Dispatcher
 from hubbub.realtime.hub import Hub
 from hubbub.realtime.outbox import Flusher
+from hubbub.store.attachment_files import FileBlobs
 from hubbub.store.sql.engine import create_engine
 from hubbub.store.sql.migrate import migrate
 from hubbub.store.sql.stores import SqlStores
@@ -144,6 +146,12 @@ class Node:
         self.reads = Reads(st.reads, st.history, self.conversations, self.publisher, self.clock)
         self.archive = Archive(st.archive, self.conversations, self.publisher, self.clock)
         self.messages.on_sent.append(self.archive.message_sent)
+        self.attachments = Attachments(
+            st.attachments,
+            FileBlobs(settings.data_dir / "attachments"),
+            self.conversations,
+            self.clock,
+        )
         self.dialogs = Dialogs(
             st.dialogs, self.conversations, self.messages, self.publisher, self.clock
         )

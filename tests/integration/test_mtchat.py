@@ -4,7 +4,6 @@ REST for everything durable, the WebSocket for events."""
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -307,7 +306,11 @@ async def test_presence_reaches_only_those_who_share_a_dialog(mt_server: ServerP
 
 
 async def test_trusted_user_id_mode(tmp_path: Path, backend: str) -> None:
-    env = {**ENV, "HUBBUB_MTCHAT_TRUST_USER_ID": "true"}
+    env = {
+        **ENV,
+        "HUBBUB_MTCHAT_TRUST_USER_ID": "true",
+        "HUBBUB_PUBLIC_URL": "https://chat.example.com/",
+    }
     proc = ServerProcess(tmp_path, extra_env=env).start()
     try:
         me = new_user()
@@ -328,11 +331,64 @@ async def test_trusted_user_id_mode(tmp_path: Path, backend: str) -> None:
         await admin(proc, "POST", f"/dialogs/{cid}/participants",
                     json={"user_id": other.user, "display_name": "O"})  # fmt: skip
         await ws.event("participant.joined", dialog_id=cid, user_id=other.user)
+        pre = await other.ok(
+            "POST",
+            "/upload/presign",
+            json={"dialog_id": cid, "filename": "a.png", "content_type": "image/png", "size": 3},
+        )
+        assert pre["data"]["upload_url"].startswith("https://chat.example.com/api/v1/attachments/")
         await ws.close()
         await other.aclose()
     finally:
         proc.stop()
 
 
-def _b64(raw: dict[str, object]) -> str:
-    return base64.b64encode(json.dumps(raw).encode()).decode()
+async def test_attachments_upload_and_download(
+    mt_server: ServerProcess, http: httpx.AsyncClient
+) -> None:
+    alice, bob, carol = Mt(mt_server), Mt(mt_server), Mt(mt_server)
+    cid = await create_dialog(mt_server, [alice, bob], [])
+    blob = b"quarterly figures\n" * 100
+    ask = {"dialog_id": cid, "filename": "report.txt", "content_type": "text/plain"}
+    r = await carol.call("POST", "/upload/presign", json={**ask, "size": len(blob)})
+    assert r.status_code == 404
+    r = await alice.call("POST", "/upload/presign", json={**ask, "size": 10, "content_type": "x/y"})
+    assert r.status_code == 422 and r.json()["error"]["path"] == "$.content_type"
+    r = await alice.call("POST", "/upload/presign", json={**ask, "size": 10**9})
+    assert r.status_code == 413
+    pre = (await alice.ok("POST", "/upload/presign", json={**ask, "size": len(blob)}))["data"]
+    url, key = pre["upload_url"], pre["s3_key"]
+    assert url.startswith(mt_server.base_url + "/") and pre["expires_in"] == 300
+
+    # The URL is the permission: tampered, wrong size, or used twice, it is refused.
+    assert (await http.put(url.replace("sig=", "sig=0"), content=blob)).status_code == 404
+    assert (await http.put(url.replace("exp=", "exp=9"), content=blob)).status_code == 404
+    assert (await http.put(url, content=blob[:-1])).status_code == 422
+    assert (await http.put(url, content=blob)).status_code == 200
+    assert (await http.put(url, content=blob)).status_code == 404
+
+    # Someone else cannot send alice's file; alice can, with no text.
+    att = [{"s3_key": key, "filename": "report.txt", "content_type": "text/plain", "size": 1}]
+    r = await bob.call("POST", f"/dialogs/{cid}/messages", json={"attachments": att})
+    assert r.status_code == 404 and r.json()["error"]["path"] == "$.attachments[0]"
+    sent = (await alice.ok("POST", f"/dialogs/{cid}/messages", json={"attachments": att}))["data"]
+    [a] = sent["attachments"]
+    assert a["id"] == key and a["filename"] == "report.txt" and a["size"] == len(blob)
+    r = await alice.call("POST", f"/dialogs/{cid}/messages", json={"attachments": att})
+    assert r.status_code == 404  # bound once
+
+    # Participants get a signed download URL; it works without credentials.
+    page = (await bob.ok("GET", f"/dialogs/{cid}/messages"))["data"]
+    assert page["messages"][-1]["attachments"][0]["id"] == key
+    link = (await bob.ok("GET", f"/attachments/{key}/url"))["data"]
+    assert link["expires_in"] == 3600 and link["url"].startswith(mt_server.base_url)
+    got = await http.get(link["url"])
+    assert got.status_code == 200 and got.content == blob
+    assert got.headers["content-disposition"].startswith("attachment")
+    assert got.headers["x-content-type-options"] == "nosniff"
+    assert (await http.get(link["url"].replace("sig=", "sig=f"))).status_code == 404
+    r = await carol.call("GET", f"/attachments/{key}/url")
+    assert r.status_code == 404
+    assert r.json() == (await carol.call("GET", f"/attachments/{new_user()}/url")).json()
+    for c in (alice, bob, carol):
+        await c.aclose()

@@ -129,6 +129,8 @@ CONFIRM = {"client_request_id": "{reqG}"}
 INFO = {"user_id": "{O}", "info_text": "{TEXT}"}
 NEW_GROUP = {"name": "{TEXT}", "member_ids": ["{T}"], "client_request_id": "{CMID}"}
 
+PRESIGN = {"dialog_id": "{DG}", "filename": "a.txt", "content_type": "text/plain", "size": 3}
+
 SURFACES: tuple[Surface, ...] = (
     rest("GET", "/v1/conversations/{G}", "G", GROUP),
     rest("GET", "/v1/conversations/{D}", "D", DIRECT),
@@ -180,6 +182,11 @@ SURFACES: tuple[Surface, ...] = (
     rest("GET", "/api/v1/dialogs/{DG}/messages/{msgDG}", "DG msgDG", GROUP),
     rest("PUT", "/api/v1/dialogs/{DG}/messages/{msgDG}", "DG msgDG", OUTSIDERS, {"content": "x"}),
     rest("DELETE", "/api/v1/dialogs/{DG}/messages/{msgDG}", "DG msgDG", OUTSIDERS),
+    rest("POST", "/api/v1/upload/presign", "DG", GROUP, PRESIGN),
+    rest("GET", "/api/v1/attachments/{attDG}/url", "attDG", GROUP),
+    # signed transfer URLs: a user's token is no signature
+    rest("PUT", "/api/v1/attachments/{attDG}/upload", "attDG", ALL_HIDDEN),
+    rest("GET", "/api/v1/attachments/{attDG}/content", "attDG", ALL_HIDDEN),
     rest("GET", "/api/v1/management/dialogs/{DG}", "DG", MANAGEMENT),
     rest(
         "POST", "/api/v1/management/dialogs", "", MANAGEMENT, {"object_id": "o", "object_type": "t"}
@@ -253,7 +260,7 @@ async def build_world(server: ServerProcess) -> World:
             "SendChatMessageWithClientId",
             {"client_message_id": "w1", "conversation_id": gid, "content": marker_g},
         )
-        dg, obj, msg_dg = await build_dialog(api, users)
+        dg, obj, msg_dg, att_dg = await build_dialog(api, users)
         left = await r.ok("group/membership", "LeaveGroup", {"group_id": gid})
         leave_ev = await r.wait_for(
             lambda f: f["type"] == "LeaveGroupAck" and f.get("seq") and "ref" not in f
@@ -298,6 +305,7 @@ async def build_world(server: ServerProcess) -> World:
             DG=dg,
             OBJ=obj,
             msgDG=msg_dg,
+            attDG=att_dg,
             OTYPE="order",
         )
         hidden = {name, marker_g, marker_d, marker_x, me.json()["email"], me.json()["phone"]}
@@ -308,8 +316,11 @@ async def build_world(server: ServerProcess) -> World:
         await api.aclose()
 
 
-async def build_dialog(api: Api, users: dict[str, tuple[str, str, str]]) -> tuple[str, str, str]:
-    """A spec 003 dialog: O, M, M2 and R join it by scope, M2 writes, R leaves."""
+async def build_dialog(
+    api: Api, users: dict[str, tuple[str, str, str]]
+) -> tuple[str, str, str, str]:
+    """A spec 003 dialog: O, M, M2 and R join it by scope, M2 writes and sends a file,
+    R leaves."""
     obj, level = "obj-" + secrets.token_hex(4), "authz-" + secrets.token_hex(4)
     r = await api.http.post(
         "/api/v1/management/dialogs",
@@ -333,11 +344,21 @@ async def build_dialog(api: Api, users: dict[str, tuple[str, str, str]]) -> tupl
                 f"/api/v1/dialogs/{dg}/messages", json={"content": "secret-dg"}, headers=h
             )
             msg = r.json()["data"]["id"]
+            pre = await api.http.post(
+                "/api/v1/upload/presign", json={**PRESIGN, "dialog_id": dg}, headers=h
+            )
+            att = pre.json()["data"]["s3_key"]
+            assert (await api.http.put(pre.json()["data"]["upload_url"], content=b"abc")).is_success
+            files = [{"s3_key": att, "filename": "a.txt", "content_type": "text/plain", "size": 3}]
+            r = await api.http.post(
+                f"/api/v1/dialogs/{dg}/messages", json={"attachments": files}, headers=h
+            )
+            assert r.status_code == 200, r.text
     r = await api.http.post(
         f"/api/v1/dialogs/{dg}/leave", headers={"Authorization": f"Bearer {users['R'][1]}"}
     )
     assert r.status_code == 200, r.text
-    return dg, obj, msg
+    return dg, obj, msg, att
 
 
 def _phone() -> str:
@@ -558,7 +579,7 @@ def uncovered_surfaces() -> list[str]:
     from fastapi.routing import APIRoute
 
     from hubbub.protocols.channels.handlers import HANDLERS
-    from hubbub.protocols.mtchat import dialogs, management, messages
+    from hubbub.protocols.mtchat import dialogs, management, messages, uploads
     from hubbub.rest import accounts, blocks, conversations
 
     id_free = {"status/response", "sync/request", "sync/changes"}
@@ -571,13 +592,14 @@ def uncovered_surfaces() -> list[str]:
 
     rest = {(s.route[0], shape(s.route[1])) for s in SURFACES if s.kind == "rest"}
     routers = (accounts.router, blocks.router, conversations.router)
-    routers += (dialogs.router, management.router, messages.router)
+    routers += (dialogs.router, management.router, messages.router, uploads.router)
     for router in routers:
         for route in router.routes:
             assert isinstance(route, APIRoute)
             takes_id = "{" in route.path or route.path in (
                 "/v1/conversations/direct",
                 "/api/v1/management/dialogs",
+                "/api/v1/upload/presign",
             )
             for method in route.methods:
                 if takes_id and (method, shape(route.path)) not in rest:

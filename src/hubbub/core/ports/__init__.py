@@ -13,6 +13,7 @@ the caller publishes them only after they return, i.e. after the commit.
 
 from hubbub.core.ports.accounts import AccountStore, UserDirectory
 from hubbub.core.ports.archive import ArchiveStore
+from hubbub.core.ports.attachments import AttachmentBlobs, AttachmentStore
 from hubbub.core.ports.blocks import BlockStore
 from hubbub.core.ports.bus import Bus, PresenceRegistry
 from hubbub.core.ports.conversations import Contacts, ConversationStore
@@ -33,6 +34,8 @@ from hubbub.core.ports.timers import ExpiryStore
 __all__ = [
     "AccountStore",
     "ArchiveStore",
+    "AttachmentBlobs",
+    "AttachmentStore",
     "BlockStore",
     "Bus",
     "Contacts",

@@ -10,6 +10,7 @@ same conversations (README, "MTChat clients").
     management.py  /api/v1/management: the host backend creates dialogs
     dialogs.py     dialog lists, join/leave, per-user settings, participants
     messages.py    message pages, send, edit, delete
+    uploads.py     attachments: presign, upload, download (signed URLs, urls.py)
     ws.py          /api/v1/ws; events.py turns core frames into MTChat events
 """
 
@@ -18,7 +19,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from hubbub import __version__
-from hubbub.protocols.mtchat import dialogs, management, messages
+from hubbub.protocols.mtchat import dialogs, management, messages, uploads
+from hubbub.protocols.mtchat.urls import Signer
 from hubbub.protocols.mtchat.ws import Watchers, mtchat_ws
 from hubbub.runtime import Node
 
@@ -32,6 +34,8 @@ def install(app: FastAPI, node: Node) -> None:
     app.include_router(management.router)
     app.include_router(dialogs.router)
     app.include_router(messages.router)
+    app.include_router(uploads.router)
+    app.state.mtchat_signer = Signer(node.settings)
     app.add_api_websocket_route("/api/v1/ws", mtchat_ws)
 
     @app.get("/health", tags=["mtchat"])

@@ -18,6 +18,7 @@ from hubbub.errors import ValidationFailed
 from hubbub.protocols.mtchat.deps import data, mt_user
 from hubbub.protocols.mtchat.html import sanitise
 from hubbub.protocols.mtchat.identity import MtUser
+from hubbub.protocols.mtchat.uploads import files_of
 from hubbub.protocols.mtchat.views import Names, message_json
 from hubbub.rest.deps import node_of
 from hubbub.rest.errors import responses
@@ -48,9 +49,9 @@ class EditBody(BaseModel):
     content: str = Field(max_length=MAX_HTML)
 
 
-def _clean(content: str) -> str:
+def _clean(content: str, *, may_be_empty: bool = False) -> str:
     cleaned = sanitise(content)
-    if not cleaned.strip():
+    if not cleaned.strip() and not may_be_empty:
         raise ValidationFailed("content is empty once sanitised", path="$.content")
     return cleaned
 
@@ -72,9 +73,10 @@ async def list_messages(
     first_unread = None
     if before is None and after is None and around is None:
         first_unread = await node.reads.first_unread(me.user_id, dialog_id)
+    files = await files_of(request, [m.id for m in page.messages])
     return data(
         {
-            "messages": [message_json(m, names) for m in page.messages],
+            "messages": [message_json(m, names, files) for m in page.messages],
             "first_unread_message_id": first_unread,
             "has_more_before": page.has_more_before,
             "has_more_after": page.has_more_after,
@@ -84,23 +86,27 @@ async def list_messages(
 
 @router.post("/dialogs/{dialog_id}/messages", responses=_ERR)
 async def send_message(request: Request, me: Me, dialog_id: str, body: SendBody) -> dict[str, Any]:
-    if body.attachments:
-        raise ValidationFailed("attachments are not supported yet", path="$.attachments")
     node = node_of(request)
+    keys = [a.s3_key for a in body.attachments]
+    content = _clean(body.content, may_be_empty=bool(keys))
+    if keys:
+        await node.attachments.check_attachable(me.user_id, dialog_id, keys)
     sent = await node.messages.send_text(
         me.caller,
         dialog_id,
-        _clean(body.content),
+        content,
         "html",
         None,
         False,
         None,
         reply_to=body.reply_to,
     )
+    if keys:
+        await node.attachments.bind(keys, sent["message_id"])
     msg = await node.history.message(me.user_id, dialog_id, sent["message_id"])
     names = Names(node)
     await names.load([msg.sender_id])
-    return data(message_json(msg, names))
+    return data(message_json(msg, names, await files_of(request, [msg.id])))
 
 
 @router.get("/dialogs/{dialog_id}/messages/{message_id}", responses=_ERR)
@@ -109,7 +115,7 @@ async def get_message(request: Request, me: Me, dialog_id: str, message_id: str)
     msg = await node.history.message(me.user_id, dialog_id, message_id)
     names = Names(node)
     await names.load([msg.sender_id])
-    return data(message_json(msg, names))
+    return data(message_json(msg, names, await files_of(request, [msg.id])))
 
 
 @router.put("/dialogs/{dialog_id}/messages/{message_id}", responses=_ERR)
@@ -120,7 +126,7 @@ async def edit_message(
     msg = await node.edits.edit(me.caller, dialog_id, message_id, _clean(body.content))
     names = Names(node)
     await names.load([msg.sender_id])
-    return data(message_json(msg, names))
+    return data(message_json(msg, names, await files_of(request, [msg.id])))
 
 
 @router.delete("/dialogs/{dialog_id}/messages/{message_id}", status_code=204, responses=_ERR)

@@ -54,7 +54,9 @@ def dialog_json(d: DialogRecord) -> dict[str, Any]:
     return out
 
 
-def message_json(m: StoredMessage, names: Names) -> dict[str, Any]:
+def message_json(
+    m: StoredMessage, names: Names, files: dict[str, list[dict[str, Any]]] | None = None
+) -> dict[str, Any]:
     system = m.content_type == "system"
     return {
         "id": m.id,
@@ -65,7 +67,7 @@ def message_json(m: StoredMessage, names: Names) -> dict[str, Any]:
         "reply_to_id": m.reply_to_id,
         "sent_at": iso(m.created_at),
         "last_edited_at": iso(m.edited_at) if m.edited_at is not None else None,
-        "attachments": [],
+        "attachments": (files or {}).get(m.id, []),
     }
 
 

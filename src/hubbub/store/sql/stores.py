@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hubbub.store.sql.accounts import SqlAccounts
 from hubbub.store.sql.archive import SqlArchive
+from hubbub.store.sql.attachments import SqlAttachments
 from hubbub.store.sql.blocks import SqlBlocks
 from hubbub.store.sql.conversations import SqlConversations
 from hubbub.store.sql.dialogs import SqlDialogs
@@ -56,6 +57,7 @@ class SqlStores:
     edits: SqlEdits
     reads: SqlReads
     archive: SqlArchive
+    attachments: SqlAttachments
 
     @classmethod
     def build(
@@ -82,4 +84,5 @@ class SqlStores:
             edits=SqlEdits(*args),
             reads=SqlReads(*args),
             archive=SqlArchive(*args),
+            attachments=SqlAttachments(*args),
         )

@@ -26,6 +26,7 @@ from sqlalchemy import (
 
 __all__ = [
     "archives",
+    "attachments",
     "blocks",
     "conversations",
     "device_cursors",
@@ -258,4 +259,21 @@ archives = Table(
     Column("user_id", String(36), primary_key=True),
     Column("archived_at", Ms, nullable=False),
     Index("ix_archives_user", "user_id", "conversation_id"),
+)
+
+# Files attached to messages: announced (presign), then uploaded, then bound
+# to the message that carries them. The bytes are in a blob store under `id`.
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("conversation_id", String(36), nullable=False),
+    Column("uploader_id", String(36), nullable=False),
+    Column("message_id", String(36), nullable=True),
+    Column("filename", String(255), nullable=False),
+    Column("content_type", String(128), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("created_at", Ms, nullable=False),
+    Column("uploaded_at", Ms, nullable=True),
+    Index("ix_attachments_message", "message_id"),
 )

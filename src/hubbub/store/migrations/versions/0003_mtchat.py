@@ -1,6 +1,6 @@
 """Spec 003 (MTChat) and the core capabilities it needs: edits, read
-positions, per-user archive, dialogs bound to business objects, and the
-accounts of another system's users.
+positions, per-user archive, dialogs bound to business objects, message
+attachments, and the accounts of another system's users.
 
 Revision ID: 0003_mtchat
 Revises: 0002
@@ -70,9 +70,23 @@ def upgrade() -> None:
         sa.Column("archived_at", sa.BigInteger, nullable=False),
     )
     op.create_index("ix_archives_user", "archives", ["user_id", "conversation_id"])
+    op.create_table(
+        "attachments",
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("conversation_id", sa.String(36), nullable=False),
+        sa.Column("uploader_id", sa.String(36), nullable=False),
+        sa.Column("message_id", sa.String(36), nullable=True),
+        sa.Column("filename", sa.String(255), nullable=False),
+        sa.Column("content_type", sa.String(128), nullable=False),
+        sa.Column("size", sa.BigInteger, nullable=False),
+        sa.Column("created_at", sa.BigInteger, nullable=False),
+        sa.Column("uploaded_at", sa.BigInteger, nullable=True),
+    )
+    op.create_index("ix_attachments_message", "attachments", ["message_id"])
 
 
 def downgrade() -> None:
+    op.drop_table("attachments")
     op.drop_table("archives")
     op.drop_table("read_positions")
     op.drop_table("dialog_profiles")
