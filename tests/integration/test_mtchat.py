@@ -11,7 +11,9 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
+from websockets.typing import Origin
 
 from tests.integration.mtchat import (
     ADMIN,
@@ -310,6 +312,7 @@ async def test_trusted_user_id_mode(tmp_path: Path, backend: str) -> None:
         **ENV,
         "HUBBUB_MTCHAT_TRUST_USER_ID": "true",
         "HUBBUB_PUBLIC_URL": "https://chat.example.com/",
+        "HUBBUB_ALLOWED_ORIGINS": "https://host.example",
     }
     proc = ServerProcess(tmp_path, extra_env=env).start()
     try:
@@ -324,6 +327,24 @@ async def test_trusted_user_id_mode(tmp_path: Path, backend: str) -> None:
                 headers={"Authorization": f"Bearer {token_for(new_user())}"},
             )
             assert r.status_code == 403
+            # The SDK runs on the host's page: CORS for allowed origins only.
+            ask = {
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "authorization,x-scope-config",
+            }
+            r = await http.options(
+                "/api/v1/dialogs", headers={"Origin": "https://host.example", **ask}
+            )
+            assert r.status_code == 200
+            assert r.headers["access-control-allow-origin"] == "https://host.example"
+            assert "x-scope-config" in r.headers["access-control-allow-headers"].lower()
+            r = await http.options(
+                "/api/v1/dialogs", headers={"Origin": "https://evil.example", **ask}
+            )
+            assert "access-control-allow-origin" not in r.headers
+        with pytest.raises(InvalidStatus):
+            url = proc.base_url.replace("http://", "ws://") + f"/api/v1/ws?user_id={me}"
+            await connect(url, origin=Origin("https://evil.example"))
         cid = await create_dialog(proc, [Mt(proc, me)], [])
         ws = await MtSocket.open(proc, f"user_id={me}")
         assert ws.frames[0] == {"type": "connected", "employee_id": me}

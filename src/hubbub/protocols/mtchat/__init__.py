@@ -20,6 +20,7 @@ from fastapi import FastAPI
 
 from hubbub import __version__
 from hubbub.protocols.mtchat import dialogs, management, messages, uploads
+from hubbub.protocols.mtchat.cors import MtChatCors
 from hubbub.protocols.mtchat.urls import Signer
 from hubbub.protocols.mtchat.ws import Watchers, mtchat_ws
 from hubbub.runtime import Node
@@ -37,6 +38,8 @@ def install(app: FastAPI, node: Node) -> None:
     app.include_router(uploads.router)
     app.state.mtchat_signer = Signer(node.settings)
     app.add_api_websocket_route("/api/v1/ws", mtchat_ws)
+    if node.settings.allowed_origins:
+        app.add_middleware(MtChatCors, allowed=node.settings.allowed_origins)
 
     @app.get("/health", tags=["mtchat"])
     async def health() -> dict[str, str]:

@@ -28,6 +28,7 @@ from hubbub.core.model import Notification
 from hubbub.core.ports.dialogs import ScopeRule
 from hubbub.errors import HubbubError
 from hubbub.ids import new_id
+from hubbub.protocols.channels.endpoint import origin_allowed
 from hubbub.protocols.mtchat.events import conversation_of, people_of, translate
 from hubbub.protocols.mtchat.identity import MtUser, authenticate, parse_scope
 from hubbub.protocols.mtchat.views import Names
@@ -172,6 +173,11 @@ async def mtchat_ws(ws: WebSocket) -> None:
     node: Node = ws.app.state.node
     watchers: Watchers = ws.app.state.mtchat_watchers
     q = ws.query_params
+    if not origin_allowed(
+        ws.headers.get("origin"), ws.headers.get("host"), node.settings.allowed_origins
+    ):
+        await ws.close(4403, "origin not allowed")
+        return
     try:
         me = await authenticate(node, q.get("token"), q.get("user_id"))
         scope = parse_scope(q.get("scope_config") or ws.headers.get("x-scope-config"))
