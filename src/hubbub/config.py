@@ -49,6 +49,7 @@ class Settings:
     mtchat_admin_token: str = field(default="", repr=False)
     mtchat_trust_user_id: bool = False
     mtchat_presence_ttl_s: float = 60.0
+    mtchat_archive_after_s: float = 259200.0
     public_url: str = ""
 
     @property
@@ -79,6 +80,8 @@ _HELP: dict[str, str] = {
     "behind a trusted backend that proxies every request)",
     "public_url": "the server's address as clients reach it (https://chat.example.com), for "
     "the absolute URLs it hands out; default: the request's own scheme and host",
+    "mtchat_archive_after_s": "archive a dialog for its members after this many seconds "
+    "without a message (MTChat's default: 3 days; 0 = never)",
     "mtchat_presence_ttl_s": "seconds an MTChat user stays online after their last ping",
     "tcp_user_timeout_s": "seconds a peer may leave sent data unread before the connection is "
     "dropped (TCP_USER_TIMEOUT; 0 = system default)",

@@ -136,6 +136,7 @@ class Node:
         )
         self._heartbeat_wake = asyncio.Event()
         self._heartbeat_task: asyncio.Task[None] | None = None
+        self._archive_task: asyncio.Task[None] | None = None
         self.sync = Sync(st.events, st.sync, self.clock, settings.sync_page_size)
         self.status = StatusService(st.events, self.bus, self.clock, self.node_id)
         self.expiry = ExpiryWorker(st.timers, self.conversations, self.publisher, self.clock)
@@ -212,6 +213,16 @@ class Node:
             except Exception:
                 log.warning("presence sweep failed")
 
+    async def _auto_archive(self) -> None:
+        after_ms = int(self.settings.mtchat_archive_after_s * 1000)
+        interval = max(0.5, min(60.0, self.settings.mtchat_archive_after_s / 2))
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.archive.archive_inactive(after_ms)
+            except Exception:
+                log.warning("auto-archive failed")
+
     async def start(self) -> None:
         if self.settings.migrate_on_start:
             await migrate(self.engine)
@@ -221,7 +232,10 @@ class Node:
         await self.registry.start()
         self._presence_task = asyncio.get_running_loop().create_task(self._refresh_presence())
         self.expiry.start()
-        self._heartbeat_task = asyncio.get_running_loop().create_task(self._sweep_heartbeats())
+        loop = asyncio.get_running_loop()
+        self._heartbeat_task = loop.create_task(self._sweep_heartbeats())
+        if self.settings.mtchat_archive_after_s > 0:
+            self._archive_task = loop.create_task(self._auto_archive())
         self.ready = True
         log.info("node started", extra={"node_id": self.node_id})
 
@@ -230,8 +244,9 @@ class Node:
         await self.expiry.close()
         if self._presence_task is not None:
             self._presence_task.cancel()
-        if self._heartbeat_task is not None:
-            self._heartbeat_task.cancel()
+        for task in (self._heartbeat_task, self._archive_task):
+            if task is not None:
+                task.cancel()
         await self.accounts.close()
         await self.dispatcher.close()
         await self.writer.close()

@@ -413,3 +413,20 @@ async def test_attachments_upload_and_download(
     assert r.json() == (await carol.call("GET", f"/attachments/{new_user()}/url")).json()
     for c in (alice, bob, carol):
         await c.aclose()
+
+
+async def test_inactive_dialogs_archive_themselves(tmp_path: Path, backend: str) -> None:
+    proc = ServerProcess(tmp_path, extra_env={**ENV, "HUBBUB_MTCHAT_ARCHIVE_AFTER_S": "1"}).start()
+    try:
+        alice = Mt(proc)
+        ws = await MtSocket.open(proc, f"token={alice.token}")  # first: the event is live
+        cid = await create_dialog(proc, [alice], [])
+        await ws.event("dialog.archived", dialog_id=cid)  # a second without a message
+        listed = await alice.ok("GET", "/dialogs", params={"archived": "true"})
+        assert [d["id"] for d in listed["data"]] == [cid]
+        await alice.ok("POST", f"/dialogs/{cid}/messages", json={"content": "back"})
+        await ws.event("dialog.unarchived", dialog_id=cid)
+        await ws.close()
+        await alice.aclose()
+    finally:
+        proc.stop()

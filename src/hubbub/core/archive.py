@@ -4,6 +4,13 @@ Archiving and unarchiving are the user's own events (`ConversationArchived`,
 `ConversationUnarchived` on `chat/messages`, scope `u`): every device of that
 user hears of it, nobody else. A new message brings the conversation back
 for everyone who had archived it (spec 003), through `Messages.on_sent`.
+
+Spec 003 dialogs also archive themselves: `archive_inactive` (run by the
+node every so often) archives a dialog for each member who has not, once no
+message came for `--mtchat-archive-after-s`, as MTChat's job does (and as
+there, a dialog unarchived by hand stays inactive and is archived again at
+the next run). Runs on several nodes at once announce each archive once:
+the store's write is idempotent.
 """
 
 from __future__ import annotations
@@ -54,3 +61,11 @@ class Archive:
 
     async def archived_of(self, user_id: str) -> set[str]:
         return await self.store.archived_of(user_id)
+
+    async def archive_inactive(self, after_ms: int, limit: int = 1000) -> int:
+        """Archive dialogs idle for `after_ms`; how many (dialog, member) pairs were."""
+        cutoff = self.clock.now_ms() - after_ms
+        done = 0
+        for conversation_id, user_id in await self.store.inactive_dialog_members(cutoff, limit):
+            done += await self._set(conversation_id, user_id, True)
+        return done
