@@ -240,7 +240,7 @@ async def test_management_adds_and_removes_participants(mt_server: ServerProcess
         mt_server, "POST", f"/dialogs/{cid}/participants",
         json={"user_id": bob.user, "display_name": "Bob"},
     )  # fmt: skip
-    assert r.status_code == 200
+    assert r.status_code == 201
     await ws_b.event("participant.joined", dialog_id=cid, user_id=bob.user)
     r = await admin(mt_server, "GET", f"/dialogs/{cid}")
     assert {p["user_id"] for p in r.json()["data"]["participants"]} == {alice.user, bob.user}
@@ -255,6 +255,31 @@ async def test_management_adds_and_removes_participants(mt_server: ServerProcess
     assert r.status_code == 404
     r = await admin(mt_server, "POST", "/dialogs", json={"object_type": "order"})
     assert r.status_code == 422
+
+    # Find-or-create: by object and exactly the same scope rules (as sets).
+    obj = (await admin(mt_server, "GET", f"/dialogs/{cid}")).json()["data"]["object_id"]
+    rules = [{"scope_level0": ["t2", "t1"], "scope_level2": ["chat"]}]
+    scoped = await create_dialog(mt_server, [alice], rules, object_id=obj)
+    find = {"object_id": obj, "object_type": "order"}
+    r = await admin(mt_server, "POST", "/dialogs/search", json={**find, "access_scopes": []})
+    assert r.json()["data"]["id"] == cid
+    same = [{"scope_level0": ["t1", "t2"], "scope_level1": [], "scope_level2": ["chat"]}]
+    r = await admin(mt_server, "POST", "/dialogs/search", json={**find, "access_scopes": same})
+    assert r.json()["data"]["id"] == scoped
+    part = [{"scope_level0": ["t1", "t2"]}]
+    r = await admin(mt_server, "POST", "/dialogs/search", json={**find, "access_scopes": part})
+    assert r.status_code == 200 and r.json() == {"data": None}
+
+    # Replacing the scopes changes who may see the dialog.
+    carol = Mt(mt_server, scope=scope_header(["t3"]))
+    assert (await carol.call("GET", f"/dialogs/{scoped}")).status_code == 404
+    r = await admin(
+        mt_server, "PUT", f"/dialogs/{scoped}/access-scopes",
+        json={"access_scopes": [{"scope_level0": ["t3"]}]},
+    )  # fmt: skip
+    assert r.status_code == 200
+    assert (await carol.call("GET", f"/dialogs/{scoped}")).status_code == 200
+    await carol.aclose()
     await ws_b.close()
     for c in (alice, bob):
         await c.aclose()

@@ -199,6 +199,20 @@ SURFACES: tuple[Surface, ...] = (
         {"user_id": "{CMID}", "display_name": "{TEXT}"},
     ),
     rest("DELETE", "/api/v1/management/dialogs/{DG}/participants/{CMID}", "DG", MANAGEMENT),
+    rest(
+        "PUT",
+        "/api/v1/management/dialogs/{DG}/access-scopes",
+        "DG",
+        MANAGEMENT,
+        {"access_scopes": []},
+    ),
+    rest(
+        "POST",
+        "/api/v1/management/dialogs/search",
+        "",
+        MANAGEMENT,
+        {"object_id": "{OBJ}", "object_type": "order"},
+    ),
 )
 
 CASES = [(s, role) for s in SURFACES for role in ROLES if role in s.expect]
@@ -600,6 +614,7 @@ def uncovered_surfaces() -> list[str]:
                 "/v1/conversations/direct",
                 "/api/v1/management/dialogs",
                 "/api/v1/upload/presign",
+                "/api/v1/management/dialogs/search",
             )
             for method in route.methods:
                 if takes_id and (method, shape(route.path)) not in rest:

@@ -51,6 +51,13 @@ def scope_matches(rule: ScopeRule, user: ScopeRule) -> bool:
     )
 
 
+def _rule_set(rules: list[ScopeRule]) -> set[tuple[frozenset[str], ...]]:
+    return {
+        (frozenset(r.scope_level0), frozenset(r.scope_level1), frozenset(r.scope_level2))
+        for r in rules
+    }
+
+
 def _may_see(dialog: DialogRecord, scope: ScopeRule | None) -> bool:
     return scope is not None and any(scope_matches(r, scope) for r in dialog.access_scopes)
 
@@ -150,6 +157,22 @@ class Dialogs:
             content = json.dumps({"event": "chat_created", "participants": people})
             await self.messages.post_system(dialog.conversation_id, unique[0].user_id, content)
         return dialog
+
+    async def find(
+        self, object_type: str, object_id: str, scopes: list[ScopeRule]
+    ) -> DialogRecord | None:
+        """The newest dialog of the object whose scope rules are exactly `scopes`
+        (as sets: order of rules and of values does not matter), as MTChat's search."""
+        wanted = _rule_set(scopes)
+        for d in await self.store.dialogs_by_object(object_type, object_id):
+            if _rule_set(d.access_scopes) == wanted:
+                return d
+        return None
+
+    async def set_scopes(self, conversation_id: str, scopes: list[ScopeRule]) -> None:
+        check_scopes(scopes, "$.access_scopes")
+        if not await self.store.set_access_scopes(conversation_id, scopes):
+            raise NotFound("dialog not found")
 
     async def get(self, conversation_id: str) -> DialogRecord:
         dialog = await self.store.get_dialog(conversation_id)

@@ -58,6 +58,20 @@ class CreateDialogBody(BaseModel):
     meta: dict[str, Any] | None = None
 
 
+class FindDialogBody(BaseModel):
+    object_id: str = Field(min_length=1, max_length=128)
+    object_type: str = Field(min_length=1, max_length=128)
+    access_scopes: list[ScopeIn] = Field(default_factory=list, max_length=50)
+
+
+class ScopesBody(BaseModel):
+    access_scopes: list[ScopeIn] = Field(max_length=50)
+
+
+def _rules(scopes: list[ScopeIn]) -> list[ScopeRule]:
+    return [ScopeRule(s.scope_level0, s.scope_level1, s.scope_level2) for s in scopes]
+
+
 async def _participant(request: Request, p: ParticipantIn, path: str) -> Participant:
     uid = await node_of(request).external_users.resolve(
         NAMESPACE, p.user_id, p.display_name, path=f"{path}.user_id"
@@ -71,7 +85,7 @@ async def create_dialog(request: Request, body: CreateDialogBody) -> dict[str, A
         await _participant(request, p, f"$.participants[{i}]")
         for i, p in enumerate(body.participants)
     ]
-    scopes = [ScopeRule(s.scope_level0, s.scope_level1, s.scope_level2) for s in body.access_scopes]
+    scopes = _rules(body.access_scopes)
     created_by = body.participants[0].user_id if body.participants else None
     dialog = await node_of(request).dialogs.create(
         body.object_type,
@@ -84,6 +98,22 @@ async def create_dialog(request: Request, body: CreateDialogBody) -> dict[str, A
         created_by,
     )
     return data(dialog_json(dialog))
+
+
+@router.post("/dialogs/search", responses=_ERR)
+async def find_dialog(request: Request, body: FindDialogBody) -> dict[str, Any]:
+    """Find-or-create's first half: `{"data": null}` when there is none."""
+    found = await node_of(request).dialogs.find(
+        body.object_type, body.object_id, _rules(body.access_scopes)
+    )
+    return data(dialog_json(found) if found is not None else None)
+
+
+@router.put("/dialogs/{dialog_id}/access-scopes", responses=_ERR)
+async def set_access_scopes(request: Request, dialog_id: str, body: ScopesBody) -> dict[str, Any]:
+    """Replaces every rule: who may see and join the dialog from now on."""
+    await node_of(request).dialogs.set_scopes(dialog_id, _rules(body.access_scopes))
+    return {"success": True}
 
 
 @router.get("/dialogs/{dialog_id}", responses=_ERR)
@@ -109,7 +139,7 @@ async def get_dialog(request: Request, dialog_id: str) -> dict[str, Any]:
     )
 
 
-@router.post("/dialogs/{dialog_id}/participants", responses=_ERR)
+@router.post("/dialogs/{dialog_id}/participants", status_code=201, responses=_ERR)
 async def add_participant(request: Request, dialog_id: str, body: ParticipantIn) -> dict[str, Any]:
     node = node_of(request)
     await node.dialogs.get(dialog_id)

@@ -258,3 +258,14 @@ class SqlDialogs(SqlArea):
                 )
 
         await self.writer.submit(unit)
+
+    async def set_access_scopes(self, conversation_id: str, scopes: list[ScopeRule]) -> bool:
+        raw = _enc.encode(scopes).decode()
+
+        def unit(conn: Connection) -> bool:
+            res = conn.execute(
+                update(_d).where(_d.c.conversation_id == conversation_id).values(access_scopes=raw)
+            )
+            return bool(res.rowcount)
+
+        return await self.writer.submit(unit)
