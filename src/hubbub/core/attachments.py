@@ -70,8 +70,10 @@ class Attachments:
             raise ValidationFailed("1-255 printable characters, no slashes", path="$.filename")
         if len(content_type) > 128 or not _type_ok(content_type.lower()):
             raise ValidationFailed("file type not allowed", path="$.content_type")
-        if not 0 < size <= MAX_ATTACHMENT_BYTES:
-            raise TooLarge(f"size must be 1-{MAX_ATTACHMENT_BYTES} bytes", path="$.size")
+        if size <= 0:
+            raise ValidationFailed("an empty file cannot be attached", path="$.size")
+        if size > MAX_ATTACHMENT_BYTES:
+            raise TooLarge(f"at most {MAX_ATTACHMENT_BYTES} bytes", path="$.size")
         rec = AttachmentRecord(
             new_id(), conversation_id, user_id, name, content_type.lower(), size,
             self.clock.now_ms(),

@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from hubbub.clock import iso
 from hubbub.core.dialogs import DialogView
 from hubbub.core.ports.dialogs import DialogRecord, Participant, ScopeRule
 from hubbub.errors import NotFound
-from hubbub.protocols.mtchat.deps import data, mt_user, scope_of
+from hubbub.protocols.mtchat.deps import Body, data, mt_user, no_nul, scope_of
 from hubbub.protocols.mtchat.identity import MtUser
 from hubbub.protocols.mtchat.views import Names, dialog_json, participant_json
 from hubbub.rest.deps import node_of
@@ -25,25 +25,25 @@ from hubbub.runtime import Node
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/v1", tags=["mtchat"])
+router = APIRouter(prefix="/api/v1", tags=["mtchat"], dependencies=[Depends(no_nul)])
 
 Me = Annotated[MtUser, Depends(mt_user)]
 Scope = Annotated[ScopeRule | None, Depends(scope_of)]
 _ERR = responses(401, 403, 404, 422)
 
 
-class JoinBody(BaseModel):
+class JoinBody(Body):
     display_name: str = Field(min_length=1, max_length=256)
     company: str | None = Field(default=None, max_length=256)
     email: str | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=64)
 
 
-class ReadBody(BaseModel):
+class ReadBody(Body):
     last_read_message_id: str = Field(max_length=64)
 
 
-class NotificationsBody(BaseModel):
+class NotificationsBody(Body):
     enabled: bool
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from hubbub.core.ports.dialogs import Participant, ScopeRule
 from hubbub.errors import NotFound
-from hubbub.protocols.mtchat.deps import data
+from hubbub.protocols.mtchat.deps import Body, data, no_nul
 from hubbub.protocols.mtchat.identity import NAMESPACE, admin_ok
 from hubbub.protocols.mtchat.views import Names, dialog_json, participant_json
 from hubbub.rest.deps import node_of
@@ -29,12 +29,14 @@ def _admin(request: Request) -> None:
 
 
 router = APIRouter(
-    prefix="/api/v1/management", tags=["mtchat-management"], dependencies=[Depends(_admin)]
+    prefix="/api/v1/management",
+    tags=["mtchat-management"],
+    dependencies=[Depends(_admin), Depends(no_nul)],
 )
 _ERR = responses(401, 404, 422)
 
 
-class ParticipantIn(BaseModel):
+class ParticipantIn(Body):
     user_id: str = Field(min_length=1, max_length=128)
     display_name: str = Field(min_length=1, max_length=256)
     company: str | None = Field(default=None, max_length=256)
@@ -42,13 +44,13 @@ class ParticipantIn(BaseModel):
     phone: str | None = Field(default=None, max_length=64)
 
 
-class ScopeIn(BaseModel):
+class ScopeIn(Body):
     scope_level0: Annotated[list[Annotated[str, Field(max_length=256)]], Field(max_length=100)] = []
     scope_level1: Annotated[list[Annotated[str, Field(max_length=256)]], Field(max_length=100)] = []
     scope_level2: Annotated[list[Annotated[str, Field(max_length=256)]], Field(max_length=100)] = []
 
 
-class CreateDialogBody(BaseModel):
+class CreateDialogBody(Body):
     object_id: str = Field(min_length=1, max_length=128)
     object_type: str = Field(min_length=1, max_length=128)
     title: str | None = Field(default=None, max_length=500)
@@ -58,13 +60,13 @@ class CreateDialogBody(BaseModel):
     meta: dict[str, Any] | None = None
 
 
-class FindDialogBody(BaseModel):
+class FindDialogBody(Body):
     object_id: str = Field(min_length=1, max_length=128)
     object_type: str = Field(min_length=1, max_length=128)
     access_scopes: list[ScopeIn] = Field(default_factory=list, max_length=50)
 
 
-class ScopesBody(BaseModel):
+class ScopesBody(Body):
     access_scopes: list[ScopeIn] = Field(max_length=50)
 
 

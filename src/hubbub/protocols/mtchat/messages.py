@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from hubbub.errors import ValidationFailed
-from hubbub.protocols.mtchat.deps import data, mt_user
+from hubbub.protocols.mtchat.deps import Body, data, mt_user, no_nul
 from hubbub.protocols.mtchat.html import sanitise
 from hubbub.protocols.mtchat.identity import MtUser
 from hubbub.protocols.mtchat.uploads import files_of
@@ -25,27 +25,27 @@ from hubbub.rest.errors import responses
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/v1", tags=["mtchat"])
+router = APIRouter(prefix="/api/v1", tags=["mtchat"], dependencies=[Depends(no_nul)])
 
 Me = Annotated[MtUser, Depends(mt_user)]
 _ERR = responses(401, 403, 404, 422)
 MAX_HTML = 64 * 1024
 
 
-class AttachmentIn(BaseModel):
+class AttachmentIn(Body):
     s3_key: str = Field(max_length=512)
     filename: str = Field(max_length=255)
     content_type: str = Field(max_length=128)
     size: int = Field(ge=0)
 
 
-class SendBody(BaseModel):
+class SendBody(Body):
     content: str = Field(default="", max_length=MAX_HTML)
     reply_to: str | None = Field(default=None, max_length=64)
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=10)
 
 
-class EditBody(BaseModel):
+class EditBody(Body):
     content: str = Field(max_length=MAX_HTML)
 
 

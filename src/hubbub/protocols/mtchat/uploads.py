@@ -17,12 +17,12 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from hubbub.core.attachments import MAX_ATTACHMENT_BYTES
 from hubbub.core.ports.attachments import AttachmentRecord
 from hubbub.errors import NotFound, TooLarge
-from hubbub.protocols.mtchat.deps import data, mt_user
+from hubbub.protocols.mtchat.deps import Body, data, mt_user, no_nul
 from hubbub.protocols.mtchat.identity import MtUser
 from hubbub.protocols.mtchat.urls import DOWNLOAD_TTL_S, UPLOAD_TTL_S, Signer, base_url
 from hubbub.rest.deps import node_of
@@ -31,12 +31,12 @@ from hubbub.runtime import Node
 
 __all__ = ["attachment_json", "files_of", "router"]
 
-router = APIRouter(prefix="/api/v1", tags=["mtchat"])
+router = APIRouter(prefix="/api/v1", tags=["mtchat"], dependencies=[Depends(no_nul)])
 Me = Annotated[MtUser, Depends(mt_user)]
 _ERR = responses(401, 404, 422)
 
 
-class PresignBody(BaseModel):
+class PresignBody(Body):
     dialog_id: str = Field(max_length=64)
     filename: str = Field(max_length=255)
     content_type: str = Field(max_length=128)
@@ -74,7 +74,7 @@ async def files_of(request: Request, message_ids: list[str]) -> dict[str, list[d
     return {mid: [attachment_json(request, r) for r in recs] for mid, recs in found.items()}
 
 
-@router.post("/upload/presign", responses=_ERR)
+@router.post("/upload/presign", responses=responses(401, 404, 413, 422))
 async def presign(request: Request, me: Me, body: PresignBody) -> dict[str, Any]:
     node = node_of(request)
     rec = await node.attachments.announce(
@@ -94,7 +94,7 @@ def _check(request: Request, op: str, attachment_id: str) -> None:
         raise NotFound("no such upload or download, or its URL expired")
 
 
-@router.put("/attachments/{attachment_id}/upload", responses=responses(404, 422))
+@router.put("/attachments/{attachment_id}/upload", responses=responses(404, 413, 422))
 async def upload(request: Request, attachment_id: str) -> dict[str, Any]:
     _check(request, "put", attachment_id)
     declared = request.headers.get("content-length", "")
