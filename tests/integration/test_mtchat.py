@@ -78,6 +78,12 @@ async def test_refusals_without_valid_identity(
     for query in (f"user_id={me}", f"token={wrong}"):
         with pytest.raises(InvalidStatus):
             await MtSocket.open(mt_server, query)
+    # U+0000 (which PostgreSQL text cannot hold) is refused the same on every backend.
+    r = await http.get("/api/v1/dialogs/a%00b", headers=bearer(token_for(me)))
+    assert r.status_code == 422
+    nul = {"object_id": "o\x00", "object_type": "order", "participants": []}
+    r = await http.post("/api/v1/management/dialogs", json=nul, headers=bearer(ADMIN))
+    assert r.status_code == 422
     r = await http.get("/health")
     assert r.status_code == 200 and r.json()["status"] == "ok" and r.json()["version"]
 
@@ -204,6 +210,15 @@ async def test_dialog_lifecycle_over_rest_and_websocket(mt_server: ServerProcess
     assert item["is_pinned"] is True and item["notifications_enabled"] is False
     [item] = (await bob.ok("GET", "/dialogs"))["data"]
     assert item["is_pinned"] is False and item["notifications_enabled"] is True
+    await alice.ok("POST", f"/dialogs/{cid}/unpin")
+    [item] = (await alice.ok("GET", "/dialogs"))["data"]
+    assert item["is_pinned"] is False
+
+    # Archived and unarchived by hand, told to alice's connections.
+    await alice.ok("POST", f"/dialogs/{cid}/archive")
+    await alice.ok("POST", f"/dialogs/{cid}/unarchive")
+    await ws_a.wait_for(lambda f: len(ws_a.seen("dialog.unarchived", dialog_id=cid)) == 2)
+    assert (await alice.ok("GET", "/dialogs", params={"archived": "false"}))["data"][0]["id"] == cid
 
     # Delete: only the sender; 204; then gone for everyone.
     assert (await alice.call("DELETE", f"/dialogs/{cid}/messages/{msg['id']}")).status_code == 403
