@@ -141,6 +141,7 @@ class MtConnection:
         kind = msg.get("type")
         if kind == "ping":
             await self.node.heartbeats.ping(self.id)
+            self.node.wake_heartbeats()  # a lapsed connection is watched again
             self.send({"type": "pong"})
         elif kind in ("subscribe", "unsubscribe"):
             cid = msg.get("dialog_id")
