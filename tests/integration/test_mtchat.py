@@ -295,6 +295,18 @@ async def test_management_adds_and_removes_participants(mt_server: ServerProcess
     assert r.status_code == 200
     assert (await carol.call("GET", f"/dialogs/{scoped}")).status_code == 200
     await carol.aclose()
+
+    # Deleting a dialog takes everyone out and its content with it.
+    ws_a = await MtSocket.open(mt_server, f"token={alice.token}")
+    said = await alice.ok("POST", f"/dialogs/{scoped}/messages", json={"content": "private"})
+    assert (await admin(mt_server, "DELETE", f"/dialogs/{scoped}")).status_code == 204
+    await ws_a.event("dialog.deleted", dialog_id=scoped)
+    assert (await admin(mt_server, "DELETE", f"/dialogs/{scoped}")).status_code == 404
+    assert (await alice.call("GET", f"/dialogs/{scoped}")).status_code == 404
+    r = await alice.call("GET", f"/dialogs/{scoped}/messages/{said['data']['id']}")
+    assert r.status_code == 404
+    assert scoped not in [d["id"] for d in (await alice.ok("GET", "/dialogs"))["data"]]
+    await ws_a.close()
     await ws_b.close()
     for c in (alice, bob):
         await c.aclose()

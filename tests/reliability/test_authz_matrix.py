@@ -188,6 +188,7 @@ SURFACES: tuple[Surface, ...] = (
     rest("PUT", "/api/v1/attachments/{attDG}/upload", "attDG", ALL_HIDDEN),
     rest("GET", "/api/v1/attachments/{attDG}/content", "attDG", ALL_HIDDEN),
     rest("GET", "/api/v1/management/dialogs/{DG}", "DG", MANAGEMENT),
+    rest("DELETE", "/api/v1/management/dialogs/{DG}", "DG", MANAGEMENT),
     rest(
         "POST", "/api/v1/management/dialogs", "", MANAGEMENT, {"object_id": "o", "object_type": "t"}
     ),

@@ -133,3 +133,21 @@ async def test_dialog_membership_profiles_and_windows(store: SqlStores) -> None:
     # Back again: a new window.
     assert await store.dialogs.add_participant(cid, prof, joined) is not None
     assert b in [m.user_id for m in await store.conversations.active_members(cid)]
+
+
+async def test_deleting_a_dialog_takes_everyone_and_everything_out(store: SqlStores) -> None:
+    a, b = await make_user(store), await make_user(store)
+    cid, now = new_id(), now_ms()
+    d = DialogRecord(cid, "order", "o-" + new_id(), None, None, None, None, [], now)
+    await store.dialogs.create_dialog(d, [Participant(a, "A"), Participant(b, "B")], a)
+    mid = await _send(store, cid, a, "confidential")
+    ev = event("c", cid, "group/membership", "ConversationDeleted", {"conversation_id": cid})
+    results = await asyncio.gather(*[store.dialogs.delete_dialog(cid, ev) for _ in range(3)])
+    assert sum(r is not None for r in results) == 1
+    assert await store.dialogs.get_dialog(cid) is None
+    assert await store.conversations.active_members(cid) == []
+    got = await store.history.message(mid)
+    assert got is not None and got.deleted_at is not None and got.content is None
+    feed = await store.events.feed(b, 0, 100)
+    assert b"confidential" not in b"".join(e.data for e in feed)
+    assert feed[-1].type == "ConversationDeleted"

@@ -13,7 +13,8 @@ with the user's own level, as MTChat's `dialog_access_scopes` do::
 Joining and leaving change the conversation's members (so every core rule,
 `/ws`, the change feed and other nodes' caches follow), announce
 `ConversationMemberJoined` / `ConversationMemberLeft` on `group/membership`
-and write a system message, as MTChat does. A dialog the caller neither takes
+and write a system message, as MTChat does; deleting one takes everyone out
+at once (`ConversationDeleted`). A dialog the caller neither takes
 part in nor may see by scope answers `not_found`, like one that does not exist.
 """
 
@@ -168,6 +169,21 @@ class Dialogs:
             if _rule_set(d.access_scopes) == wanted:
                 return d
         return None
+
+    async def delete(self, conversation_id: str) -> None:
+        """Deleted by the host's backend: every participant is out (told with
+        `ConversationDeleted`), messages, read positions, archives and files
+        are gone, and earlier events of its messages become tombstones."""
+        members = list(await self.conversations.members(conversation_id))
+        now = self.clock.now_ms()
+        data = {"conversation_id": conversation_id, "timestamp": iso(now)}
+        ev = event("c", conversation_id, MEMBERSHIP, "ConversationDeleted", data)
+        stored = await self.store.delete_dialog(conversation_id, ev)
+        if stored is None:
+            raise NotFound("dialog not found")
+        self.conversations.invalidate([conversation_id])
+        await self.publisher.invalidate([conversation_id])
+        await self.publisher.event(stored, members)
 
     async def set_scopes(self, conversation_id: str, scopes: list[ScopeRule]) -> None:
         check_scopes(scopes, "$.access_scopes")

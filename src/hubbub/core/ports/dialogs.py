@@ -72,6 +72,10 @@ class DialogStore(Protocol):
         """Leave (None if not in); the leaver's window closes at the event."""
         ...
 
+    async def delete_dialog(self, conversation_id: str, event: NewEvent) -> StoredEvent | None:
+        """Everyone out, content and files gone; None if there was no such dialog."""
+        ...
+
     async def set_access_scopes(self, conversation_id: str, scopes: list[ScopeRule]) -> bool: ...
     async def set_preference(
         self, conversation_id: str, user_id: str, name: str, value: bool

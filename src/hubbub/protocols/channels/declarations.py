@@ -42,6 +42,7 @@ __all__ = [
     "ClientFrame",
     "ClientMessage",
     "ConversationArchived",
+    "ConversationDeleted",
     "ConversationMemberJoined",
     "ConversationMemberLeft",
     "ConversationUnarchived",
@@ -274,6 +275,13 @@ class ConversationMemberLeft(ServerMessage, kw_only=True, omit_defaults=False):
     timestamp: _AT
 
 
+class ConversationDeleted(ServerMessage, kw_only=True, omit_defaults=False):
+    """A spec 003 dialog was deleted by its host: everyone is out, its messages are gone."""
+
+    conversation_id: _CID
+    timestamp: _AT
+
+
 ERROR_CODES: Final[dict[str, str]] = {
     "bad_frame": "The frame is not JSON or not a valid envelope.",
     "unknown_channel": "No channel of that name, or not a valid value for its parameters.",
@@ -330,6 +338,7 @@ EXTRA_SERVER_EVENTS: Final[dict[tuple[str, str], type[ServerMessage]]] = {
     ("chat/messages", "ConversationUnarchived"): ConversationUnarchived,
     ("group/membership", "ConversationMemberJoined"): ConversationMemberJoined,
     ("group/membership", "ConversationMemberLeft"): ConversationMemberLeft,
+    ("group/membership", "ConversationDeleted"): ConversationDeleted,
 }
 
 # Everything else that concerns a user is pushed without asking (DESIGN.md).

@@ -13,6 +13,7 @@ MTChat's vocabulary; frames MTChat has no word for are dropped::
                       ConversationUnarchived    -> dialog.unarchived
     group/membership  ConversationMemberJoined  -> participant.joined
                       ConversationMemberLeft    -> participant.left
+                      ConversationDeleted       -> dialog.deleted (hubbub's; MTChat has none)
     user/presence     PresenceStatusUpdated     -> presence.update
 """
 
@@ -106,6 +107,8 @@ def translate(frame: bytes, names: Names) -> bytes | None:
     ):
         name = "participant.joined" if kind.endswith("Joined") else "participant.left"
         out = {"type": name, "dialog_id": cid, "user_id": names.of(d["user_id"])}
+    elif kind == "group/membership:ConversationDeleted":
+        out = {"type": "dialog.deleted", "dialog_id": cid}
     elif kind == "user/presence:PresenceStatusUpdated":
         out = {
             "type": "presence.update",

@@ -141,6 +141,12 @@ async def get_dialog(request: Request, dialog_id: str) -> dict[str, Any]:
     )
 
 
+@router.delete("/dialogs/{dialog_id}", status_code=204, responses=_ERR)
+async def delete_dialog(request: Request, dialog_id: str) -> Response:
+    await node_of(request).dialogs.delete(dialog_id)
+    return Response(status_code=204)
+
+
 @router.post("/dialogs/{dialog_id}/participants", status_code=201, responses=_ERR)
 async def add_participant(request: Request, dialog_id: str, body: ParticipantIn) -> dict[str, Any]:
     node = node_of(request)

@@ -269,3 +269,36 @@ class SqlDialogs(SqlArea):
             return bool(res.rowcount)
 
         return await self.writer.submit(unit)
+
+    async def delete_dialog(self, conversation_id: str, event: NewEvent) -> StoredEvent | None:
+        now = self._now()
+        cid = conversation_id
+        tomb = _enc.encode({"conversation_id": cid, "deleted": True})
+
+        def unit(conn: Connection) -> StoredEvent | None:
+            gone = conn.execute(delete(_d).where(_d.c.conversation_id == cid))
+            if not gone.rowcount:
+                return None
+            # Content first, so the tombstones do not cover the deletion's own event.
+            conn.execute(
+                update(t.messages)
+                .where(t.messages.c.conversation_id == cid, t.messages.c.deleted_at.is_(None))
+                .values(content=None, ciphertext=None, nonce=None, signature=None, deleted_at=now)
+            )
+            e = t.events
+            conn.execute(
+                update(e)
+                .where(e.c.scope == "c", e.c.target == cid, e.c.message_id.is_not(None))
+                .values(data=tomb)
+            )
+            stored = insert_event(conn, event, now)
+            conn.execute(
+                update(_m)
+                .where(_m.c.conversation_id == cid, _m.c.left_pos.is_(None))
+                .values(left_pos=stored.pos)
+            )
+            for table in (_p, t.read_positions, t.archives, t.attachments):
+                conn.execute(delete(table).where(table.c.conversation_id == cid))
+            return stored
+
+        return await self.writer.submit(unit)
