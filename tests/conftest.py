@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.integration.mtchat import ENV as MTCHAT_ENV
 from tests.support import Api, ServerProcess
 
 PG_ADMIN_URL = os.environ.get("HUBBUB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -43,7 +44,8 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterator[ServerProcess]:
-    proc = ServerProcess(tmp_path_factory.mktemp("server")).start()
+    # Spec 003 (MTChat) configured, so its routes are in the authorization matrix.
+    proc = ServerProcess(tmp_path_factory.mktemp("server"), extra_env=MTCHAT_ENV).start()
     yield proc
     proc.stop()
 

@@ -54,8 +54,8 @@ def test_protocol_adapters_hold_no_sql() -> None:
 
 # One room per area (docs/areas.md). A module past its limit is a nudge to
 # split it by sub-area, not a law: raise a limit only with a reason written
-# in docs/areas.md. tables.py holds every area's tables by choice (one
-# metadata for Alembic) and has the store's limit too.
+# in docs/areas.md. The tables are a package (`store/sql/tables/`, one
+# metadata for Alembic) whose modules have the store's limit too.
 HANDLER_MODULE_MAX_LINES = 400
 STORE_MODULE_MAX_LINES = 500
 HANDLERS_DIR = SRC / "protocols" / "channels" / "handlers"
@@ -75,6 +75,7 @@ def test_handler_and_store_modules_stay_small() -> None:
         for d, limit in (
             (HANDLERS_DIR, HANDLER_MODULE_MAX_LINES),
             (STORE_DIR, STORE_MODULE_MAX_LINES),
+            (STORE_DIR / "tables", STORE_MODULE_MAX_LINES),
         )
         for p in d.glob("*.py")
         if _lines(p) > limit

@@ -17,6 +17,7 @@ from starlette.websockets import WebSocket
 from hubbub import __version__
 from hubbub.config import Settings
 from hubbub.errors import HubbubError
+from hubbub.protocols import mtchat
 from hubbub.protocols.channels.endpoint import Connection, ws_endpoint
 from hubbub.protocols.simplechat import files as simplechat_files
 from hubbub.protocols.simplechat.endpoint import RoomConnection
@@ -122,4 +123,5 @@ def create_app(settings: Settings, node: Node | None = None) -> FastAPI:
 
         for path in ROOM_PATHS:
             app.add_api_websocket_route(path, room_endpoint)
+    mtchat.install(app, node)
     return app

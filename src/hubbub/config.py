@@ -85,6 +85,12 @@ class Settings:
     registrations_per_address: int = 5
     registration_window_s: float = 3600.0
     trusted_proxies: tuple[str, ...] = ()
+    mtchat_jwt_secret: str = field(default="", repr=False)
+    mtchat_admin_token: str = field(default="", repr=False)
+    mtchat_trust_user_id: bool = False
+    mtchat_presence_ttl_s: float = 60.0
+    mtchat_archive_after_s: float = 259200.0
+    public_url: str = ""
 
     @property
     def resolved_database_url(self) -> str:
@@ -134,6 +140,15 @@ _HELP: dict[str, str] = {
     "chat_events_format": "encoding of spec-004 chat events on NATS: protobuf or json",
     "chat_events_namespace": "the `namespace` field of every chat event",
     "chat_events_relay": "this node may relay chat events of committed messages (true/false)",
+    "mtchat_jwt_secret": "HS256 secret of the JWTs MTChat clients send (sub = user id)",
+    "mtchat_admin_token": "bearer token of MTChat's management API (empty: management API off)",
+    "mtchat_trust_user_id": "accept MTChat's bare ?user_id= without a token (true/false; only "
+    "behind a trusted backend that proxies every request)",
+    "public_url": "the server's address as clients reach it (https://chat.example.com), for "
+    "the absolute URLs it hands out; default: the request's own scheme and host",
+    "mtchat_archive_after_s": "archive a dialog for its members after this many seconds "
+    "without a message (MTChat's default: 3 days; 0 = never)",
+    "mtchat_presence_ttl_s": "seconds an MTChat user stays online after their last ping",
     "tcp_user_timeout_s": "seconds a peer may leave sent data unread before the connection is "
     "dropped (TCP_USER_TIMEOUT; 0 = system default)",
     "registration": "who may register over the API: open, token (a registration token from an "

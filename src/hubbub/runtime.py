@@ -19,15 +19,22 @@ from hubbub.config import Settings
 from hubbub.core.accounts import Accounts
 from hubbub.core.admin import Admin
 from hubbub.core.apikeys import ApiKeys
+from hubbub.core.archive import Archive
+from hubbub.core.attachments import Attachments
 from hubbub.core.audit import Audit
 from hubbub.core.blobs import BlobPolicy, Blobs
 from hubbub.core.blocks import Blocks
 from hubbub.core.calls import Calls
 from hubbub.core.chatevents import ChatEvents, ChatRelay
 from hubbub.core.conversations import Conversations
+from hubbub.core.dialogs import Dialogs
+from hubbub.core.edits import Edits
+from hubbub.core.external_users import ExternalUsers
 from hubbub.core.forwards import Forwards
 from hubbub.core.group_events import REMINDER_TIMER, GroupEvents
 from hubbub.core.groups import Groups
+from hubbub.core.heartbeats import Heartbeats
+from hubbub.core.history import History
 from hubbub.core.keys import Keys
 from hubbub.core.mentions import Mentions
 from hubbub.core.messages import Messages
@@ -38,6 +45,7 @@ from hubbub.core.presence import Presence
 from hubbub.core.profile import Profiles
 from hubbub.core.publisher import Publisher
 from hubbub.core.reactions import Reactions
+from hubbub.core.reads import Reads
 from hubbub.core.rooms import RoomPolicy, Rooms
 from hubbub.core.signin import SignIn
 from hubbub.core.status import StatusService
@@ -49,6 +57,7 @@ from hubbub.core.totp import Totp
 from hubbub.realtime.dispatch import Dispatcher
 from hubbub.realtime.hub import Hub
 from hubbub.realtime.outbox import Flusher
+from hubbub.store.attachment_files import FileBlobs
 from hubbub.store.sql.engine import create_engine
 from hubbub.store.sql.migrate import migrate
 from hubbub.store.sql.stores import SqlStores
@@ -168,6 +177,12 @@ class Node:
         self.presence = Presence(
             st.presence, st.conversations, self.publisher, self.clock, self.registry
         )
+        self.heartbeats = Heartbeats(
+            self.presence, self.clock, int(settings.mtchat_presence_ttl_s * 1000)
+        )
+        self._heartbeat_wake = asyncio.Event()
+        self._heartbeat_task: asyncio.Task[None] | None = None
+        self._archive_task: asyncio.Task[None] | None = None
         self.sync = Sync(st.events, st.sync, self.clock, settings.sync_page_size)
         self.status = StatusService(st.events, self.bus, self.clock, self.node_id)
         self.expiry = ExpiryWorker(st.timers, self.conversations, self.publisher, self.clock)
@@ -213,6 +228,21 @@ class Node:
         )
         self.chat_relay = ChatRelay(st.chatevents, self.chat_events, self.clock, self.node_id)
         self.messages.on_committed.append(self.chat_relay.wake)
+        self.external_users = ExternalUsers(st.external_users, self.clock)
+        self.history = History(st.history, self.conversations)
+        self.edits = Edits(st.edits, st.history, self.conversations, self.publisher, self.clock)
+        self.reads = Reads(st.reads, st.history, self.conversations, self.publisher, self.clock)
+        self.archive = Archive(st.archive, self.conversations, self.publisher, self.clock)
+        self.messages.on_sent.append(self.archive.message_sent)
+        self.attachments = Attachments(
+            st.attachments,
+            FileBlobs(settings.data_dir / "attachments"),
+            self.conversations,
+            self.clock,
+        )
+        self.dialogs = Dialogs(
+            st.dialogs, self.conversations, self.messages, self.publisher, self.clock
+        )
         self.hub = Hub(self.conversations.invalidate)
         self.flusher = Flusher(
             self.metrics.frames_out.inc, on_writes=self.metrics.socket_writes.inc
@@ -270,6 +300,35 @@ class Node:
             except Exception:
                 log.warning("presence refresh failed")
 
+    def wake_heartbeats(self) -> None:
+        """A connection started being watched: recompute when the next one lapses."""
+        self._heartbeat_wake.set()
+
+    async def _sweep_heartbeats(self) -> None:
+        while True:
+            due = self.heartbeats.due_in_ms()
+            self._heartbeat_wake.clear()
+            try:
+                await asyncio.wait_for(
+                    self._heartbeat_wake.wait(), None if due is None else due / 1000 + 0.05
+                )
+            except TimeoutError:
+                pass
+            try:
+                await self.heartbeats.sweep()
+            except Exception:
+                log.warning("presence sweep failed")
+
+    async def _auto_archive(self) -> None:
+        after_ms = int(self.settings.mtchat_archive_after_s * 1000)
+        interval = max(0.5, min(60.0, self.settings.mtchat_archive_after_s / 2))
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.archive.archive_inactive(after_ms)
+            except Exception:
+                log.warning("auto-archive failed")
+
     async def start(self) -> None:
         if self.settings.migrate_on_start:
             await migrate(self.engine)
@@ -293,6 +352,10 @@ class Node:
         await self.chat_events_sink.start()
         if self.settings.chat_events_relay:
             self.chat_relay.start()
+        loop = asyncio.get_running_loop()
+        self._heartbeat_task = loop.create_task(self._sweep_heartbeats())
+        if self.settings.mtchat_archive_after_s > 0:
+            self._archive_task = loop.create_task(self._auto_archive())
         self.ready = True
         log.info("node started", extra={"node_id": self.node_id})
 
@@ -303,6 +366,9 @@ class Node:
         await self.chat_events_sink.close()
         if self._presence_task is not None:
             self._presence_task.cancel()
+        for task in (self._heartbeat_task, self._archive_task):
+            if task is not None:
+                task.cancel()
         await self.accounts.close()
         await self.apikeys.close()
         await self.dispatcher.close()

@@ -38,12 +38,14 @@ from typing import Any
 
 import pytest
 
+from tests.integration.mtchat import ADMIN as MTCHAT_ADMIN
 from tests.reliability.conftest import Figure
 from tests.roomclient import RoomClient
 from tests.support import Api, Client, ServerProcess
 
 ROLES = ("stranger", "removed", "member", "owner")
 OK, HIDDEN, FORBIDDEN, LISTED, UNLISTED = "ok", "hidden", "forbidden", "listed", "unlisted"
+ADMIN_ONLY = "admin_only"  # a user's token is refused (401) whatever the id
 
 GROUP = {"stranger": HIDDEN, "removed": HIDDEN, "member": OK, "owner": OK}
 DIRECT = {"stranger": HIDDEN, "removed": HIDDEN, "member": OK}
@@ -51,6 +53,8 @@ PUBLIC = dict.fromkeys(ROLES, OK)
 SELF = {"stranger": FORBIDDEN, "removed": FORBIDDEN, "member": FORBIDDEN, "owner": OK}
 CREATOR = {"stranger": HIDDEN, "removed": HIDDEN, "member": HIDDEN, "owner": OK}
 ALL_HIDDEN = dict.fromkeys(ROLES, HIDDEN)
+OUTSIDERS = {"stranger": HIDDEN, "removed": HIDDEN}  # members' cells would change the world
+MANAGEMENT = dict.fromkeys(ROLES, ADMIN_ONLY)
 MEMBERSHIP = {"stranger": UNLISTED, "removed": UNLISTED, "member": LISTED, "owner": LISTED}
 
 PASSWORD = "correct horse battery"
@@ -162,6 +166,8 @@ def sticker(cid: str) -> dict[str, Any]:
     }
 
 
+PRESIGN = {"dialog_id": "{DG}", "filename": "a.txt", "content_type": "text/plain", "size": 3}
+
 SURFACES: tuple[Surface, ...] = (
     rest("GET", "/v1/conversations/{G}", "G", GROUP),
     rest("GET", "/v1/conversations/{D}", "D", DIRECT),
@@ -215,6 +221,59 @@ SURFACES: tuple[Surface, ...] = (
     ws("group/events/ack DeleteGroupEvent", EVENT_G, "evG G", NOT_MEMBERS, "delete"),
     ws("group/events/rsvp SetGroupEventRsvp", RSVP_G, "evG G", GROUP, "group event"),
     ws("group/events/reminders SetGroupEventReminder", REMIND_G, "evG G", GROUP, "group event"),
+    # spec 003 (MTChat) with a hubbub token: DG is a dialog O, M and M2 joined by
+    # scope and R left; these calls send no scope, so only taking part counts.
+    rest("GET", "/api/v1/dialogs/{DG}", "DG", GROUP),
+    rest("GET", "/api/v1/dialogs/by-object/{OTYPE}/{OBJ}", "OBJ", GROUP),
+    rest("GET", "/api/v1/dialogs/by-object/{OTYPE}/{OBJ}/list", "OBJ", PUBLIC),
+    rest("POST", "/api/v1/dialogs/{DG}/join", "DG", GROUP, {"display_name": "{TEXT}"}),
+    rest("POST", "/api/v1/dialogs/{DG}/leave", "DG", OUTSIDERS),
+    rest("POST", "/api/v1/dialogs/{DG}/archive", "DG", GROUP),
+    rest("POST", "/api/v1/dialogs/{DG}/unarchive", "DG", GROUP),
+    rest("POST", "/api/v1/dialogs/{DG}/pin", "DG", GROUP),
+    rest("POST", "/api/v1/dialogs/{DG}/unpin", "DG", GROUP),
+    rest("POST", "/api/v1/dialogs/{DG}/notifications", "DG", GROUP, {"enabled": True}),
+    rest(
+        "POST", "/api/v1/dialogs/{DG}/read", "DG msgDG", GROUP, {"last_read_message_id": "{msgDG}"}
+    ),
+    rest("GET", "/api/v1/dialogs/{DG}/participants", "DG", GROUP),
+    rest("GET", "/api/v1/dialogs/{DG}/messages", "DG", GROUP),
+    rest("POST", "/api/v1/dialogs/{DG}/messages", "DG", GROUP, {"content": "{TEXT}"}),
+    rest("GET", "/api/v1/dialogs/{DG}/messages/{msgDG}", "DG msgDG", GROUP),
+    rest("PUT", "/api/v1/dialogs/{DG}/messages/{msgDG}", "DG msgDG", OUTSIDERS, {"content": "x"}),
+    rest("DELETE", "/api/v1/dialogs/{DG}/messages/{msgDG}", "DG msgDG", OUTSIDERS),
+    rest("POST", "/api/v1/upload/presign", "DG", GROUP, PRESIGN),
+    rest("GET", "/api/v1/attachments/{attDG}/url", "attDG", GROUP),
+    # signed transfer URLs: a user's token is no signature
+    rest("PUT", "/api/v1/attachments/{attDG}/upload", "attDG", ALL_HIDDEN),
+    rest("GET", "/api/v1/attachments/{attDG}/content", "attDG", ALL_HIDDEN),
+    rest("GET", "/api/v1/management/dialogs/{DG}", "DG", MANAGEMENT),
+    rest("DELETE", "/api/v1/management/dialogs/{DG}", "DG", MANAGEMENT),
+    rest(
+        "POST", "/api/v1/management/dialogs", "", MANAGEMENT, {"object_id": "o", "object_type": "t"}
+    ),
+    rest(
+        "POST",
+        "/api/v1/management/dialogs/{DG}/participants",
+        "DG",
+        MANAGEMENT,
+        {"user_id": "{CMID}", "display_name": "{TEXT}"},
+    ),
+    rest("DELETE", "/api/v1/management/dialogs/{DG}/participants/{CMID}", "DG", MANAGEMENT),
+    rest(
+        "PUT",
+        "/api/v1/management/dialogs/{DG}/access-scopes",
+        "DG",
+        MANAGEMENT,
+        {"access_scopes": []},
+    ),
+    rest(
+        "POST",
+        "/api/v1/management/dialogs/search",
+        "",
+        MANAGEMENT,
+        {"object_id": "{OBJ}", "object_type": "order"},
+    ),
 )
 
 CASES = [(s, role) for s in SURFACES for role in ROLES if role in s.expect]
@@ -292,6 +351,7 @@ async def build_world(server: ServerProcess) -> World:
             "UpsertGroupEvent",
             {"group_id": gid, "title": marker_g, "start_time": SOON},
         )
+        dg, obj, msg_dg, att_dg = await build_dialog(api, users)
         left = await r.ok("group/membership", "LeaveGroup", {"group_id": gid})
         leave_ev = await r.wait_for(
             lambda f: f["type"] == "LeaveGroupAck" and f.get("seq") and "ref" not in f
@@ -353,13 +413,63 @@ async def build_world(server: ServerProcess) -> World:
             evG=ev_g["data"]["event_id"],
             name=name,
             B=posted["file"]["url"].rsplit("/", 1)[-1],
+            DG=dg,
+            OBJ=obj,
+            msgDG=msg_dg,
+            attDG=att_dg,
+            OTYPE="order",
         )
         hidden = {name, marker_g, marker_d, marker_x, me.json()["email"], me.json()["phone"]}
-        hidden |= {v for k, v in ids.items() if k not in ("name",)}
+        hidden |= {v for k, v in ids.items() if k not in ("name", "OTYPE")}
         private = {me.json()["email"], me.json()["phone"], marker_x}
         return World(users, ids, hidden, private, int(leave_ev["seq"]))
     finally:
         await api.aclose()
+
+
+async def build_dialog(
+    api: Api, users: dict[str, tuple[str, str, str]]
+) -> tuple[str, str, str, str]:
+    """A spec 003 dialog: O, M, M2 and R join it by scope, M2 writes and sends a file,
+    R leaves."""
+    obj, level = "obj-" + secrets.token_hex(4), "authz-" + secrets.token_hex(4)
+    r = await api.http.post(
+        "/api/v1/management/dialogs",
+        json={
+            "object_id": obj,
+            "object_type": "order",
+            "access_scopes": [{"scope_level0": [level]}],
+        },
+        headers={"Authorization": f"Bearer {MTCHAT_ADMIN}"},
+    )
+    assert r.status_code == 200, r.text
+    dg = r.json()["data"]["id"]
+    scope = base64.b64encode(json.dumps({"scope_level0": [level]}).encode()).decode()
+    msg = ""
+    for k in ("O", "M", "M2", "R"):
+        h = {"Authorization": f"Bearer {users[k][1]}", "X-Scope-Config": scope}
+        r = await api.http.post(f"/api/v1/dialogs/{dg}/join", json={"display_name": k}, headers=h)
+        assert r.status_code == 200, r.text
+        if k == "M2":
+            r = await api.http.post(
+                f"/api/v1/dialogs/{dg}/messages", json={"content": "secret-dg"}, headers=h
+            )
+            msg = r.json()["data"]["id"]
+            pre = await api.http.post(
+                "/api/v1/upload/presign", json={**PRESIGN, "dialog_id": dg}, headers=h
+            )
+            att = pre.json()["data"]["s3_key"]
+            assert (await api.http.put(pre.json()["data"]["upload_url"], content=b"abc")).is_success
+            files = [{"s3_key": att, "filename": "a.txt", "content_type": "text/plain", "size": 3}]
+            r = await api.http.post(
+                f"/api/v1/dialogs/{dg}/messages", json={"attachments": files}, headers=h
+            )
+            assert r.status_code == 200, r.text
+    r = await api.http.post(
+        f"/api/v1/dialogs/{dg}/leave", headers={"Authorization": f"Bearer {users['R'][1]}"}
+    )
+    assert r.status_code == 200, r.text
+    return dg, obj, msg, att
 
 
 def _phone() -> str:
@@ -480,6 +590,10 @@ async def run_case(api: Api, w: World, s: Surface, role: str) -> str:
         elif expect == OK:
             if not 200 <= status < 300:
                 problems.append(f"expected success, got {status} {body}")
+        elif expect == ADMIN_ONLY:
+            rstatus, rbody = await rest_call(api, token, s, random_ids(s, values))
+            if (status, body) != (rstatus, rbody) or status != 401:
+                problems.append(f"user token: {status} {body}; random id: {rstatus} {rbody}")
         else:
             rstatus, rbody = await rest_call(api, token, s, random_ids(s, values))
             if (status, body) != (rstatus, rbody) or status != 404:
@@ -589,6 +703,7 @@ def uncovered_surfaces() -> list[str]:
     from fastapi.routing import APIRoute
 
     from hubbub.protocols.channels.handlers import HANDLERS
+    from hubbub.protocols.mtchat import dialogs, management, messages, uploads
     from hubbub.protocols.simplechat import files
     from hubbub.rest import accounts, admin, apikeys, blocks, conversations, totp
 
@@ -602,13 +717,18 @@ def uncovered_surfaces() -> list[str]:
 
     rest = {(s.route[0], shape(s.route[1])) for s in SURFACES if s.kind == "rest"}
     rest |= {(m, shape(p)) for m, p, _b in ADMIN_ROUTES}
-    for router in (
-        accounts.router, admin.router, apikeys.router, blocks.router, conversations.router,
-        totp.router, files.router,
-    ):  # fmt: skip
+    routers = (accounts.router, admin.router, apikeys.router, blocks.router)
+    routers += (conversations.router, totp.router, files.router)
+    routers += (dialogs.router, management.router, messages.router, uploads.router)
+    for router in routers:
         for route in router.routes:
             assert isinstance(route, APIRoute)
-            takes_id = "{" in route.path or route.path == "/v1/conversations/direct"
+            takes_id = "{" in route.path or route.path in (
+                "/v1/conversations/direct",
+                "/api/v1/management/dialogs",
+                "/api/v1/upload/presign",
+                "/api/v1/management/dialogs/search",
+            )
             for method in route.methods:
                 if takes_id and (method, shape(route.path)) not in rest:
                     missing.append(f"{method} {route.path}")

@@ -12,7 +12,7 @@ timer row in the same transaction, so a restart cannot forget it (see
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hubbub.clock import Clock, iso
@@ -70,6 +70,9 @@ class Messages:
         self.mentions: Mentions | None = None
         self.mention_store: MentionStore | None = None
         self.on_committed: list[Callable[[], object]] = []  # the chat-event relay's wake-up
+        # Awaited with the conversation id after each new plaintext message
+        # (a new message unarchives the conversation, `core/archive.py`).
+        self.on_sent: list[Callable[[str], Awaitable[None]]] = []
         # (sender, client_message_id) whose write failed with `unavailable`: it
         # may have committed all the same (the COMMIT's reply was lost).
         self._unsure: set[tuple[str, str]] = set()
@@ -141,11 +144,17 @@ class Messages:
         self_destruct: bool,
         ttl_seconds: int | None,
         extra: dict[str, Any] | None = None,
+        *,
+        reply_to: str | None = None,
     ) -> dict[str, Any]:
         """Store and push a plaintext message; `extra` adds fields to its event data
         (the public room's sender name and file, see `core/rooms.py`)."""
         members = await self.conversations.require_member(caller, conversation_id)
         _check_len(content, MAX_CONTENT, "$.data.content")
+        if reply_to is not None:
+            target = await self.store.get_message(reply_to)
+            if target is None or target.conversation_id != conversation_id:
+                raise NotFound("message replied to not found", path="$.data.reply_to")
         _check_len(client_message_id, 128, "$.data.client_message_id")
         _check_len(content_type, 64, "$.data.type")
         if self_destruct:
@@ -169,6 +178,8 @@ class Messages:
         }
         if extra:
             data.update(extra)
+        if reply_to is not None:
+            data["reply_to_id"] = reply_to
         record = MessageRecord(
             mid,
             conversation_id,
@@ -185,6 +196,7 @@ class Messages:
             "content_type": content_type or "text",
             "content": content,
             **_origin(caller),
+            "reply_to_id": reply_to,
         }
         ev = event("c", conversation_id, "chat/messages", "ChatMessageReceived", data, mid)
         mentions: list[MentionRow] = []
@@ -249,6 +261,8 @@ class Messages:
             if rec.expires_at is not None:
                 for cb in self.on_timer_scheduled:
                     cb(rec.expires_at)
+            for hook in self.on_sent:
+                await hook(conversation_id)
         elif rec.conversation_id != conversation_id:
             raise ValidationFailed(
                 "client_message_id already used in another conversation",
@@ -265,6 +279,35 @@ class Messages:
     def _committed(self) -> None:
         for cb in self.on_committed:
             cb()
+
+    async def post_system(self, conversation_id: str, actor_id: str, content: str) -> str:
+        """A message the server writes about the conversation (who joined, who left).
+
+        Its `type` is `system` and its sender the user it is about; it is
+        stored and delivered like any other message, to the members of now.
+        """
+        now = self.clock.now_ms()
+        mid = new_id()
+        data = {
+            "message_id": mid,
+            "conversation_id": conversation_id,
+            "sender_id": actor_id,
+            "content": content,
+            "type": "system",
+            "timestamp": iso(now),
+            "self_destruct": False,
+            "expires_at": None,
+        }
+        record = MessageRecord(
+            mid, conversation_id, actor_id, "text", now, None, None, None, False, None
+        )
+        fields: dict[str, object] = {"content_type": "system", "content": content}
+        ev = event("c", conversation_id, "chat/messages", "ChatMessageReceived", data, mid)
+        _, stored = await self.store.append_message(record, fields, ev)
+        if stored is not None:
+            members = await self.conversations.members(conversation_id)
+            await self.publisher.event(stored, members)
+        return mid
 
     async def _push_committed(self, rec: MessageRecord, skip_conn: str | None) -> None:
         if rec.event_pos is None or rec.deleted_at is not None:

@@ -60,6 +60,10 @@ class Presence:
             log.warning("presence registry unavailable")
             return here
 
+    async def online_among(self, user_ids: set[str]) -> set[str]:
+        """Which of `user_ids` are connected anywhere (any protocol)."""
+        return await self._online_among(user_ids)
+
     def _data(self, user_id: str, status: str, last_seen: int | None) -> dict[str, object]:
         return {
             "user_id": user_id,

@@ -34,6 +34,9 @@ class Hub:
         self.by_user: dict[str, dict[str, LiveConnection]] = {}
         self._on_invalidate = on_invalidate
         self.delivered = 0
+        # Also shown every frame delivered here: watchers that are not among a
+        # note's recipients by user (spec 003's `subscribe` to a dialog).
+        self.taps: list[Callable[[Notification], None]] = []
 
     def add(self, conn: LiveConnection) -> None:
         self.by_user.setdefault(conn.user_id, {})[conn.id] = conn
@@ -63,6 +66,8 @@ class Hub:
                         conn.kick(4401, "token revoked")
         if not note.frame:
             return
+        for tap in self.taps:
+            tap(note)
         # Wrapped once here; every connection gets the same object.
         frame, skip, n = Out(note.frame), note.skip_conn, 0
         by_user = self.by_user

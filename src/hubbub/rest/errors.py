@@ -35,6 +35,7 @@ _WHEN = {
     403: "forbidden",
     404: "not_found: no such id, or one the caller may not see (same answer)",
     409: "conflict: already taken",
+    413: "too_large: the body or the announced size is over the limit",
     422: "validation_failed: the body or a parameter is invalid (`path` names it)",
     429: "rate_limited: too many attempts; `retry_after_ms` says when to try again",
 }

@@ -12,13 +12,19 @@ the caller publishes them only after they return, i.e. after the commit.
 """
 
 from hubbub.core.ports.accounts import AccountStore, UserDirectory
+from hubbub.core.ports.archive import ArchiveStore
+from hubbub.core.ports.attachments import AttachmentBlobs, AttachmentStore
 from hubbub.core.ports.blobs import BlobStore
 from hubbub.core.ports.blocks import BlockStore
 from hubbub.core.ports.bus import Bus, PresenceRegistry
 from hubbub.core.ports.conversations import Contacts, ConversationStore
+from hubbub.core.ports.dialogs import DialogStore
+from hubbub.core.ports.edits import EditStore
 from hubbub.core.ports.events import EventStream
+from hubbub.core.ports.external_users import ExternalUserStore
 from hubbub.core.ports.group_events import GroupEventRecord, GroupEventStore
 from hubbub.core.ports.groups import GroupStore
+from hubbub.core.ports.history import HistoryStore
 from hubbub.core.ports.keys import KeyStore
 from hubbub.core.ports.mentions import MentionStore
 from hubbub.core.ports.messages import MessageStore
@@ -26,23 +32,31 @@ from hubbub.core.ports.polls import PollRecord, PollStore
 from hubbub.core.ports.presence import LastSeenStore
 from hubbub.core.ports.profile import ProfileStore
 from hubbub.core.ports.reactions import ReactionStore
+from hubbub.core.ports.reads import ReadStore
 from hubbub.core.ports.rooms import RoomStore
 from hubbub.core.ports.sync import CursorStore
 from hubbub.core.ports.timers import ExpiryStore
 
 __all__ = [
     "AccountStore",
+    "ArchiveStore",
+    "AttachmentBlobs",
+    "AttachmentStore",
     "BlobStore",
     "BlockStore",
     "Bus",
     "Contacts",
     "ConversationStore",
     "CursorStore",
+    "DialogStore",
+    "EditStore",
     "EventStream",
     "ExpiryStore",
+    "ExternalUserStore",
     "GroupEventRecord",
     "GroupEventStore",
     "GroupStore",
+    "HistoryStore",
     "KeyStore",
     "LastSeenStore",
     "MentionStore",
@@ -52,6 +66,7 @@ __all__ = [
     "PresenceRegistry",
     "ProfileStore",
     "ReactionStore",
+    "ReadStore",
     "RoomStore",
     "UserDirectory",
 ]

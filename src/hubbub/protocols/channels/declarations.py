@@ -36,12 +36,20 @@ __all__ = [
     "Authenticate",
     "Authenticated",
     "ChannelDecl",
+    "ChatMessageDeleted",
+    "ChatMessageEdited",
     "ChatMessageReceived",
     "ClientFrame",
     "ClientMessage",
+    "ConversationArchived",
+    "ConversationDeleted",
+    "ConversationMemberJoined",
+    "ConversationMemberLeft",
+    "ConversationUnarchived",
     "ErrorData",
     "GroupEventDeleted",
     "ReactionUpdated",
+    "ReadPositionUpdated",
     "ServerFrame",
     "ServerMessage",
     "Subscribe",
@@ -226,6 +234,83 @@ class GroupEventDeleted(ServerMessage, kw_only=True, omit_defaults=False):
     version: Annotated[int, msgspec.Meta(description="Its version after the delete")]
 
 
+_MID = Annotated[str, msgspec.Meta(description="Message ID")]
+_CID = Annotated[str, msgspec.Meta(description="Conversation ID")]
+_UID = Annotated[str, msgspec.Meta(description="User ID")]
+_AT = Annotated[str, msgspec.Meta(description="When it happened (ISO 8601)")]
+
+
+class ChatMessageEdited(ServerMessage, kw_only=True, omit_defaults=False):
+    """A plaintext message got new content from its sender (`core/edits.py`).
+
+    Spec 000 has no edit; other specs' clients (003, 002) edit, and `/ws`
+    members are told in the style of `ChatMessageReceived`.
+    """
+
+    message_id: _MID
+    conversation_id: _CID
+    sender_id: Annotated[str, msgspec.Meta(description="Sender user ID")]
+    content: Annotated[str, msgspec.Meta(description="The new content")]
+    type: Annotated[str, msgspec.Meta(description="Content type, e.g. text or html")]
+    edited_at: _AT
+
+
+class ChatMessageDeleted(ServerMessage, kw_only=True, omit_defaults=False):
+    """Its sender deleted a message: clients drop it (its earlier events are tombstones)."""
+
+    message_id: _MID
+    conversation_id: _CID
+    deleted_at: _AT
+
+
+class ReadPositionUpdated(ServerMessage, kw_only=True, omit_defaults=False):
+    """A member has read the conversation up to `message_id` (only ever forward)."""
+
+    conversation_id: _CID
+    user_id: _UID
+    message_id: _MID
+    timestamp: _AT
+
+
+class ConversationArchived(ServerMessage, kw_only=True, omit_defaults=False):
+    """The user archived the conversation for themselves (sent to their devices only)."""
+
+    conversation_id: _CID
+    user_id: _UID
+    timestamp: _AT
+
+
+class ConversationUnarchived(ServerMessage, kw_only=True, omit_defaults=False):
+    """The conversation is back in the user's list: by hand, or a new message came."""
+
+    conversation_id: _CID
+    user_id: _UID
+    timestamp: _AT
+
+
+class ConversationMemberJoined(ServerMessage, kw_only=True, omit_defaults=False):
+    """Someone joined a conversation (a spec 003 dialog, by scope or by its host)."""
+
+    conversation_id: _CID
+    user_id: _UID
+    timestamp: _AT
+
+
+class ConversationMemberLeft(ServerMessage, kw_only=True, omit_defaults=False):
+    """Someone left a conversation (or its host removed them); sent to those who stay."""
+
+    conversation_id: _CID
+    user_id: _UID
+    timestamp: _AT
+
+
+class ConversationDeleted(ServerMessage, kw_only=True, omit_defaults=False):
+    """A spec 003 dialog was deleted by its host: everyone is out, its messages are gone."""
+
+    conversation_id: _CID
+    timestamp: _AT
+
+
 ERROR_CODES: Final[dict[str, str]] = {
     "bad_frame": "The frame is not JSON or not a valid envelope.",
     "unknown_channel": "No channel of that name, or not a valid value for its parameters.",
@@ -327,6 +412,14 @@ EXTRA_SERVER_EVENTS: Final[dict[tuple[str, str], type[ServerMessage]]] = {
     ("chat/messages", "ChatMessageReceived"): ChatMessageReceived,
     ("chat/reactions", "ReactionUpdated"): ReactionUpdated,
     ("group/events", "GroupEventDeleted"): GroupEventDeleted,
+    ("chat/messages", "ChatMessageEdited"): ChatMessageEdited,
+    ("chat/messages", "ChatMessageDeleted"): ChatMessageDeleted,
+    ("chat/messages", "ReadPositionUpdated"): ReadPositionUpdated,
+    ("chat/messages", "ConversationArchived"): ConversationArchived,
+    ("chat/messages", "ConversationUnarchived"): ConversationUnarchived,
+    ("group/membership", "ConversationMemberJoined"): ConversationMemberJoined,
+    ("group/membership", "ConversationMemberLeft"): ConversationMemberLeft,
+    ("group/membership", "ConversationDeleted"): ConversationDeleted,
 }
 
 # Everything else that concerns a user is pushed without asking (DESIGN.md).

@@ -49,6 +49,7 @@ _OPTIONAL = (
     "trace_parent",
     "session_id",
     "client_id",
+    "reply_to_id",
 )
 _FIXED = (
     "id",
@@ -204,6 +205,7 @@ class MessageAppends:
                     get("trace_parent"),
                     get("session_id"),
                     get("client_id"),
+                    get("reply_to_id"),
                     rec.id,
                     rec.conversation_id,
                     rec.sender_id,

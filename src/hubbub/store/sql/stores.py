@@ -16,14 +16,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hubbub.store.sql.accounts import SqlAccounts
 from hubbub.store.sql.admin import SqlAdmin
 from hubbub.store.sql.apikeys import SqlApiKeys
+from hubbub.store.sql.archive import SqlArchive
+from hubbub.store.sql.attachments import SqlAttachments
 from hubbub.store.sql.audit import SqlAudit
 from hubbub.store.sql.blobs import SqlBlobs
 from hubbub.store.sql.blocks import SqlBlocks
 from hubbub.store.sql.chatevents import SqlRelay
 from hubbub.store.sql.conversations import SqlConversations
+from hubbub.store.sql.dialogs import SqlDialogs
+from hubbub.store.sql.edits import SqlEdits
 from hubbub.store.sql.events import SqlEvents
+from hubbub.store.sql.external_users import SqlExternalUsers
 from hubbub.store.sql.group_events import SqlGroupEvents
 from hubbub.store.sql.groups import SqlGroups
+from hubbub.store.sql.history import SqlHistory
 from hubbub.store.sql.keys import SqlKeys
 from hubbub.store.sql.mentions import SqlMentions
 from hubbub.store.sql.messages import SqlMessages
@@ -31,6 +37,7 @@ from hubbub.store.sql.polls import SqlPolls
 from hubbub.store.sql.presence import SqlLastSeen
 from hubbub.store.sql.profile import SqlProfiles
 from hubbub.store.sql.reactions import SqlReactions
+from hubbub.store.sql.reads import SqlReads
 from hubbub.store.sql.rooms import SqlRooms
 from hubbub.store.sql.signin import SqlRegistration
 from hubbub.store.sql.sync import SqlCursors
@@ -70,6 +77,13 @@ class SqlStores:
     rooms: SqlRooms
     blobs: SqlBlobs
     chatevents: SqlRelay
+    external_users: SqlExternalUsers
+    dialogs: SqlDialogs
+    history: SqlHistory
+    edits: SqlEdits
+    reads: SqlReads
+    archive: SqlArchive
+    attachments: SqlAttachments
 
     @classmethod
     def build(
@@ -103,4 +117,11 @@ class SqlStores:
             rooms=SqlRooms(*args),
             blobs=SqlBlobs(*args),
             chatevents=SqlRelay(*args),
+            external_users=SqlExternalUsers(*args),
+            dialogs=SqlDialogs(*args),
+            history=SqlHistory(*args),
+            edits=SqlEdits(*args),
+            reads=SqlReads(*args),
+            archive=SqlArchive(*args),
+            attachments=SqlAttachments(*args),
         )

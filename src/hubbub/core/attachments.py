@@ -1,0 +1,136 @@
+"""Message attachments: announced, uploaded once, bound to one message.
+
+    presign (a member, name/type/size checked) -> record, upload allowed once
+    upload  (exactly the announced size)       -> bytes in the blob store
+    send    (the uploader, same conversation)  -> bound to the new message
+    download                                   -> members of the conversation only
+
+Who may upload and download is decided here; the adapters hand out signed,
+expiring URLs for the two transfers (spec 003's presigned URLs), so the host
+application's page can use them without the caller's token. An attachment
+of a conversation one is not in answers `not_found`, like an unknown id.
+"""
+
+from __future__ import annotations
+
+from hubbub.clock import Clock
+from hubbub.core.conversations import Conversations
+from hubbub.core.ports import AttachmentBlobs, AttachmentStore
+from hubbub.core.ports.attachments import AttachmentRecord
+from hubbub.errors import NotFound, TooLarge, ValidationFailed
+from hubbub.ids import new_id
+
+__all__ = ["ALLOWED_TYPES", "MAX_ATTACHMENT_BYTES", "MAX_PER_MESSAGE", "Attachments"]
+
+MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
+MAX_PER_MESSAGE = 10
+# MTChat's list: images, office documents, text, archives.
+ALLOWED_TYPES = frozenset(
+    {
+        "image/jpeg", "image/png", "image/gif", "image/webp", "image/svg+xml", "image/bmp",
+        "image/tiff", "application/pdf", "application/msword",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.ms-excel",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.ms-powerpoint",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "application/rtf", "text/plain", "text/csv", "text/markdown", "text/html", "text/xml",
+        "application/json", "application/zip", "application/x-rar-compressed",
+        "application/x-7z-compressed", "application/gzip", "application/x-tar",
+    }
+)  # fmt: skip
+
+
+def _type_ok(content_type: str) -> bool:
+    return content_type in ALLOWED_TYPES or content_type.startswith(
+        "application/vnd.oasis.opendocument."
+    )
+
+
+class Attachments:
+    def __init__(
+        self,
+        store: AttachmentStore,
+        blobs: AttachmentBlobs,
+        conversations: Conversations,
+        clock: Clock,
+    ) -> None:
+        self.store = store
+        self.blobs = blobs
+        self.conversations = conversations
+        self.clock = clock
+
+    async def announce(
+        self, user_id: str, conversation_id: str, filename: str, content_type: str, size: int
+    ) -> AttachmentRecord:
+        if user_id not in await self.conversations.members(conversation_id):
+            raise NotFound("dialog not found", path="$.dialog_id")
+        name = filename.strip()
+        if not name or len(name) > 255 or "/" in name or "\\" in name or not name.isprintable():
+            raise ValidationFailed("1-255 printable characters, no slashes", path="$.filename")
+        if len(content_type) > 128 or not _type_ok(content_type.lower()):
+            raise ValidationFailed("file type not allowed", path="$.content_type")
+        if size <= 0:
+            raise ValidationFailed("an empty file cannot be attached", path="$.size")
+        if size > MAX_ATTACHMENT_BYTES:
+            raise TooLarge(f"at most {MAX_ATTACHMENT_BYTES} bytes", path="$.size")
+        rec = AttachmentRecord(
+            new_id(), conversation_id, user_id, name, content_type.lower(), size,
+            self.clock.now_ms(),
+        )  # fmt: skip
+        await self.store.create_attachment(rec)
+        return rec
+
+    async def accept_upload(self, attachment_id: str, data: bytes) -> None:
+        """The bytes of an announced file (the signed URL was checked by the adapter)."""
+        rec = await self.store.get_attachment(attachment_id)
+        if rec is None or rec.uploaded_at is not None:
+            raise NotFound("upload not found")
+        if len(data) != rec.size:
+            raise ValidationFailed(f"expected exactly {rec.size} bytes", path="$.body")
+        await self.blobs.put(rec.id, data)
+        if not await self.store.mark_uploaded(rec.id, self.clock.now_ms()):
+            raise NotFound("upload not found")
+
+    async def check_attachable(
+        self, user_id: str, conversation_id: str, attachment_ids: list[str]
+    ) -> None:
+        """Before a send: each file is the sender's, uploaded, of this conversation, free."""
+        if len(attachment_ids) > MAX_PER_MESSAGE:
+            raise ValidationFailed(f"at most {MAX_PER_MESSAGE}", path="$.attachments")
+        if len(set(attachment_ids)) != len(attachment_ids):
+            raise ValidationFailed("an attachment is given twice", path="$.attachments")
+        for i, aid in enumerate(attachment_ids):
+            rec = await self.store.get_attachment(aid)
+            if (
+                rec is None
+                or rec.uploader_id != user_id
+                or rec.conversation_id != conversation_id
+                or rec.uploaded_at is None
+                or rec.message_id is not None
+            ):
+                raise NotFound("attachment not found", path=f"$.attachments[{i}]")
+
+    async def bind(self, attachment_ids: list[str], message_id: str) -> None:
+        await self.store.bind_attachments(attachment_ids, message_id)
+
+    async def of_messages(self, message_ids: list[str]) -> dict[str, list[AttachmentRecord]]:
+        return await self.store.attachments_of(message_ids)
+
+    async def for_download(self, user_id: str, attachment_id: str) -> AttachmentRecord:
+        rec = await self.store.get_attachment(attachment_id)
+        if rec is None or rec.uploaded_at is None:
+            raise NotFound("attachment not found")
+        if user_id not in await self.conversations.members(rec.conversation_id):
+            raise NotFound("attachment not found")
+        if rec.message_id is None and rec.uploader_id != user_id:
+            raise NotFound("attachment not found")  # not sent yet: only its uploader sees it
+        return rec
+
+    async def content(self, attachment_id: str) -> tuple[AttachmentRecord, bytes]:
+        """The bytes behind a signed download URL (checked by the adapter)."""
+        rec = await self.store.get_attachment(attachment_id)
+        data = await self.blobs.get(attachment_id) if rec is not None else None
+        if rec is None or data is None:
+            raise NotFound("attachment not found")
+        return rec, data

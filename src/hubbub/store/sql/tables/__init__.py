@@ -1,0 +1,96 @@
+"""The schema, declared once for SQLAlchemy Core and mirrored by migrations.
+
+Streams follow Synapse: an event is written once, to its conversation (scope
+`c`), to one user (scope `u`), or to everyone who shares a conversation with
+its actor (scope `a`); its global `pos` is the `seq` every recipient sees.
+A user's change feed is the union of those streams, cut by membership windows
+(`joined_pos`, `left_pos`) so a member sees only what happened while they were
+in. Times are integer milliseconds since the epoch.
+
+Declared per area in this package over one metadata (`base.py`) and
+re-exported here, so stores write `from hubbub.store.sql import tables as t`.
+"""
+
+from __future__ import annotations
+
+from hubbub.store.sql.tables.base import Ms, Pos, metadata
+from hubbub.store.sql.tables.content import (
+    group_event_reminders,
+    group_event_rsvps,
+    group_events,
+    mentions,
+    poll_votes,
+    polls,
+    reactions,
+    request_keys,
+)
+from hubbub.store.sql.tables.core import (
+    blocks,
+    conversations,
+    device_cursors,
+    events,
+    members,
+    messages,
+    public_keys,
+    receipts,
+    timers,
+    tokens,
+    users,
+)
+from hubbub.store.sql.tables.mtchat import (
+    archives,
+    attachments,
+    dialog_profiles,
+    dialogs,
+    external_users,
+    read_positions,
+)
+from hubbub.store.sql.tables.rooms import blobs, relay_cursors, room_users
+from hubbub.store.sql.tables.security import (
+    api_keys,
+    audit_log,
+    auth_throttle,
+    recovery_codes,
+    registration_tokens,
+    totp_secrets,
+)
+
+__all__ = [
+    "Ms",
+    "Pos",
+    "api_keys",
+    "archives",
+    "attachments",
+    "audit_log",
+    "auth_throttle",
+    "blobs",
+    "blocks",
+    "conversations",
+    "device_cursors",
+    "dialog_profiles",
+    "dialogs",
+    "events",
+    "external_users",
+    "group_event_reminders",
+    "group_event_rsvps",
+    "group_events",
+    "members",
+    "mentions",
+    "messages",
+    "metadata",
+    "poll_votes",
+    "polls",
+    "public_keys",
+    "reactions",
+    "read_positions",
+    "receipts",
+    "recovery_codes",
+    "registration_tokens",
+    "relay_cursors",
+    "request_keys",
+    "room_users",
+    "timers",
+    "tokens",
+    "totp_secrets",
+    "users",
+]
