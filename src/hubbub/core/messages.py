@@ -12,6 +12,7 @@ timer row in the same transaction, so a restart cannot forget it (see
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from hubbub.core.mentions import Mentions
 
 __all__ = ["RECEIPT_STATUSES", "Messages"]
+
+log = logging.getLogger("hubbub.messages")
 
 MAX_CONTENT = 64 * 1024
 MAX_TTL_SECONDS = 365 * 24 * 3600
@@ -262,7 +265,12 @@ class Messages:
                 for cb in self.on_timer_scheduled:
                     cb(rec.expires_at)
             for hook in self.on_sent:
-                await hook(conversation_id)
+                # After the commit: the message is sent whatever a side effect
+                # (unarchiving) meets; a failure here must not answer the send.
+                try:
+                    await hook(conversation_id)
+                except Exception:
+                    log.warning("after-send hook failed", exc_info=True)
         elif rec.conversation_id != conversation_id:
             raise ValidationFailed(
                 "client_message_id already used in another conversation",
