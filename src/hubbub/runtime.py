@@ -20,6 +20,7 @@ from hubbub.core.accounts import Accounts
 from hubbub.core.admin import Admin
 from hubbub.core.apikeys import ApiKeys
 from hubbub.core.audit import Audit
+from hubbub.core.blob_access import BlobAccess
 from hubbub.core.blobs import BlobPolicy, Blobs
 from hubbub.core.blocks import Blocks
 from hubbub.core.calls import Calls
@@ -46,6 +47,7 @@ from hubbub.core.sync import Sync
 from hubbub.core.throttle import Throttle, ThrottlePolicy
 from hubbub.core.timers import ExpiryWorker
 from hubbub.core.totp import Totp
+from hubbub.core.voice import Voice, VoicePolicy
 from hubbub.realtime.dispatch import Dispatcher
 from hubbub.realtime.hub import Hub
 from hubbub.realtime.outbox import Flusher
@@ -189,6 +191,14 @@ class Node:
         self.group_events.on_timer_scheduled.append(self.expiry.schedule_hint)
         self.expiry.register(REMINDER_TIMER, self.group_events.fire_due)
         self.blobs = Blobs(self._make_blob_store(), self.clock)
+        self.voice = Voice(
+            self.messages, self.conversations, self.blobs, st.blobs, self.clock,
+            VoicePolicy(settings.voice_max_bytes, settings.voice_max_duration_ms),
+        )  # fmt: skip
+        self.blob_access = BlobAccess(
+            self.blobs, st.blobs, self.conversations, self.clock,
+            int(settings.blob_url_ttl_s * 1000),
+        )  # fmt: skip
         self.rooms = Rooms(
             st.rooms,
             self.messages,

@@ -12,7 +12,7 @@ the caller publishes them only after they return, i.e. after the commit.
 """
 
 from hubbub.core.ports.accounts import AccountStore, UserDirectory
-from hubbub.core.ports.blobs import BlobStore
+from hubbub.core.ports.blobs import BlobRefStore, BlobStore
 from hubbub.core.ports.blocks import BlockStore
 from hubbub.core.ports.bus import Bus, PresenceRegistry
 from hubbub.core.ports.conversations import Contacts, ConversationStore
@@ -32,6 +32,7 @@ from hubbub.core.ports.timers import ExpiryStore
 
 __all__ = [
     "AccountStore",
+    "BlobRefStore",
     "BlobStore",
     "BlockStore",
     "Bus",

@@ -28,6 +28,7 @@ __all__ = [
     "api_keys",
     "audit_log",
     "auth_throttle",
+    "blob_refs",
     "blobs",
     "blocks",
     "conversations",
@@ -50,6 +51,7 @@ __all__ = [
     "relay_cursors",
     "request_keys",
     "room_users",
+    "server_secrets",
     "timers",
     "tokens",
     "totp_secrets",
@@ -424,6 +426,27 @@ blobs = Table(
     Column("size", BigInteger, nullable=False),
     Column("created_at", Ms, nullable=False),
     Column("data", LargeBinary, nullable=True),
+)
+
+# Which conversation a blob belongs to (a voice note's): downloads are for
+# its members. Written before the message that carries the blob commits.
+blob_refs = Table(
+    "blob_refs",
+    metadata,
+    Column("blob_id", String(64), primary_key=True),
+    Column("conversation_id", String(36), nullable=False),
+    Column("message_id", String(36), nullable=False),
+    Column("created_at", Ms, nullable=False),
+)
+
+# Secrets every node must share (the key that signs blob URLs), created by
+# the first node that needs one: never a per-process random value.
+server_secrets = Table(
+    "server_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(128), nullable=False),
+    Column("created_at", Ms, nullable=False),
 )
 
 # How far a relay (the chat-event relay of spec 004) has published the event
