@@ -195,6 +195,7 @@ class Node:
             self.messages, self.conversations, self.blobs, st.blobs, self.clock,
             VoicePolicy(settings.voice_max_bytes, settings.voice_max_duration_ms),
         )  # fmt: skip
+        self.forwards.voice = self.voice
         self.blob_access = BlobAccess(
             self.blobs, st.blobs, self.conversations, self.clock,
             int(settings.blob_url_ttl_s * 1000),

@@ -271,3 +271,30 @@ async def test_signed_url_works_without_header_and_refuses_tampering(api: Api) -
     await cb.ok("group/membership", "LeaveGroup", {"request_id": "l1", "group_id": gid})
     assert (await api.http.get(signed)).status_code == 404
     await close_all(ca, cb)
+
+
+async def test_forwarded_voice_note_shares_its_audio_with_the_target(api: Api) -> None:
+    users, (ca, cb), gid = await group_of(api, 2)
+    outsider = (await api.user(1))[0]
+    co = await api.client(outsider)
+    wav = wav_chirp(150)
+    mid = (await send(ca, voice(gid, wav, duration_ms=150)))["message_id"]
+    [ev] = await cb.events("VoiceMessageReceived", message_id=mid)
+    url = ev["data"]["audio_url"]
+    assert (await api.http.get(url, headers=auth(outsider[1]))).status_code == 404
+
+    did = await api.direct(users[1][1], outsider[0])
+    fwd = {"original_message_id": mid, "from_conversation_id": gid, "to_conversation_id": did}
+    reply = await cb.ok("chat/forward", "ForwardMessage", fwd)
+    assert reply["data"]["status"] == "forwarded", reply
+    copy_id = reply["data"]["forward_id"]
+    [copy] = await co.events("VoiceMessageReceived", message_id=copy_id)
+    d = copy["data"]
+    assert d["forwarded"] is True and d["conversation_id"] == did
+    assert (d["audio_url"], d["duration_ms"], d["mime_type"]) == (url, 150, "audio/wav")
+    await co.events("MessageForwarded", forward_id=copy_id)
+    got = await api.http.get(url, headers=auth(outsider[1]))
+    assert got.status_code == 200 and got.content == wav
+    again = await cb.ok("chat/forward", "ForwardMessage", fwd)  # a retry: the first forward
+    assert again["data"]["forward_id"] == copy_id
+    await close_all(ca, cb, co)

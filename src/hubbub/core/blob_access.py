@@ -1,7 +1,7 @@
 """Who may download a blob, and the short-lived signed URLs browsers need.
 
-A blob tied to a conversation (a voice note's audio, `blob_refs`) may be
-downloaded by the conversation's members and nobody else; a stranger and an
+A blob tied to conversations (a voice note's audio, where it was sent and
+forwarded: `blob_refs`) may be downloaded by their members and nobody else; a stranger and an
 unknown id get the same `not_found`. Members authenticate with
 `Authorization: Bearer`, or, where a browser cannot send a header
 (`<audio src>`), with a signed URL minted for them:
@@ -71,13 +71,11 @@ class BlobAccess:
         return hmac.new(key, msg, hashlib.sha256).hexdigest()
 
     async def _require_reader(self, user_id: str, blob_id: str) -> None:
-        conversation_id = (
-            await self.refs.ref_conversation(blob_id) if check_blob_id(blob_id) else None
-        )
-        if conversation_id is None or user_id not in await self.conversations.members(
-            conversation_id
-        ):
-            raise NotFound("file not found")
+        found = await self.refs.ref_conversations(blob_id) if check_blob_id(blob_id) else []
+        for conversation_id in found:
+            if user_id in await self.conversations.members(conversation_id):
+                return
+        raise NotFound("file not found")
 
     async def open_for(self, caller: Caller, blob_id: str) -> tuple[BlobMeta, bytes]:
         """The blob, if the caller is a member of its conversation."""

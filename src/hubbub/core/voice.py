@@ -30,13 +30,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from hubbub.clock import Clock, iso, parse_iso
 from hubbub.core.blobs import Blobs
 from hubbub.core.context import Caller
 from hubbub.core.conversations import Conversations
 from hubbub.core.frames import encode, event
 from hubbub.core.messages import Messages
-from hubbub.core.model import MessageRecord
+from hubbub.core.model import MessageRecord, NewEvent
 from hubbub.core.ports.blobs import BlobRefStore
 from hubbub.errors import ValidationFailed
 from hubbub.ids import new_id
@@ -206,15 +208,32 @@ class Voice:
         try:
             rec = await self.messages.commit_keyed(caller, record, fields, ev)
         except ValidationFailed:  # the client id names a message elsewhere: nothing commits
-            await self._forget(meta.id)
+            await self._forget(meta.id, conversation_id)
             raise
         if rec.id != mid:  # a retry: the first message stands, this copy is an orphan
-            await self._forget(meta.id)
+            await self._forget(meta.id, conversation_id)
         return VoiceResult("accepted", rec.id, None, iso(rec.created_at))
 
-    async def _forget(self, blob_id: str) -> None:
-        await self.refs.delete_ref(blob_id)
+    async def _forget(self, blob_id: str, conversation_id: str) -> None:
+        await self.refs.delete_ref(blob_id, conversation_id)
         await self.blobs.delete(blob_id)
+
+    async def forward_event(
+        self, content: str, to_conversation_id: str, base: dict[str, Any]
+    ) -> NewEvent:
+        """A forwarded copy's `VoiceMessageReceived`: the copy shares the audio,
+        which becomes downloadable by the target's members too."""
+        note = msgspec.json.decode(content)
+        blob_id = str(note["blob_id"])
+        mid = str(base["message_id"])
+        await self.refs.put_ref(blob_id, to_conversation_id, mid, self.clock.now_ms())
+        body = {
+            **base,
+            "audio_url": audio_path(blob_id),
+            "duration_ms": note["duration_ms"],
+            "mime_type": note["mime_type"],
+        }
+        return event("c", to_conversation_id, "chat/voice", "VoiceMessageReceived", body, mid)
 
     async def delivered(
         self, caller: Caller, message_id: str, conversation_id: str, received_at: str | None

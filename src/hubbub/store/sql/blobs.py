@@ -70,6 +70,9 @@ class SqlBlobs(SqlArea):
 
     async def put_ref(self, blob_id: str, conversation_id: str, message_id: str, now: int) -> None:
         def unit(conn: Connection) -> None:
+            here = (_r.c.blob_id == blob_id) & (_r.c.conversation_id == conversation_id)
+            if conn.execute(select(_r.c.blob_id).where(here)).first() is not None:
+                return  # a retried forward: the first one's reference stands
             conn.execute(
                 insert(_r).values(
                     blob_id=blob_id,
@@ -81,16 +84,15 @@ class SqlBlobs(SqlArea):
 
         await self.writer.submit(unit)
 
-    async def ref_conversation(self, blob_id: str) -> str | None:
+    async def ref_conversations(self, blob_id: str) -> list[str]:
         async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(select(_r.c.conversation_id).where(_r.c.blob_id == blob_id))
-            ).first()
-        return str(row[0]) if row is not None else None
+            rows = await conn.execute(select(_r.c.conversation_id).where(_r.c.blob_id == blob_id))
+            return [str(r[0]) for r in rows]
 
-    async def delete_ref(self, blob_id: str) -> None:
+    async def delete_ref(self, blob_id: str, conversation_id: str) -> None:
         def unit(conn: Connection) -> None:
-            conn.execute(delete(_r).where(_r.c.blob_id == blob_id))
+            here = (_r.c.blob_id == blob_id) & (_r.c.conversation_id == conversation_id)
+            conn.execute(delete(_r).where(here))
 
         await self.writer.submit(unit)
 

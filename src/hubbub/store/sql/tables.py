@@ -428,13 +428,14 @@ blobs = Table(
     Column("data", LargeBinary, nullable=True),
 )
 
-# Which conversation a blob belongs to (a voice note's): downloads are for
-# its members. Written before the message that carries the blob commits.
+# Which conversations a blob belongs to (a voice note's, and those it was
+# forwarded to): downloads are for their members. Written before the message
+# that carries the blob commits.
 blob_refs = Table(
     "blob_refs",
     metadata,
     Column("blob_id", String(64), primary_key=True),
-    Column("conversation_id", String(36), nullable=False),
+    Column("conversation_id", String(36), primary_key=True),
     Column("message_id", String(36), nullable=False),
     Column("created_at", Ms, nullable=False),
 )

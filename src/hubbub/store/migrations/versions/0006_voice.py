@@ -1,8 +1,9 @@
 """Voice notes: which conversation a blob belongs to, and shared server secrets.
 
-`blob_refs` ties a blob (a voice note's audio) to its conversation, so only
-members may download it; `server_secrets` holds the key that signs blob URLs,
-created by the first node that needs it and the same on every node.
+`blob_refs` ties a blob (a voice note's audio) to its conversations (where
+it was sent and forwarded), so only their members may download it;
+`server_secrets` holds the key that signs blob URLs, created by the first
+node that needs it and the same on every node.
 
 Revision ID: 0006_voice
 Revises: 0003_rooms
@@ -23,7 +24,7 @@ def upgrade() -> None:
     op.create_table(
         "blob_refs",
         sa.Column("blob_id", sa.String(64), primary_key=True),
-        sa.Column("conversation_id", sa.String(36), nullable=False),
+        sa.Column("conversation_id", sa.String(36), primary_key=True),
         sa.Column("message_id", sa.String(36), nullable=False),
         sa.Column("created_at", sa.BigInteger, nullable=False),
     )
