@@ -305,6 +305,11 @@ EXTRA_FIELDS: Final[dict[str, dict[str, tuple[dict[str, Any], str]]]] = {
         "forward_id": ({"type": ["string", "null"]}, "With forwarded: the forward's id"),
         "note": ({"type": ["string", "null"]}, "With forwarded: the forwarder's note"),
     },
+    "VoiceMessageReceived": {
+        "forwarded": ({"type": ["boolean", "null"]}, "True for a forwarded copy"),
+        "forward_id": ({"type": ["string", "null"]}, "With forwarded: the forward's id"),
+        "note": ({"type": ["string", "null"]}, "With forwarded: the forwarder's note"),
+    },
     "VoiceMessageAck": {
         "conversation_id": (
             {"type": ["string", "null"]},
