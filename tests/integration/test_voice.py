@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import base64
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.audio import ogg_opus_silence, wav_chirp
 from tests.integration.test_messaging import close_all, group_of, text
 from tests.integration.test_rich_content import err, quiet
-from tests.support import Api, Client, full_resume
+from tests.support import Api, Client, ServerProcess, full_resume
 
 MAX_BYTES = 180 * 1024  # the default --voice-max-bytes
 
@@ -298,3 +301,48 @@ async def test_forwarded_voice_note_shares_its_audio_with_the_target(api: Api) -
     again = await cb.ok("chat/forward", "ForwardMessage", fwd)  # a retry: the first forward
     assert again["data"]["forward_id"] == copy_id
     await close_all(ca, cb, co)
+
+
+@pytest.fixture
+def two_nodes(tmp_path: Path, pg_url: str, jetstream_url: str) -> Iterator[list[ServerProcess]]:
+    env = {"HUBBUB_NATS_PREFIX": "hubbub_v_" + secrets.token_hex(4)}
+    nodes = [
+        ServerProcess(
+            tmp_path / f"n{i}",
+            database_url=pg_url,
+            nats_url=jetstream_url,
+            extra_env={**env, "HUBBUB_NODE_ID": f"v{i}"},
+        ).start()
+        for i in range(2)
+    ]
+    yield nodes
+    for n in nodes:
+        n.stop()
+
+
+async def test_every_node_serves_every_voice_note_and_signed_url(
+    two_nodes: list[ServerProcess],
+) -> None:
+    """PostgreSQL + NATS: sent on node 0, received, downloaded and signed on node 1,
+    the signed URL fetched from node 0 (blobs in the database, one shared key)."""
+    n0, n1 = two_nodes
+    api0, api1 = Api(n0), Api(n1)
+    a, b = await api0.user(2)
+    did = await api0.direct(a[1], b[0])
+    ca = await Client(n0, a[0], a[1], "a0").connect()
+    cb = await Client(n1, b[0], b[1], "b1").connect()
+    ogg = ogg_opus_silence(400)
+    mid = (await send(ca, voice(did, ogg, "audio/ogg", duration_ms=400)))["message_id"]
+    [ev] = await cb.events("VoiceMessageReceived", message_id=mid)
+    url = ev["data"]["audio_url"]
+    got = await api1.http.get(url, headers=auth(b[1]))
+    assert got.status_code == 200 and got.content == ogg
+    signed = (await api1.http.post(url + "/url", headers=auth(b[1]))).json()["url"]
+    assert (await api0.http.get(signed)).content == ogg
+    await cb.ok(
+        "chat/voice/ack", "VoiceMessageDelivered", {"message_id": mid, "conversation_id": did}
+    )
+    await ca.events("VoiceMessageAck", message_id=mid, status="delivered")
+    await close_all(ca, cb)
+    await api0.aclose()
+    await api1.aclose()
