@@ -234,6 +234,7 @@ class Node:
         self.publisher.on_local = self.dispatcher.remember_skip
         self.ready = False
         self._presence_task: asyncio.Task[None] | None = None
+        self._gc_task: asyncio.Task[None] | None = None
 
     def _make_chat_events_sink(self) -> ChatEventSink:
         s = self.settings
@@ -281,6 +282,15 @@ class Node:
             except Exception:
                 log.warning("presence refresh failed")
 
+    async def _collect_blobs(self) -> None:
+        """Unreferenced voice notes' audio is deleted, every 10 minutes (core/voice.py)."""
+        while True:
+            await asyncio.sleep(600)
+            try:
+                await self.voice.collect_orphans()
+            except Exception:
+                log.warning("blob collection failed")
+
     async def start(self) -> None:
         if self.settings.migrate_on_start:
             await migrate(self.engine)
@@ -300,6 +310,7 @@ class Node:
         await self.bus.start(self.dispatcher.on_note)
         await self.registry.start()
         self._presence_task = asyncio.get_running_loop().create_task(self._refresh_presence())
+        self._gc_task = asyncio.get_running_loop().create_task(self._collect_blobs())
         self.expiry.start()
         await self.chat_events_sink.start()
         if self.settings.chat_events_relay:
@@ -314,6 +325,8 @@ class Node:
         await self.chat_events_sink.close()
         if self._presence_task is not None:
             self._presence_task.cancel()
+        if self._gc_task is not None:
+            self._gc_task.cancel()
         await self.accounts.close()
         await self.apikeys.close()
         await self.dispatcher.close()

@@ -1,7 +1,8 @@
 """Signed blob URLs on a real node (SQLite, in-process) with a controlled clock:
 a URL works until its expiry second and is refused after it, the signing
-key is stored once and shared by a second node on the same database, and
-the format checks refuse audio that is not what it claims."""
+key is stored once and shared by a second node on the same database,
+orphaned audio is collected after its grace period (and live audio never),
+and the format checks refuse audio that is not what it claims."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ import pytest
 
 from hubbub.config import Settings
 from hubbub.core.context import Caller
-from hubbub.core.voice import sniff
+from hubbub.core.voice import ORPHAN_AFTER_MS, sniff
 from hubbub.errors import Forbidden, NotFound
+from hubbub.ids import new_id
 from hubbub.runtime import Node
 from tests.audio import ogg_opus_silence, wav_chirp
 from tests.core.test_accounts import T0, ManualClock
@@ -117,3 +119,28 @@ def test_sniff_knows_each_format() -> None:
     assert not sniff("audio/wav", b"RIFF\0\0\0\0AVI ")
     assert not sniff("audio/mp4", b"ftyp" + b"\0" * 8)
     assert not sniff("video/mp4", b"\0\0\0\x20ftypisom")
+
+
+async def test_orphaned_audio_is_collected_and_live_audio_kept(
+    node: tuple[Node, ManualClock], tmp_path: Path
+) -> None:
+    n, clock = node
+    _a, b, cid, wav = await voice_note(n)
+    live = await _only_blob(n)
+    no_message = await n.blobs.put_checked(b.user_id, "voice", "v.wav", "audio/wav", wav)
+    await n.stores.blobs.put_ref(no_message.id, cid, new_id(), clock.now)  # never committed
+    no_ref = await n.blobs.put_checked(b.user_id, "voice", "v.wav", "audio/wav", wav)
+    room_file = await n.blobs.put_checked(b.user_id, "room", "f.wav", "audio/wav", wav)
+    files = sorted(p.name for p in (tmp_path / "blobs").rglob("*") if p.is_file())
+    assert len(files) == 4
+    assert await n.voice.collect_orphans() == 0  # within the grace period
+    clock.now = T0 + ORPHAN_AFTER_MS + 1
+    assert await n.voice.collect_orphans() == 2
+    assert await n.voice.collect_orphans() == 0
+    for gone in (no_message.id, no_ref.id):
+        assert await n.blobs.store.get(gone) is None
+        assert await n.stores.blobs.ref_conversations(gone) == []
+    assert (await n.blob_access.open_for(b, live))[1] == wav
+    assert (await n.blobs.open(room_file.id))[1] == wav  # another use's blobs are not voice's
+    left = sorted(p.name for p in (tmp_path / "blobs").rglob("*") if p.is_file())
+    assert left == sorted([live, room_file.id])

@@ -38,3 +38,24 @@ async def test_a_secret_is_created_once_and_shared(store: SqlStores) -> None:  #
     got = await asyncio.gather(*(store.blobs.secret(name, f"v{i}", now_ms()) for i in range(8)))
     assert len(set(got)) == 1 and got[0] in {f"v{i}" for i in range(8)}
     assert await store.blobs.secret(name, "another", now_ms()) == got[0]
+
+
+async def test_unreferenced_lists_only_blobs_no_live_message_carries(
+    store: SqlStores,  # noqa: F811
+) -> None:
+    blobs = store.blobs
+    purpose = "t" + secrets.token_hex(4)  # the PostgreSQL database is shared: our own use
+    t0 = now_ms()
+
+    async def blob(created: int) -> str:
+        bid = secrets.token_urlsafe(24)
+        await blobs.put(BlobMeta(bid, new_id(), purpose, "v", "audio/wav", 1, created), b"x")
+        return bid
+
+    orphan, dangling, recent = await blob(t0 - 10), await blob(t0 - 10), await blob(t0 + 10)
+    await blobs.put_ref(dangling, new_id(), new_id(), t0)  # its message never committed
+    found = await blobs.unreferenced(purpose, t0, 10)
+    assert sorted(found) == sorted([orphan, dangling])
+    await blobs.delete_refs(dangling)
+    assert await blobs.ref_conversations(dangling) == []
+    assert recent not in found

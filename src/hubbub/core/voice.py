@@ -46,6 +46,10 @@ from hubbub.ids import new_id
 __all__ = ["VOICE_PURPOSE", "VOICE_TYPES", "Voice", "VoicePolicy", "VoiceResult", "sniff"]
 
 VOICE_PURPOSE = "voice"
+# An upload's message commits within seconds of the blob; one still without a
+# live message after this long is an orphan (a crash in between, a deleted
+# message) and is collected.
+ORPHAN_AFTER_MS = 3600 * 1000
 MAX_CLIENT_ID = 128
 
 
@@ -217,6 +221,17 @@ class Voice:
     async def _forget(self, blob_id: str, conversation_id: str) -> None:
         await self.refs.delete_ref(blob_id, conversation_id)
         await self.blobs.delete(blob_id)
+
+    async def collect_orphans(self, limit: int = 200) -> int:
+        """Delete voice blobs no live message carries any more; how many went.
+
+        Safe on every node at once: deleting an absent blob is a no-op."""
+        before = self.clock.now_ms() - ORPHAN_AFTER_MS
+        gone = await self.refs.unreferenced(VOICE_PURPOSE, before, limit)
+        for blob_id in gone:
+            await self.refs.delete_refs(blob_id)
+            await self.blobs.delete(blob_id)
+        return len(gone)
 
     async def forward_event(
         self, content: str, to_conversation_id: str, base: dict[str, Any]

@@ -4,7 +4,7 @@ what a blob belongs to plus the secrets signing its URLs (`BlobRefStore`)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, exists, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from hubbub.core.ports.blobs import BlobMeta
@@ -93,6 +93,27 @@ class SqlBlobs(SqlArea):
         def unit(conn: Connection) -> None:
             here = (_r.c.blob_id == blob_id) & (_r.c.conversation_id == conversation_id)
             conn.execute(delete(_r).where(here))
+
+        await self.writer.submit(unit)
+
+    async def unreferenced(self, purpose: str, before: int, limit: int) -> list[str]:
+        m = t.messages
+        live = (
+            select(_r.c.blob_id)
+            .join(m, m.c.id == _r.c.message_id)
+            .where(_r.c.blob_id == _b.c.id, m.c.deleted_at.is_(None))
+        )
+        query = (
+            select(_b.c.id)
+            .where(_b.c.purpose == purpose, _b.c.created_at < before, ~exists(live))
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            return [str(r[0]) for r in await conn.execute(query)]
+
+    async def delete_refs(self, blob_id: str) -> None:
+        def unit(conn: Connection) -> None:
+            conn.execute(delete(_r).where(_r.c.blob_id == blob_id))
 
         await self.writer.submit(unit)
 
