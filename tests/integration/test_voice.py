@@ -86,6 +86,20 @@ async def test_voice_note_reaches_members_and_downloads_byte_for_byte(api: Api) 
     assert (await api.http.get(url)).status_code == 401
     assert not await quiet(stranger, "VoiceMessageReceived")
 
+    # Byte ranges, as <audio> asks for them when seeking.
+    h = auth(users[1][1])
+    part = await api.http.get(url, headers=h | {"Range": "bytes=10-109"})
+    assert part.status_code == 206 and part.content == wav[10:110]
+    assert part.headers["content-range"] == f"bytes 10-109/{len(wav)}"
+    tail = await api.http.get(url, headers=h | {"Range": "bytes=-16"})
+    assert tail.status_code == 206 and tail.content == wav[-16:]
+    rest = await api.http.get(url, headers=h | {"Range": "bytes=100-"})
+    assert rest.status_code == 206 and rest.content == wav[100:]
+    beyond = await api.http.get(url, headers=h | {"Range": f"bytes={len(wav)}-"})
+    assert beyond.status_code == 416 and beyond.headers["content-range"] == f"bytes */{len(wav)}"
+    refused_range = await api.http.get(url, headers=auth(stranger_user[1]) | {"Range": "bytes=0-9"})
+    assert refused_range.status_code == 404
+
     # Ogg/Opus (with codec parameters in the type) round-trips too.
     ack = await send(cb, voice(gid, ogg, "audio/ogg; codecs=opus", duration_ms=1000))
     [ev] = await cc.events("VoiceMessageReceived", message_id=ack["message_id"])
