@@ -144,3 +144,10 @@ async def test_orphaned_audio_is_collected_and_live_audio_kept(
     assert (await n.blobs.open(room_file.id))[1] == wav  # another use's blobs are not voice's
     left = sorted(p.name for p in (tmp_path / "blobs").rglob("*") if p.is_file())
     assert left == sorted([live, room_file.id])
+
+
+def test_limits_out_of_range_refuse_to_start(tmp_path: Path) -> None:
+    for bad in ({"voice_max_bytes": 0}, {"voice_max_duration_ms": 0}, {"blob_url_ttl_s": 0.5}):
+        s = settings(tmp_path)
+        with pytest.raises(ValueError):
+            Node(Settings(**{**s.__dict__, **bad}))

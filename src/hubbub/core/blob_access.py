@@ -56,6 +56,8 @@ class BlobAccess:
         self.refs = refs
         self.conversations = conversations
         self.clock = clock
+        if url_ttl_ms < 1000:
+            raise ValueError("--blob-url-ttl-s must be at least 1")
         self.url_ttl_ms = url_ttl_ms
         self._key: bytes | None = None
 

@@ -107,6 +107,10 @@ class VoicePolicy:
     max_bytes: int
     max_duration_ms: int = 15 * 60 * 1000
 
+    def __post_init__(self) -> None:
+        if self.max_bytes < 1 or self.max_duration_ms < 1:
+            raise ValueError("--voice-max-bytes and --voice-max-duration-ms must be at least 1")
+
 
 @dataclass(frozen=True, slots=True)
 class VoiceResult:
