@@ -65,6 +65,9 @@ class Settings:
     simplechat_max_file_bytes: int = 512 * 1024
     simplechat_file_types: tuple[str, ...] = DEFAULT_FILE_TYPES
     blob_store: str = "auto"  # auto | filesystem | database
+    voice_max_bytes: int = 180 * 1024
+    voice_max_duration_ms: int = 15 * 60 * 1000
+    blob_url_ttl_s: float = 300.0
     chat_events_format: str = "protobuf"  # protobuf | json
     chat_events_namespace: str = "hubbub"
     chat_events_relay: bool = True
@@ -137,6 +140,10 @@ _HELP: dict[str, str] = {
     "simplechat_file_types": "comma-separated MIME types accepted as room files",
     "blob_store": "where uploaded files live: auto (database on PostgreSQL, else files "
     "under the data dir), filesystem or database",
+    "voice_max_bytes": "largest voice note accepted on chat/voice (decoded bytes; its base64 "
+    "must also fit in --max-frame-bytes, which caps it at about 3/4 of that)",
+    "voice_max_duration_ms": "longest voice note accepted (its declared duration_ms)",
+    "blob_url_ttl_s": "lifetime of a signed download URL (POST /v1/blobs/{id}/url)",
     "chat_events_format": "encoding of spec-004 chat events on NATS: protobuf or json",
     "chat_events_namespace": "the `namespace` field of every chat event",
     "chat_events_relay": "this node may relay chat events of committed messages (true/false)",

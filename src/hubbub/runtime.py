@@ -22,6 +22,7 @@ from hubbub.core.apikeys import ApiKeys
 from hubbub.core.archive import Archive
 from hubbub.core.attachments import Attachments
 from hubbub.core.audit import Audit
+from hubbub.core.blob_access import BlobAccess
 from hubbub.core.blobs import BlobPolicy, Blobs
 from hubbub.core.blocks import Blocks
 from hubbub.core.calls import Calls
@@ -54,6 +55,7 @@ from hubbub.core.sync import Sync
 from hubbub.core.throttle import Throttle, ThrottlePolicy
 from hubbub.core.timers import ExpiryWorker
 from hubbub.core.totp import Totp
+from hubbub.core.voice import Voice, VoicePolicy
 from hubbub.realtime.dispatch import Dispatcher
 from hubbub.realtime.hub import Hub
 from hubbub.realtime.outbox import Flusher
@@ -204,6 +206,15 @@ class Node:
         self.group_events.on_timer_scheduled.append(self.expiry.schedule_hint)
         self.expiry.register(REMINDER_TIMER, self.group_events.fire_due)
         self.blobs = Blobs(self._make_blob_store(), self.clock)
+        self.voice = Voice(
+            self.messages, self.conversations, self.blobs, st.blobs, self.clock,
+            VoicePolicy(settings.voice_max_bytes, settings.voice_max_duration_ms),
+        )  # fmt: skip
+        self.forwards.voice = self.voice
+        self.blob_access = BlobAccess(
+            self.blobs, st.blobs, self.conversations, self.clock,
+            int(settings.blob_url_ttl_s * 1000),
+        )  # fmt: skip
         self.rooms = Rooms(
             st.rooms,
             self.messages,
@@ -253,6 +264,7 @@ class Node:
         self.publisher.on_local = self.dispatcher.remember_skip
         self.ready = False
         self._presence_task: asyncio.Task[None] | None = None
+        self._gc_task: asyncio.Task[None] | None = None
 
     def _make_chat_events_sink(self) -> ChatEventSink:
         s = self.settings
@@ -329,6 +341,15 @@ class Node:
             except Exception:
                 log.warning("auto-archive failed")
 
+    async def _collect_blobs(self) -> None:
+        """Unreferenced voice notes' audio is deleted, every 10 minutes (core/voice.py)."""
+        while True:
+            await asyncio.sleep(600)
+            try:
+                await self.voice.collect_orphans()
+            except Exception:
+                log.warning("blob collection failed")
+
     async def start(self) -> None:
         if self.settings.migrate_on_start:
             await migrate(self.engine)
@@ -348,6 +369,7 @@ class Node:
         await self.bus.start(self.dispatcher.on_note)
         await self.registry.start()
         self._presence_task = asyncio.get_running_loop().create_task(self._refresh_presence())
+        self._gc_task = asyncio.get_running_loop().create_task(self._collect_blobs())
         self.expiry.start()
         await self.chat_events_sink.start()
         if self.settings.chat_events_relay:
@@ -366,7 +388,7 @@ class Node:
         await self.chat_events_sink.close()
         if self._presence_task is not None:
             self._presence_task.cancel()
-        for task in (self._heartbeat_task, self._archive_task):
+        for task in (self._heartbeat_task, self._archive_task, self._gc_task):
             if task is not None:
                 task.cancel()
         await self.accounts.close()

@@ -38,6 +38,7 @@ from typing import Any
 
 import pytest
 
+from tests.audio import wav_chirp
 from tests.integration.mtchat import ADMIN as MTCHAT_ADMIN
 from tests.reliability.conftest import Figure
 from tests.roomclient import RoomClient
@@ -157,6 +158,22 @@ FWD_X = {
 }
 
 
+VOICE = "chat/voice SendVoiceMessage"
+VOICE_WAV = base64.b64encode(wav_chirp(50)).decode()
+DELIVERED_G = {"message_id": "{voiceG}", "conversation_id": "{G}"}
+DELIVERED_X = {"message_id": "{voiceX}", "conversation_id": "{X}"}
+
+
+def voice(cid: str) -> dict[str, Any]:
+    return {
+        "conversation_id": cid,
+        "audio_payload": VOICE_WAV,
+        "duration_ms": 50,
+        "mime_type": "audio/wav",
+        "client_message_id": "{CMID}",
+    }
+
+
 def sticker(cid: str) -> dict[str, Any]:
     return {
         "conversation_id": cid,
@@ -274,6 +291,15 @@ SURFACES: tuple[Surface, ...] = (
         MANAGEMENT,
         {"object_id": "{OBJ}", "object_type": "order"},
     ),
+    # voice notes: conversation ids, their message ids, and their audio's blob ids
+    ws(VOICE, voice("{G}"), "G", GROUP, "group"),
+    ws(VOICE, voice("{D}"), "D", DIRECT, "direct"),
+    ws("chat/voice/ack VoiceMessageDelivered", DELIVERED_G, "voiceG G", GROUP, "group note"),
+    ws("chat/voice/ack VoiceMessageDelivered", DELIVERED_X, "voiceX X", ALL_HIDDEN, "others'"),
+    rest("GET", "/v1/blobs/{blobG}", "blobG", GROUP),
+    rest("GET", "/v1/blobs/{blobX}", "blobX", ALL_HIDDEN),
+    rest("POST", "/v1/blobs/{blobG}/url", "blobG", GROUP),
+    rest("POST", "/v1/blobs/{blobX}/url", "blobX", ALL_HIDDEN),
 )
 
 CASES = [(s, role) for s in SURFACES for role in ROLES if role in s.expect]
@@ -346,6 +372,8 @@ async def build_world(server: ServerProcess) -> World:
             {"client_message_id": "w4", "conversation_id": gid, "content": f"@{users['O'][2]}"},
         )
         mention_o = await o.wait_for(lambda f: f["type"] == "MentionNotification")
+        voice_g = await m2.ok("chat/voice", "SendVoiceMessage", fill(voice(gid), {"CMID": "w5"}))
+        blob_g = await o.wait_for(lambda f: f["type"] == "VoiceMessageReceived")
         ev_g = await m2.ok(
             "group/events",
             "UpsertGroupEvent",
@@ -394,6 +422,10 @@ async def build_world(server: ServerProcess) -> World:
             "SendChatMessageWithClientId",
             {"client_message_id": "w3", "conversation_id": xid, "content": marker_x},
         )
+        y = await api.client(users["Y"])
+        voice_x = await x.ok("chat/voice", "SendVoiceMessage", fill(voice(xid), {"CMID": "w6"}))
+        blob_x = await y.wait_for(lambda f: f["type"] == "VoiceMessageReceived")
+        await y.close()
         for c in (o, m2, r, t, x):
             await c.close()
         me = await api.http.get(
@@ -418,6 +450,10 @@ async def build_world(server: ServerProcess) -> World:
             msgDG=msg_dg,
             attDG=att_dg,
             OTYPE="order",
+            voiceG=voice_g["data"]["message_id"],
+            voiceX=voice_x["data"]["message_id"],
+            blobG=blob_g["data"]["audio_url"].rsplit("/", 1)[-1],
+            blobX=blob_x["data"]["audio_url"].rsplit("/", 1)[-1],
         )
         hidden = {name, marker_g, marker_d, marker_x, me.json()["email"], me.json()["phone"]}
         hidden |= {v for k, v in ids.items() if k not in ("name", "OTYPE")}
@@ -542,7 +578,12 @@ async def rest_call(api: Api, token: str, s: Surface, values: dict[str, str]) ->
         json=fill(s.body, values) if s.body is not None else None,
         headers={"Authorization": f"Bearer {token}"},
     )
-    return r.status_code, (r.json() if r.content else None)
+    if not r.content:
+        return r.status_code, None
+    try:
+        return r.status_code, r.json()
+    except ValueError:  # a blob's bytes (a voice note's audio)
+        return r.status_code, r.text
 
 
 async def feed(c: Client) -> list[dict[str, Any]]:
@@ -705,7 +746,7 @@ def uncovered_surfaces() -> list[str]:
     from hubbub.protocols.channels.handlers import HANDLERS
     from hubbub.protocols.mtchat import dialogs, management, messages, uploads
     from hubbub.protocols.simplechat import files
-    from hubbub.rest import accounts, admin, apikeys, blocks, conversations, totp
+    from hubbub.rest import accounts, admin, apikeys, blobs, blocks, conversations, totp
 
     id_free = {"status/response", "sync/request", "sync/changes"}
     served = {channel for channel, _type in HANDLERS} - id_free
@@ -718,7 +759,7 @@ def uncovered_surfaces() -> list[str]:
     rest = {(s.route[0], shape(s.route[1])) for s in SURFACES if s.kind == "rest"}
     rest |= {(m, shape(p)) for m, p, _b in ADMIN_ROUTES}
     routers = (accounts.router, admin.router, apikeys.router, blocks.router)
-    routers += (conversations.router, totp.router, files.router)
+    routers += (conversations.router, totp.router, files.router, blobs.router)
     routers += (dialogs.router, management.router, messages.router, uploads.router)
     for router in routers:
         for route in router.routes:

@@ -63,3 +63,9 @@ class FsBlobs:
         except FileNotFoundError:
             return None
         return meta, data
+
+    async def delete(self, blob_id: str) -> None:
+        if not check_blob_id(blob_id):
+            return
+        await self.meta.delete_meta(blob_id)  # the row first: a row always names a file
+        await asyncio.to_thread(self._path(blob_id).unlink, True)

@@ -11,8 +11,10 @@ What cannot be forwarded, answered `ForwardMessageAck{status: "rejected",
 reason}`: end-to-end encrypted messages (the server cannot re-encrypt them
 for the target's members: a client forwards those itself, as a new
 `SendEncryptedMessage`), and self-destructing ones (a copy would outlive the
-sender's choice). A message of a conversation the caller is not in, or one
-that expired, is `not_found`, like one that does not exist.
+sender's choice). A voice note's copy shares its audio, which the target's
+members may then download too (`core/voice.py`). A message of a conversation
+the caller is not in, or one that expired, is `not_found`, like one that does
+not exist.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from hubbub.core.frames import event
 from hubbub.core.messages import Messages
 from hubbub.core.model import MessageRecord
 from hubbub.core.ports import MessageStore
+from hubbub.core.voice import Voice
 from hubbub.errors import NotFound, ValidationFailed
 from hubbub.ids import new_id
 
@@ -48,6 +51,7 @@ class Forwards:
         self.messages = messages
         self.conversations = conversations
         self.clock = clock
+        self.voice: Voice | None = None  # set by the composition root: voice notes' audio
 
     async def forward(
         self,
@@ -92,7 +96,11 @@ class Forwards:
             "sender_id": caller.user_id,
             "timestamp": iso(now),
         }
-        if msg.kind == "sticker":
+        if msg.kind == "voice":
+            if self.voice is None:  # a node built without voice notes
+                return self._ack(None, "rejected", "voice notes are not served here", now)
+            ev = await self.voice.forward_event(content, to_conversation_id, {**base, **marks})
+        elif msg.kind == "sticker":
             ids = msgspec.json.decode(content)
             data = {**base, **ids, **marks}
             ev = event(

@@ -332,9 +332,15 @@ class Messages:
         conversation_id: str,
         status: str,
         signature: str | None,
+        *,
+        kind: str | None = None,
+        notice: Callable[[dict[str, Any]], tuple[str, str, dict[str, Any]]] | None = None,
     ) -> bool:
         """Record a delivered/read receipt and tell the message's sender.
 
+        `kind` restricts it to one kind of message (another is `not_found`);
+        `notice` turns the sender's `EncryptedMessageAck` data into another
+        (channel, type, data), e.g. a voice note's `VoiceMessageAck`.
         Returns False when the receipt was already recorded (nothing sent).
         """
         if status not in RECEIPT_STATUSES:
@@ -344,6 +350,8 @@ class Messages:
         members = await self.conversations.require_member(caller, conversation_id)
         msg = await self.store.get_message(message_id)
         if msg is None or msg.conversation_id != conversation_id or msg.deleted_at is not None:
+            raise NotFound("message not found")
+        if kind is not None and msg.kind != kind:
             raise NotFound("message not found")
         if msg.sender_id == caller.user_id:
             raise ValidationFailed("cannot acknowledge your own message", path="$.data.message_id")
@@ -356,7 +364,10 @@ class Messages:
             "signature": signature,
             "user_id": caller.user_id,
         }
-        ev: NewEvent | None = event("u", msg.sender_id, "chat/acks", "EncryptedMessageAck", data)
+        channel, type_, body = (
+            notice(data) if notice else ("chat/acks", "EncryptedMessageAck", data)
+        )
+        ev: NewEvent | None = event("u", msg.sender_id, channel, type_, body)
         if msg.sender_id not in members:
             ev = None  # the sender left: the group's activity is no longer theirs to see
         stored = await self.store.record_receipt(message_id, caller.user_id, status, now, ev)

@@ -14,7 +14,7 @@ the caller publishes them only after they return, i.e. after the commit.
 from hubbub.core.ports.accounts import AccountStore, UserDirectory
 from hubbub.core.ports.archive import ArchiveStore
 from hubbub.core.ports.attachments import AttachmentBlobs, AttachmentStore
-from hubbub.core.ports.blobs import BlobStore
+from hubbub.core.ports.blobs import BlobRefStore, BlobStore
 from hubbub.core.ports.blocks import BlockStore
 from hubbub.core.ports.bus import Bus, PresenceRegistry
 from hubbub.core.ports.conversations import Contacts, ConversationStore
@@ -42,6 +42,7 @@ __all__ = [
     "ArchiveStore",
     "AttachmentBlobs",
     "AttachmentStore",
+    "BlobRefStore",
     "BlobStore",
     "BlockStore",
     "Bus",

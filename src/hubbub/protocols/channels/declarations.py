@@ -390,6 +390,29 @@ EXTRA_FIELDS: Final[dict[str, dict[str, tuple[dict[str, Any], str]]]] = {
         "forward_id": ({"type": ["string", "null"]}, "With forwarded: the forward's id"),
         "note": ({"type": ["string", "null"]}, "With forwarded: the forwarder's note"),
     },
+    "VoiceMessageReceived": {
+        "forwarded": ({"type": ["boolean", "null"]}, "True for a forwarded copy"),
+        "forward_id": ({"type": ["string", "null"]}, "With forwarded: the forward's id"),
+        "note": ({"type": ["string", "null"]}, "With forwarded: the forwarder's note"),
+    },
+    "VoiceMessageAck": {
+        "conversation_id": (
+            {"type": ["string", "null"]},
+            "status delivered (to the sender): the voice note's conversation",
+        ),
+        "user_id": (
+            {"type": ["string", "null"]},
+            "status delivered (to the sender): the member whose device has it",
+        ),
+        "received_at": (
+            {"type": ["string", "null"]},
+            "status delivered (to the sender): the received_at that member sent, if any",
+        ),
+        "changed": (
+            {"type": "boolean"},
+            "Reply to VoiceMessageDelivered: false when it was already recorded",
+        ),
+    },
     "ReactionAck": {
         "message_id": ({"type": "string"}, "The message reacted to"),
         "reaction": ({"type": ["string", "null"]}, "The reaction now; null when removed"),

@@ -25,6 +25,7 @@ from hubbub.protocols.channels.handlers import (
     status,
     stickers,
     sync,
+    voice,
 )
 from hubbub.protocols.channels.handlers.base import Handler, Reply, ack
 
@@ -44,6 +45,7 @@ AREAS: tuple[ModuleType, ...] = (
     status,
     sync,
     calls,
+    voice,
 )
 
 

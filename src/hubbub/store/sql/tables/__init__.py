@@ -45,7 +45,13 @@ from hubbub.store.sql.tables.mtchat import (
     external_users,
     read_positions,
 )
-from hubbub.store.sql.tables.rooms import blobs, relay_cursors, room_users
+from hubbub.store.sql.tables.rooms import (
+    blob_refs,
+    blobs,
+    relay_cursors,
+    room_users,
+    server_secrets,
+)
 from hubbub.store.sql.tables.security import (
     api_keys,
     audit_log,
@@ -63,6 +69,7 @@ __all__ = [
     "attachments",
     "audit_log",
     "auth_throttle",
+    "blob_refs",
     "blobs",
     "blocks",
     "conversations",
@@ -89,6 +96,7 @@ __all__ = [
     "relay_cursors",
     "request_keys",
     "room_users",
+    "server_secrets",
     "timers",
     "tokens",
     "totp_secrets",

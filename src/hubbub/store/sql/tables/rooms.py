@@ -1,4 +1,5 @@
-"""The public room (spec 001), blobs, the chat-event relay (spec 004)."""
+"""The public room (spec 001), blobs and who may fetch them, shared secrets,
+the chat-event relay (spec 004)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from sqlalchemy import (
 
 from hubbub.store.sql.tables.base import Ms, Pos, metadata
 
-__all__ = ["blobs", "relay_cursors", "room_users"]
+__all__ = ["blob_refs", "blobs", "relay_cursors", "room_users", "server_secrets"]
 
 # an anonymous handle, the account's id for one bound by a token).
 # `username_key` is the casefolded name, for "is this name taken".
@@ -64,3 +65,25 @@ relay_cursors = Table(
 
 # Accounts of other systems' users (MTChat's host application ids), created
 # on first use: `namespace` keeps two protocols' id spaces apart.
+
+# Which conversations a blob belongs to (a voice note's, and those it was
+# forwarded to): downloads are for their members. Written before the message
+# that carries the blob commits.
+blob_refs = Table(
+    "blob_refs",
+    metadata,
+    Column("blob_id", String(64), primary_key=True),
+    Column("conversation_id", String(36), primary_key=True),
+    Column("message_id", String(36), nullable=False),
+    Column("created_at", Ms, nullable=False),
+)
+
+# Secrets every node must share (the key that signs blob URLs), created by
+# the first node that needs one: never a per-process random value.
+server_secrets = Table(
+    "server_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(128), nullable=False),
+    Column("created_at", Ms, nullable=False),
+)
