@@ -20,7 +20,17 @@ from hubbub.errors import HubbubError
 from hubbub.protocols.channels.endpoint import Connection, ws_endpoint
 from hubbub.protocols.simplechat import files as simplechat_files
 from hubbub.protocols.simplechat.endpoint import RoomConnection
-from hubbub.rest import accounts, admin, apikeys, blocks, conversations, ops, totp, webclient
+from hubbub.rest import (
+    accounts,
+    admin,
+    apikeys,
+    blocks,
+    broadcasts,
+    conversations,
+    ops,
+    totp,
+    webclient,
+)
 from hubbub.runtime import Node
 
 __all__ = ["ROOM_PATHS", "Edge", "create_app"]
@@ -110,6 +120,7 @@ def create_app(settings: Settings, node: Node | None = None) -> FastAPI:
     app.include_router(apikeys.router)
     app.include_router(totp.router)
     app.include_router(blocks.router)
+    app.include_router(broadcasts.router)
     app.include_router(conversations.router)
     app.include_router(ops.router)
     app.include_router(webclient.router)

@@ -14,6 +14,7 @@ the caller publishes them only after they return, i.e. after the commit.
 from hubbub.core.ports.accounts import AccountStore, UserDirectory
 from hubbub.core.ports.blobs import BlobStore
 from hubbub.core.ports.blocks import BlockStore
+from hubbub.core.ports.broadcasts import BroadcastStore
 from hubbub.core.ports.bus import Bus, PresenceRegistry
 from hubbub.core.ports.conversations import Contacts, ConversationStore
 from hubbub.core.ports.events import EventStream
@@ -34,6 +35,7 @@ __all__ = [
     "AccountStore",
     "BlobStore",
     "BlockStore",
+    "BroadcastStore",
     "Bus",
     "Contacts",
     "ConversationStore",

@@ -19,6 +19,7 @@ from hubbub.store.sql.apikeys import SqlApiKeys
 from hubbub.store.sql.audit import SqlAudit
 from hubbub.store.sql.blobs import SqlBlobs
 from hubbub.store.sql.blocks import SqlBlocks
+from hubbub.store.sql.broadcasts import SqlBroadcasts
 from hubbub.store.sql.chatevents import SqlRelay
 from hubbub.store.sql.conversations import SqlConversations
 from hubbub.store.sql.events import SqlEvents
@@ -70,6 +71,7 @@ class SqlStores:
     rooms: SqlRooms
     blobs: SqlBlobs
     chatevents: SqlRelay
+    broadcasts: SqlBroadcasts
 
     @classmethod
     def build(
@@ -103,4 +105,5 @@ class SqlStores:
             rooms=SqlRooms(*args),
             blobs=SqlBlobs(*args),
             chatevents=SqlRelay(*args),
+            broadcasts=SqlBroadcasts(*args),
         )

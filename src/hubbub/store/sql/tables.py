@@ -136,7 +136,7 @@ events = Table(
     "events",
     metadata,
     Column("pos", Pos, primary_key=True, autoincrement=True),
-    Column("scope", String(1), nullable=False),  # c | u | a
+    Column("scope", String(1), nullable=False),  # c | u | a | b (broadcast)
     Column("target", String(36), nullable=False),
     Column("channel", String(128), nullable=False),
     Column("type", String(64), nullable=False),
@@ -436,4 +436,62 @@ relay_cursors = Table(
     Column("pos", Pos, nullable=False),
     Column("owner", String(128), nullable=True),
     Column("lease_until", Ms, nullable=False),
+)
+
+# Broadcasts (`core/broadcasts.py`). A broadcast is one `events` row of scope
+# `b` whose target is its audience ("all", "seg:admins" or "ch:<channel id>");
+# `broadcasts` holds what the feed needs beside it (the expiry, by `pos`) and
+# the publisher's idempotency key. Channel subscriptions are durable: the feed
+# holds a channel's broadcasts after `since_pos`, while subscribed.
+broadcast_channels = Table(
+    "broadcast_channels",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("title", String(200), nullable=False),
+    Column("created_by", String(36), nullable=False),
+    Column("created_at", Ms, nullable=False),
+)
+
+broadcast_publishers = Table(
+    "broadcast_publishers",
+    metadata,
+    Column("channel_id", String(32), primary_key=True),
+    Column("user_id", String(36), primary_key=True),
+    Column("granted_by", String(36), nullable=False),
+    Column("granted_at", Ms, nullable=False),
+)
+
+broadcast_subscriptions = Table(
+    "broadcast_subscriptions",
+    metadata,
+    Column("channel_id", String(32), primary_key=True),
+    Column("user_id", String(36), primary_key=True),
+    Column("since_pos", Pos, nullable=False),
+    Column("created_at", Ms, nullable=False),
+    Index("ix_broadcast_subscriptions_user", "user_id", "channel_id"),
+)
+
+broadcasts = Table(
+    "broadcasts",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("pos", Pos, nullable=False),
+    Column("audience", String(36), nullable=False),
+    Column("sender_id", String(36), nullable=False),
+    Column("client_request_id", String(128), nullable=True),
+    Column("reply", LargeBinary, nullable=False),
+    Column("expires_at", Ms, nullable=True),
+    Column("created_at", Ms, nullable=False),
+    UniqueConstraint("pos", name="uq_broadcasts_pos"),
+    UniqueConstraint("sender_id", "client_request_id", name="uq_broadcasts_client"),
+)
+
+broadcast_acks = Table(
+    "broadcast_acks",
+    metadata,
+    Column("message_id", String(36), primary_key=True),
+    Column("user_id", String(36), primary_key=True),
+    Column("status", String(32), nullable=True),
+    Column("received_at", Ms, nullable=True),
+    Column("acked_at", Ms, nullable=False),
 )

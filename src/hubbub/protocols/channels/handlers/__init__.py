@@ -12,6 +12,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from hubbub.protocols.channels.handlers import (
+    broadcasts,
     calls,
     forwards,
     group_events,
@@ -44,6 +45,7 @@ AREAS: tuple[ModuleType, ...] = (
     status,
     sync,
     calls,
+    broadcasts,
 )
 
 
