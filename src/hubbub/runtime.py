@@ -224,7 +224,7 @@ class Node:
             st.events,
             st.conversations,
             self.conversations.audience,
-            self.broadcasts.recipients,
+            self.broadcasts.recipients_of,
         )
         self.publisher.on_local = self.dispatcher.remember_skip
         self.ready = False

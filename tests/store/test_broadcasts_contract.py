@@ -5,11 +5,20 @@ read from the store's clock, idempotent publish, acknowledgements once."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 
+import pytest
+
+from hubbub.bus.inprocess import InProcessBus
+from hubbub.clock import iso
+from hubbub.core.broadcasts import EVERYONE, Broadcasts
+from hubbub.core.context import Caller
 from hubbub.core.frames import event
-from hubbub.core.model import NewEvent
+from hubbub.core.model import NewEvent, Notification
 from hubbub.core.ports.broadcasts import MakeBroadcastEvent
+from hubbub.core.publisher import Publisher
+from hubbub.errors import ValidationFailed
 from hubbub.store.sql.stores import SqlStores
 from tests.store.test_store_contract import make_user, now_ms, store
 
@@ -91,3 +100,50 @@ async def test_audiences_expiry_idempotency_and_acks(store: SqlStores) -> None:
     assert not await s.broadcasts.acknowledge(r_all.id, plain, "read", None, clock.now)
     assert (await s.broadcasts.get_broadcast(r_exp.id)).expires_at == r_exp.expires_at  # type: ignore[union-attr]
     assert r_adm.audience == "seg:admins" and r_ch.audience == f"ch:{news}"
+
+
+class ManualClock:
+    def __init__(self, now: int) -> None:
+        self.now = now
+
+    def now_ms(self) -> int:
+        return self.now
+
+
+async def test_one_notification_for_everyone_and_none_once_expired(store: SqlStores) -> None:
+    """The core on a real store and the in-process bus, with an injected clock."""
+    clock = ManualClock(now_ms() - 3_600_000)  # expired for the real clock (shared database)
+    s = SqlStores.build(store.engine, store.writer, clock.now_ms)
+    bus = InProcessBus()
+    notes: list[Notification] = []
+    await bus.start(notes.append)
+    service = Broadcasts(s.broadcasts, s.accounts, Publisher(bus), clock)
+    admin, sub = await make_user(s), await make_user(s)
+    await s.accounts.set_admin(admin, True)
+    caller = Caller(admin, "d")
+    due = clock.now + 1000
+    out = await service.announce(
+        caller, title=f"T-{TAG}", content="c", expires_at=iso(due), client_request_id=TAG
+    )
+    again = await service.announce(
+        caller, title="other", content="c", expires_at=iso(due), client_request_id=TAG
+    )
+    await asyncio.sleep(0)  # the in-process bus delivers on the next loop turn
+    assert again == out
+    assert [n.recipients for n in notes] == [[EVERYONE]]  # one, whatever the user count
+    [ev] = [e for e in await s.events.events_between(out["seq"] - 1, out["seq"] + 1)]
+    assert await service.recipients_of(ev) == [EVERYONE]
+
+    chan = "c-" + secrets.token_hex(4)
+    await service.put_channel(caller, chan, "C")
+    await service.subscribe(Caller(sub, "d"), chan)
+    got = await service.publish(caller, chan, title="x", payload={"a": 1}, expires_at=iso(due))
+    await asyncio.sleep(0)
+    assert notes[-1].recipients == [sub] and notes[-1].pos == got["seq"]
+
+    clock.now = due  # expired: a late read-back (a lost notification) reaches no one
+    assert await service.recipients_of(ev) == []
+    notes.clear()
+    with pytest.raises(ValidationFailed):  # and a new one cannot be set in the past
+        await service.announce(caller, title="t", content="c", expires_at=iso(due))
+    assert not notes

@@ -32,6 +32,7 @@ from hubbub.clock import Clock, iso, parse_iso
 from hubbub.core.admin import require_admin
 from hubbub.core.context import Caller
 from hubbub.core.frames import event
+from hubbub.core.model import StoredEvent
 from hubbub.core.ports import AccountStore, BroadcastStore
 from hubbub.core.ports.broadcasts import BroadcastChannel, BroadcastRecord
 from hubbub.core.publisher import Publisher
@@ -154,8 +155,7 @@ class Broadcasts:
         rec, stored = await self.store.publish(
             caller.user_id, client_request_id, _audience_of(segment), due, now, make
         )
-        if stored is not None:
-            await self.publisher.event(stored, await self.recipients(stored.target))
+        await self._push(stored, due)
         return self._result(rec)
 
     async def publish(
@@ -207,9 +207,14 @@ class Broadcasts:
         rec, stored = await self.store.publish(
             caller.user_id, client_request_id, audience, due, now, make
         )
-        if stored is not None:
-            await self.publisher.event(stored, await self.recipients(audience))
+        await self._push(stored, due)
         return self._result(rec)
+
+    async def _push(self, stored: StoredEvent | None, due: int | None) -> None:
+        """Live delivery of a new broadcast, unless it is a retry or expired already."""
+        if stored is None or (due is not None and self.clock.now_ms() >= due):
+            return
+        await self.publisher.event(stored, await self.recipients(stored.target))
 
     @staticmethod
     def _result(rec: BroadcastRecord) -> dict[str, Any]:
@@ -225,6 +230,14 @@ class Broadcasts:
         if audience.startswith("ch:"):
             return await self.store.subscribers(audience[3:])
         return []
+
+    async def recipients_of(self, ev: StoredEvent) -> list[str]:
+        """The dispatcher's, for a broadcast read back from the stream (its
+        notification was late or lost): nobody once it has expired."""
+        rec = await self.store.broadcast_at(ev.pos)
+        if rec is None or (rec.expires_at is not None and self.clock.now_ms() >= rec.expires_at):
+            return []
+        return await self.recipients(ev.target)
 
     # -- channels and publishers (admins) ----------------------------------------------
 

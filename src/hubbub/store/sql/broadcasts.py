@@ -127,6 +127,11 @@ class SqlBroadcasts(SqlArea):
             row = (await conn.execute(select(_b).where(_b.c.id == message_id))).first()
         return _record(row) if row is not None else None
 
+    async def broadcast_at(self, pos: int) -> BroadcastRecord | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(_b).where(_b.c.pos == pos))).first()
+        return _record(row) if row is not None else None
+
     async def subscribe(self, channel_id: str, user_id: str, now: int) -> int:
         key = (_sub.c.channel_id == channel_id, _sub.c.user_id == user_id)
 
