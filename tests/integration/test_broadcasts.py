@@ -296,3 +296,39 @@ async def test_expired_broadcast_is_left_out(
     assert not synced(await full_resume(watcher, "w"), mid)
     await watcher.close()
     await late.close()
+
+
+async def test_named_segment_reaches_only_its_members(
+    http: httpx.AsyncClient, nodes: list[ServerProcess]
+) -> None:
+    a = await admin(http, nodes[0])
+    inside, outside = await user(http), await user(http)
+    seg = "beta-" + secrets.token_hex(3)
+    r = await announce(http, a[1], segment=seg)
+    assert r.status_code == 422 and "segment" in r.text  # no members yet: unknown
+    member = f"/v1/broadcast-segments/{seg}/members/{inside[0]}"
+    assert (await http.put(member, headers=auth(inside[1]))).status_code == 403
+    assert (await http.put(member, headers=auth(a[1]))).status_code == 204
+    assert (await http.put(member, headers=auth(a[1]))).status_code == 204  # idempotent
+    r = await http.put(f"/v1/broadcast-segments/all/members/{inside[0]}", headers=auth(a[1]))
+    assert r.status_code == 422
+    listed = await http.get(f"/v1/broadcast-segments/{seg}", headers=auth(a[1]))
+    assert listed.json() == {"segment": seg, "user_ids": [inside[0]]}
+
+    ci, co = await device(nodes, inside, 1), await device(nodes, outside, 0)
+    r = await announce(http, a[1], segment=seg, title="Beta testers")
+    assert r.status_code == 201, r.text
+    mid = r.json()["message_id"]
+    [f] = await ci.events("BroadcastMessageReceived", message_id=mid)
+    assert f["data"]["segment"] == seg
+    assert not await quiet(co, "BroadcastMessageReceived", message_id=mid)
+    assert synced(await full_resume(ci), mid) and not synced(await full_resume(co), mid)
+    no = await co.request("broadcast/messages", "AcknowledgeBroadcastMessage", {"message_id": mid})
+    assert no["data"]["code"] == "not_found"
+    await ci.ok("broadcast/messages", "AcknowledgeBroadcastMessage", {"message_id": mid})
+
+    # Taken out of the segment: its broadcasts leave the feed.
+    assert (await http.delete(member, headers=auth(a[1]))).status_code == 204
+    assert not synced(await full_resume(ci, "out"), mid)
+    await ci.close()
+    await co.close()

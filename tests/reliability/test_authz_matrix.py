@@ -667,7 +667,7 @@ ADMIN_ROUTES: tuple[tuple[str, str, Any], ...] = (
     ("GET", "/v1/admin/registration-tokens", None),
     ("DELETE", "/v1/admin/registration-tokens/{I}", None),
     ("GET", "/v1/admin/audit", None),
-    # broadcasts: admins announce, make channels and grant publishers; a plain
+    # broadcasts: admins announce, make channels and segments, grant publishers; a plain
     # user who is not the channel's publisher may not publish on it (admins'
     # segment only, so that the shared server's other users get nothing)
     ("POST", "/v1/broadcasts", {"title": "t", "content": "c", "segment": "admins"}),
@@ -675,6 +675,9 @@ ADMIN_ROUTES: tuple[tuple[str, str, Any], ...] = (
     ("PUT", "/v1/broadcast-channels/{C}/publishers/{T}", None),
     ("DELETE", "/v1/broadcast-channels/{C}/publishers/{T}", None),
     ("POST", "/v1/broadcast-channels/{C}/messages", {"title": "t"}),
+    ("PUT", "/v1/broadcast-segments/{C}/members/{T}", None),
+    ("GET", "/v1/broadcast-segments/{C}", None),
+    ("DELETE", "/v1/broadcast-segments/{C}/members/{T}", None),
 )
 ADMIN_ROLES = {"user": 403, "deactivated_admin": 401, "revoked_token": 401}
 

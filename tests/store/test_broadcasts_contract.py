@@ -96,6 +96,21 @@ async def test_audiences_expiry_idempotency_and_acks(store: SqlStores) -> None:
     assert titles(await ids_in_feed(s, sub)) == ["A"]
     assert not await s.broadcasts.unsubscribe(news, sub)
 
+    seg = "seg-" + TAG
+    await s.broadcasts.set_segment_member(seg, plain, admin, clock.now, True)
+    await s.broadcasts.set_segment_member(seg, plain, admin, clock.now, True)  # once
+    r_seg, _ = await s.broadcasts.publish(
+        admin, None, f"seg:{seg}", live, clock.now, make(f"seg:{seg}", "SEG")
+    )
+    assert await s.broadcasts.segment_members(seg) == [plain]
+    assert await s.broadcasts.in_segment(seg, plain) and not await s.broadcasts.in_segment(seg, sub)
+    in_feed = await ids_in_feed(s, plain)
+    assert any(f'"SEG-{TAG}"' in f for f in in_feed)
+    assert not any(f'"SEG-{TAG}"' in f for f in await ids_in_feed(s, sub))
+    await s.broadcasts.set_segment_member(seg, plain, admin, clock.now, False)
+    assert not any(f'"SEG-{TAG}"' in f for f in await ids_in_feed(s, plain))
+    assert r_seg.audience == f"seg:{seg}"
+
     assert await s.broadcasts.acknowledge(r_all.id, plain, "read", None, clock.now)
     assert not await s.broadcasts.acknowledge(r_all.id, plain, "read", None, clock.now)
     assert (await s.broadcasts.get_broadcast(r_exp.id)).expires_at == r_exp.expires_at  # type: ignore[union-attr]

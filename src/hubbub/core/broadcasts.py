@@ -4,10 +4,11 @@
     POST /v1/broadcast-channels/{id}/messages  (publishers) -> broadcast/{id}
 
 Storage: a broadcast is ONE event (scope `b`, target = its audience), never
-one per recipient. The audience is `all`, `seg:admins` (active server admins,
-read when the feed is read) or `ch:<channel id>`; the feed includes an event
-for every user, for admins, or for the channel's subscribers after the
-position at which they subscribed, and leaves out a broadcast whose
+one per recipient. The audience is `all`, `seg:admins` (active server admins),
+`seg:<name>` (a segment: a user list admins keep) or `ch:<channel id>`; the
+feed includes an event for every user, for admins or the segment's members
+(both read when the feed is read), or for the channel's subscribers after
+the position at which they subscribed, and leaves out a broadcast whose
 `expires_at` has passed.
 
 Live delivery is one bus notification whatever the audience's size: `all`
@@ -129,8 +130,10 @@ class Broadcasts:
         title = _text(title, "title", MAX_TITLE)
         content = _text(content, "content", MAX_CONTENT)
         self._check_common(priority, client_request_id)
-        if segment not in SEGMENTS:
-            raise ValidationFailed(f"one of {', '.join(SEGMENTS)}", path="$.segment")
+        if segment not in SEGMENTS and not (
+            self.channel_id_ok(segment) and await self.store.segment_members(segment)
+        ):
+            raise ValidationFailed("all, admins, or a segment that has members", path="$.segment")
         due = self._expiry(expires_at)
         now = self.clock.now_ms()
 
@@ -227,6 +230,8 @@ class Broadcasts:
             return [EVERYONE]
         if audience == "seg:admins":
             return await self.store.active_admins()
+        if audience.startswith("seg:"):
+            return await self.store.segment_members(audience[4:])
         if audience.startswith("ch:"):
             return await self.store.subscribers(audience[3:])
         return []
@@ -269,6 +274,35 @@ class Broadcasts:
             channel_id, user.id, caller.user_id, self.clock.now_ms(), allowed
         )
 
+    # -- segments (admins) --------------------------------------------------------------
+
+    def _segment_name(self, segment: str) -> str:
+        if segment in SEGMENTS or not self.channel_id_ok(segment):
+            raise ValidationFailed(
+                "1-32 of a-z, 0-9, '_' and '-', other than all and admins",
+                path="$.path.segment",
+            )
+        return segment
+
+    async def set_segment_member(
+        self, caller: Caller, segment: str, user_id: str, member: bool
+    ) -> None:
+        """Add a user to a segment (made by its first member) or take one out.
+        Membership is read when a feed is read: a member added later also finds
+        the segment's earlier (unexpired) broadcasts, one taken out no longer does."""
+        await require_admin(self.accounts, caller)
+        segment = self._segment_name(segment)
+        user = await self.accounts.get_user(user_id) if plausible_id(user_id) else None
+        if user is None:
+            raise NotFound("user not found")
+        await self.store.set_segment_member(
+            segment, user.id, caller.user_id, self.clock.now_ms(), member
+        )
+
+    async def segment_members(self, caller: Caller, segment: str) -> list[str]:
+        await require_admin(self.accounts, caller)
+        return await self.store.segment_members(self._segment_name(segment))
+
     # -- subscribers (/ws) -----------------------------------------------------------
 
     async def _channel(self, channel_id: str) -> BroadcastChannel:
@@ -307,6 +341,8 @@ class Broadcasts:
             return True
         if rec.audience == "seg:admins":
             return await self._is_admin(caller)
+        if rec.audience.startswith("seg:"):
+            return await self.store.in_segment(rec.audience[4:], caller.user_id)
         if rec.audience.startswith("ch:"):
             since = await self.store.subscription(rec.audience[3:], caller.user_id)
             return since is not None and rec.pos > since

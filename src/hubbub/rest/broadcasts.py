@@ -32,7 +32,10 @@ class AnnouncementBody(BaseModel):
     title: str = Field(max_length=4096, description="1-200 characters")
     content: str = Field(max_length=65536, description="1-10,000 characters")
     priority: str = Field(default="normal", description="low | normal | high | urgent (a label)")
-    segment: str = Field(default="all", description="all | admins (active server admins)")
+    segment: str = Field(
+        default="all",
+        description="all | admins (active server admins) | a segment's name (its members)",
+    )
     expires_at: str | None = Field(
         default=None, description="RFC 3339, in the future: not delivered nor synced after it"
     )
@@ -164,3 +167,44 @@ async def publish(
         expires_at=body.expires_at,
         client_request_id=body.client_request_id or idem,
     )
+
+
+class SegmentOut(BaseModel):
+    segment: str
+    user_ids: list[str]
+
+
+@router.get(
+    "/v1/broadcast-segments/{segment}",
+    response_model=SegmentOut,
+    responses=responses(401, 403, 422),
+)
+async def get_segment(segment: str, request: Request, caller: AnyCaller) -> Any:
+    """A segment's members (none: the segment is unknown); server admins only."""
+    ids = await node_of(request).broadcasts.segment_members(caller, segment)
+    return SegmentOut(segment=segment, user_ids=ids)
+
+
+@router.put(
+    "/v1/broadcast-segments/{segment}/members/{user_id}",
+    status_code=204,
+    responses=responses(401, 403, 404, 422),
+)
+async def add_segment_member(
+    segment: str, user_id: str, request: Request, caller: AnyCaller
+) -> Response:
+    """Add a user to a segment (the first member makes it); server admins only."""
+    await node_of(request).broadcasts.set_segment_member(caller, segment, user_id, True)
+    return Response(status_code=204)
+
+
+@router.delete(
+    "/v1/broadcast-segments/{segment}/members/{user_id}",
+    status_code=204,
+    responses=responses(401, 403, 404, 422),
+)
+async def remove_segment_member(
+    segment: str, user_id: str, request: Request, caller: AnyCaller
+) -> Response:
+    await node_of(request).broadcasts.set_segment_member(caller, segment, user_id, False)
+    return Response(status_code=204)

@@ -179,6 +179,37 @@ class SqlBroadcasts(SqlArea):
             )
             return [r[0] for r in rows]
 
+    async def set_segment_member(
+        self, segment: str, user_id: str, by: str, now: int, member: bool
+    ) -> None:
+        m = t.broadcast_segment_members
+        key = (m.c.segment == segment, m.c.user_id == user_id)
+
+        def unit(conn: Connection) -> None:
+            found = conn.execute(select(m.c.user_id).where(*key)).first()
+            if member and found is None:
+                conn.execute(
+                    insert(m).values(segment=segment, user_id=user_id, added_by=by, added_at=now)
+                )
+            elif not member and found is not None:
+                conn.execute(delete(m).where(*key))
+
+        await self.writer.submit(unit)
+
+    async def segment_members(self, segment: str) -> list[str]:
+        m = t.broadcast_segment_members
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(m.c.user_id).where(m.c.segment == segment).order_by(m.c.user_id)
+            )
+            return [r[0] for r in rows]
+
+    async def in_segment(self, segment: str, user_id: str) -> bool:
+        m = t.broadcast_segment_members
+        q = select(m.c.user_id).where(m.c.segment == segment, m.c.user_id == user_id)
+        async with self.engine.connect() as conn:
+            return (await conn.execute(q)).first() is not None
+
     async def acknowledge(
         self, message_id: str, user_id: str, status: str | None, received_at: int | None, now: int
     ) -> bool:

@@ -45,6 +45,9 @@ _FEED_SQL = text(
                 SELECT 1 FROM users u
                 WHERE u.id = :me AND u.is_admin = :yes AND u.deactivated_at IS NULL))
             OR EXISTS (
+                SELECT 1 FROM broadcast_segment_members sm
+                WHERE sm.user_id = :me AND 'seg:' || sm.segment = e.target)
+            OR EXISTS (
                 SELECT 1 FROM broadcast_subscriptions s
                 WHERE s.user_id = :me AND 'ch:' || s.channel_id = e.target
                   AND e.pos > s.since_pos))

@@ -486,6 +486,17 @@ broadcasts = Table(
     UniqueConstraint("sender_id", "client_request_id", name="uq_broadcasts_client"),
 )
 
+# Named segments: explicit user lists kept by admins ("all" and "admins" are built in).
+broadcast_segment_members = Table(
+    "broadcast_segment_members",
+    metadata,
+    Column("segment", String(32), primary_key=True),
+    Column("user_id", String(36), primary_key=True),
+    Column("added_by", String(36), nullable=False),
+    Column("added_at", Ms, nullable=False),
+    Index("ix_broadcast_segment_members_user", "user_id", "segment"),
+)
+
 broadcast_acks = Table(
     "broadcast_acks",
     metadata,

@@ -1,5 +1,6 @@
 """Broadcasts: channels, their publishers and durable subscriptions, one row per
-broadcast beside its event (expiry, idempotency key), acknowledgements.
+broadcast beside its event (expiry, idempotency key), segments (user lists),
+acknowledgements.
 
 Revision ID: 0005_broadcasts
 Revises: 0003_rooms
@@ -57,6 +58,18 @@ def upgrade() -> None:
         sa.UniqueConstraint("sender_id", "client_request_id", name="uq_broadcasts_client"),
     )
     op.create_table(
+        "broadcast_segment_members",
+        sa.Column("segment", sa.String(32), primary_key=True),
+        sa.Column("user_id", sa.String(36), primary_key=True),
+        sa.Column("added_by", sa.String(36), nullable=False),
+        sa.Column("added_at", sa.BigInteger, nullable=False),
+    )
+    op.create_index(
+        "ix_broadcast_segment_members_user",
+        "broadcast_segment_members",
+        ["user_id", "segment"],
+    )
+    op.create_table(
         "broadcast_acks",
         sa.Column("message_id", sa.String(36), primary_key=True),
         sa.Column("user_id", sa.String(36), primary_key=True),
@@ -68,6 +81,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("broadcast_acks")
+    op.drop_index("ix_broadcast_segment_members_user", "broadcast_segment_members")
+    op.drop_table("broadcast_segment_members")
     op.drop_table("broadcasts")
     op.drop_index("ix_broadcast_subscriptions_user", "broadcast_subscriptions")
     op.drop_table("broadcast_subscriptions")
