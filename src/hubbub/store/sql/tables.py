@@ -438,11 +438,9 @@ relay_cursors = Table(
     Column("lease_until", Ms, nullable=False),
 )
 
-# Broadcasts (`core/broadcasts.py`). A broadcast is one `events` row of scope
-# `b` whose target is its audience ("all", "seg:admins" or "ch:<channel id>");
-# `broadcasts` holds what the feed needs beside it (the expiry, by `pos`) and
-# the publisher's idempotency key. Channel subscriptions are durable: the feed
-# holds a channel's broadcasts after `since_pos`, while subscribed.
+# Broadcasts (`core/broadcasts.py`): one `events` row of scope `b` each (target:
+# "all", "seg:<segment>", "ch:<channel>"), its expiry and idempotency key in
+# `broadcasts` (by `pos`); segments are admins' user lists; subscriptions durable.
 broadcast_channels = Table(
     "broadcast_channels",
     metadata,
@@ -451,7 +449,6 @@ broadcast_channels = Table(
     Column("created_by", String(36), nullable=False),
     Column("created_at", Ms, nullable=False),
 )
-
 broadcast_publishers = Table(
     "broadcast_publishers",
     metadata,
@@ -460,7 +457,6 @@ broadcast_publishers = Table(
     Column("granted_by", String(36), nullable=False),
     Column("granted_at", Ms, nullable=False),
 )
-
 broadcast_subscriptions = Table(
     "broadcast_subscriptions",
     metadata,
@@ -470,7 +466,6 @@ broadcast_subscriptions = Table(
     Column("created_at", Ms, nullable=False),
     Index("ix_broadcast_subscriptions_user", "user_id", "channel_id"),
 )
-
 broadcasts = Table(
     "broadcasts",
     metadata,
@@ -485,8 +480,6 @@ broadcasts = Table(
     UniqueConstraint("pos", name="uq_broadcasts_pos"),
     UniqueConstraint("sender_id", "client_request_id", name="uq_broadcasts_client"),
 )
-
-# Named segments: explicit user lists kept by admins ("all" and "admins" are built in).
 broadcast_segment_members = Table(
     "broadcast_segment_members",
     metadata,
@@ -496,7 +489,6 @@ broadcast_segment_members = Table(
     Column("added_at", Ms, nullable=False),
     Index("ix_broadcast_segment_members_user", "user_id", "segment"),
 )
-
 broadcast_acks = Table(
     "broadcast_acks",
     metadata,
