@@ -246,7 +246,10 @@ class Broadcasts:
 
     # -- channels and publishers (admins) ----------------------------------------------
 
-    async def put_channel(self, caller: Caller, channel_id: str, title: str) -> bool:
+    async def put_channel(
+        self, caller: Caller, channel_id: str, title: str
+    ) -> tuple[bool, BroadcastChannel]:
+        """Create (True) or retitle a channel; server admins only."""
         await require_admin(self.accounts, caller)
         if not self.channel_id_ok(channel_id):
             raise ValidationFailed(
@@ -254,7 +257,10 @@ class Broadcasts:
                 path="$.path.channel_id",
             )
         title = _text(title, "title", MAX_TITLE)
-        return await self.store.put_channel(channel_id, title, caller.user_id, self.clock.now_ms())
+        created = await self.store.put_channel(
+            channel_id, title, caller.user_id, self.clock.now_ms()
+        )
+        return created, await self._channel(channel_id)
 
     async def list_channels(self, caller: Caller) -> list[BroadcastChannel]:
         """Any signed-in user may see which channels exist, to subscribe."""

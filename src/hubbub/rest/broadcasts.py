@@ -109,11 +109,8 @@ async def put_channel(
     channel_id: str, body: ChannelBody, request: Request, response: Response, caller: AnyCaller
 ) -> Any:
     """Create (201) or retitle (200) a channel; server admins only."""
-    node = node_of(request)
-    created = await node.broadcasts.put_channel(caller, channel_id, body.title)
+    created, c = await node_of(request).broadcasts.put_channel(caller, channel_id, body.title)
     response.status_code = 201 if created else 200
-    c = await node.broadcasts.store.get_channel(channel_id)
-    assert c is not None
     return ChannelOut(
         channel_id=c.id, title=c.title, created_by=c.created_by, created_at=iso(c.created_at)
     )
