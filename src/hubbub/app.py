@@ -21,7 +21,18 @@ from hubbub.protocols import mtchat
 from hubbub.protocols.channels.endpoint import Connection, ws_endpoint
 from hubbub.protocols.simplechat import files as simplechat_files
 from hubbub.protocols.simplechat.endpoint import RoomConnection
-from hubbub.rest import accounts, admin, apikeys, blobs, blocks, conversations, ops, totp, webclient
+from hubbub.rest import (
+    accounts,
+    admin,
+    apikeys,
+    blobs,
+    blocks,
+    broadcasts,
+    conversations,
+    ops,
+    totp,
+    webclient,
+)
 from hubbub.runtime import Node
 
 __all__ = ["ROOM_PATHS", "Edge", "create_app"]
@@ -112,6 +123,7 @@ def create_app(settings: Settings, node: Node | None = None) -> FastAPI:
     app.include_router(totp.router)
     app.include_router(blocks.router)
     app.include_router(blobs.router)
+    app.include_router(broadcasts.router)
     app.include_router(conversations.router)
     app.include_router(ops.router)
     app.include_router(webclient.router)

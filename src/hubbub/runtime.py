@@ -25,6 +25,7 @@ from hubbub.core.audit import Audit
 from hubbub.core.blob_access import BlobAccess
 from hubbub.core.blobs import BlobPolicy, Blobs
 from hubbub.core.blocks import Blocks
+from hubbub.core.broadcasts import Broadcasts
 from hubbub.core.calls import Calls
 from hubbub.core.chatevents import ChatEvents, ChatRelay
 from hubbub.core.conversations import Conversations
@@ -205,6 +206,7 @@ class Node:
         )
         self.group_events.on_timer_scheduled.append(self.expiry.schedule_hint)
         self.expiry.register(REMINDER_TIMER, self.group_events.fire_due)
+        self.broadcasts = Broadcasts(st.broadcasts, st.accounts, self.publisher, self.clock)
         self.blobs = Blobs(self._make_blob_store(), self.clock)
         self.voice = Voice(
             self.messages, self.conversations, self.blobs, st.blobs, self.clock,
@@ -259,7 +261,11 @@ class Node:
             self.metrics.frames_out.inc, on_writes=self.metrics.socket_writes.inc
         )
         self.dispatcher = Dispatcher(
-            self.hub, st.events, st.conversations, self.conversations.audience
+            self.hub,
+            st.events,
+            st.conversations,
+            self.conversations.audience,
+            self.broadcasts.recipients_of,
         )
         self.publisher.on_local = self.dispatcher.remember_skip
         self.ready = False

@@ -300,6 +300,18 @@ SURFACES: tuple[Surface, ...] = (
     rest("GET", "/v1/blobs/{blobX}", "blobX", ALL_HIDDEN),
     rest("POST", "/v1/blobs/{blobG}/url", "blobG", GROUP),
     rest("POST", "/v1/blobs/{blobX}/url", "blobX", ALL_HIDDEN),
+    # broadcasts: only a subscriber (O, from before the message) acknowledges a
+    # channel's message (before the Unsubscribe below); any user subscribes to
+    # an existing channel
+    ws(
+        "broadcast/messages AcknowledgeBroadcastMessage",
+        {"message_id": "{bcO}", "status": "read"},
+        "bcO",
+        CREATOR,
+        "a channel message O subscribed to",
+    ),
+    ws("broadcast/{C} Subscribe", {}, "C", PUBLIC, "an existing channel"),
+    ws("broadcast/{C} Unsubscribe", {}, "C", PUBLIC, "an existing channel"),
 )
 
 CASES = [(s, role) for s in SURFACES for role in ROLES if role in s.expect]
@@ -339,6 +351,7 @@ async def build_world(server: ServerProcess) -> World:
     api = Api(server)
     try:
         users = {k: await api.register() for k in ("O", "M", "M2", "R", "S", "X", "Y", "K")}
+        bc_admin = await api.register()
         users["T"] = await api.register(
             email=f"t{secrets.token_hex(4)}@example.com", phone=_phone()
         )
@@ -426,6 +439,22 @@ async def build_world(server: ServerProcess) -> World:
         voice_x = await x.ok("chat/voice", "SendVoiceMessage", fill(voice(xid), {"CMID": "w6"}))
         blob_x = await y.wait_for(lambda f: f["type"] == "VoiceMessageReceived")
         await y.close()
+        # a broadcast channel (made by an admin) that O subscribes to, and one message on it
+        from tests.support import hubbub_cli
+
+        await hubbub_cli(server, "admin", "grant", bc_admin[2])
+        chan = "authz-" + secrets.token_hex(4)
+        adm = {"Authorization": f"Bearer {bc_admin[1]}"}
+        made = await api.http.put(
+            f"/v1/broadcast-channels/{chan}", json={"title": "t"}, headers=adm
+        )
+        assert made.status_code == 201, made.text
+        await o.ok(f"broadcast/{chan}", "Subscribe", {})
+        bc = await api.http.post(
+            f"/v1/broadcast-channels/{chan}/messages", json={"title": marker_g}, headers=adm
+        )
+        assert bc.status_code == 201, bc.text
+        await o.wait_for(lambda f: f.get("type") == "BroadcastMessage")
         for c in (o, m2, r, t, x):
             await c.close()
         me = await api.http.get(
@@ -454,6 +483,8 @@ async def build_world(server: ServerProcess) -> World:
             voiceX=voice_x["data"]["message_id"],
             blobG=blob_g["data"]["audio_url"].rsplit("/", 1)[-1],
             blobX=blob_x["data"]["audio_url"].rsplit("/", 1)[-1],
+            C=chan,
+            bcO=bc.json()["message_id"],
         )
         hidden = {name, marker_g, marker_d, marker_x, me.json()["email"], me.json()["phone"]}
         hidden |= {v for k, v in ids.items() if k not in ("name", "OTYPE")}
@@ -651,14 +682,15 @@ async def run_case(api: Api, w: World, s: Surface, role: str) -> str:
     try:
         before = await feed(client)
         start = len(client.frames)
-        channel, type_ = s.route
+        channel, type_ = fill(s.route[0], values), s.route[1]
         request = fill(s.body, values)
         reply = await client.request(channel, type_, request)
         if expect == OK:
             if reply["type"] == "Error":
                 problems.append(f"expected success, got {reply['data']}")
         else:
-            other = await client.request(channel, type_, fill(s.body, random_ids(s, values)))
+            randoms = random_ids(s, values)
+            other = await client.request(fill(s.route[0], randoms), type_, fill(s.body, randoms))
             code = "not_found" if expect == HIDDEN else "forbidden"
             if reply["type"] != "Error" or reply["data"] != other["data"]:
                 problems.append(f"real id {reply} != random id {other}")
@@ -746,20 +778,30 @@ def uncovered_surfaces() -> list[str]:
     from hubbub.protocols.channels.handlers import HANDLERS
     from hubbub.protocols.mtchat import dialogs, management, messages, uploads
     from hubbub.protocols.simplechat import files
-    from hubbub.rest import accounts, admin, apikeys, blobs, blocks, conversations, totp
-
-    id_free = {"status/response", "sync/request", "sync/changes"}
-    served = {channel for channel, _type in HANDLERS} - id_free
-    covered = {s.route[0] for s in SURFACES if s.kind == "ws"}
-    missing = sorted(served - covered)
+    from hubbub.rest import (
+        accounts,
+        admin,
+        apikeys,
+        blobs,
+        blocks,
+        broadcasts,
+        conversations,
+        totp,
+    )
 
     def shape(path: str) -> str:
         return re.sub(r"\{[^}]*\}", "{}", path)
+
+    id_free = {"status/response", "sync/request", "sync/changes"}
+    served = {channel for channel, _type in HANDLERS} - id_free
+    covered = {shape(s.route[0]) for s in SURFACES if s.kind == "ws"}
+    missing = sorted(c for c in served if shape(c) not in covered)
 
     rest = {(s.route[0], shape(s.route[1])) for s in SURFACES if s.kind == "rest"}
     rest |= {(m, shape(p)) for m, p, _b in ADMIN_ROUTES}
     routers = (accounts.router, admin.router, apikeys.router, blocks.router)
     routers += (conversations.router, totp.router, files.router, blobs.router)
+    routers += (broadcasts.router,)
     routers += (dialogs.router, management.router, messages.router, uploads.router)
     for router in routers:
         for route in router.routes:
@@ -796,6 +838,17 @@ ADMIN_ROUTES: tuple[tuple[str, str, Any], ...] = (
     ("GET", "/v1/admin/registration-tokens", None),
     ("DELETE", "/v1/admin/registration-tokens/{I}", None),
     ("GET", "/v1/admin/audit", None),
+    # broadcasts: admins announce, make channels and segments, grant publishers; a plain
+    # user who is not the channel's publisher may not publish on it (admins'
+    # segment only, so that the shared server's other users get nothing)
+    ("POST", "/v1/broadcasts", {"title": "t", "content": "c", "segment": "admins"}),
+    ("PUT", "/v1/broadcast-channels/{C}", {"title": "renamed"}),
+    ("PUT", "/v1/broadcast-channels/{C}/publishers/{T}", None),
+    ("DELETE", "/v1/broadcast-channels/{C}/publishers/{T}", None),
+    ("POST", "/v1/broadcast-channels/{C}/messages", {"title": "t"}),
+    ("PUT", "/v1/broadcast-segments/{C}/members/{T}", None),
+    ("GET", "/v1/broadcast-segments/{C}", None),
+    ("DELETE", "/v1/broadcast-segments/{C}/members/{T}", None),
 )
 ADMIN_ROLES = {"user": 403, "deactivated_admin": 401, "revoked_token": 401}
 
@@ -827,13 +880,17 @@ async def build_admin_world(server: ServerProcess) -> AdminWorld:
         assert r.status_code == 204
         inv = await api.http.post("/v1/admin/registration-tokens", json={}, headers=h)
         assert inv.status_code == 201, inv.text
+        chan = "adm-" + secrets.token_hex(4)
+        made = await api.http.put(f"/v1/broadcast-channels/{chan}", json={"title": "t"}, headers=h)
+        assert made.status_code == 201, made.text
         tokens = {
             "admin": users["admin"][1],
             "user": users["user"][1],
             "deactivated_admin": users["deact"][1],
             "revoked_token": users["revoked"][1],
         }
-        return AdminWorld(tokens, {"T": users["T"][0], "I": inv.json()["token_id"]}, names["T"])
+        ids = {"T": users["T"][0], "I": inv.json()["token_id"], "C": chan}
+        return AdminWorld(tokens, ids, names["T"])
     finally:
         await api.aclose()
 

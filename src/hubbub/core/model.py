@@ -25,7 +25,7 @@ __all__ = [
     "User",
 ]
 
-Scope = Literal["c", "u", "a"]
+Scope = Literal["c", "u", "a", "b"]
 """c: a conversation's members; u: one user; a: everyone sharing a conversation
 with the actor (the actor included)."""
 

@@ -53,11 +53,13 @@ class Dispatcher:
         events: EventStream,
         contacts: Contacts,
         members: Callable[[str], Awaitable[list[str]]],
+        broadcast_audience: Callable[[StoredEvent], Awaitable[list[str]]] | None = None,
     ) -> None:
         self.hub = hub
         self.events = events
         self.contacts = contacts
         self.members = members  # a conversation's audience (Conversations.audience)
+        self.broadcast_audience = broadcast_audience  # Broadcasts.recipients_of
         self.upto = 0
         self._backlog: deque[Notification] = deque()
         self._worker: asyncio.Task[None] | None = None
@@ -161,4 +163,6 @@ class Dispatcher:
             return [ev.target]
         if ev.scope == "c":
             return list(await self.members(ev.target))
+        if ev.scope == "b":
+            return await self.broadcast_audience(ev) if self.broadcast_audience else []
         return [ev.target, *await self.contacts.contacts_of(ev.target)]

@@ -7,6 +7,10 @@ it for the WebSocket once, see `outbox.py`), looks up who is connected here
 and appends that same object to each connection's bounded send queue.
 Membership invalidations and token revocations ride the same bus, so they
 are applied in order with the events around them.
+
+A connection added with `everyone=True` (each `/ws` connection) is also
+reachable through the one recipient key `EVERYONE`: a broadcast to all users
+is one notification naming that key, not one recipient per user.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from typing import Protocol
 from hubbub.core.model import Notification
 from hubbub.realtime.outbox import Out
 
-__all__ = ["Hub", "LiveConnection"]
+__all__ = ["EVERYONE", "Hub", "LiveConnection"]
+
+EVERYONE = "*"  # core.broadcasts.EVERYONE
 
 
 class LiveConnection(Protocol):
@@ -32,16 +38,20 @@ class LiveConnection(Protocol):
 class Hub:
     def __init__(self, on_invalidate: Callable[[list[str]], None]) -> None:
         self.by_user: dict[str, dict[str, LiveConnection]] = {}
+        self.everyone: dict[str, LiveConnection] = {}
         self._on_invalidate = on_invalidate
         self.delivered = 0
         # Also shown every frame delivered here: watchers that are not among a
         # note's recipients by user (spec 003's `subscribe` to a dialog).
         self.taps: list[Callable[[Notification], None]] = []
 
-    def add(self, conn: LiveConnection) -> None:
+    def add(self, conn: LiveConnection, *, everyone: bool = False) -> None:
         self.by_user.setdefault(conn.user_id, {})[conn.id] = conn
+        if everyone:
+            self.everyone[conn.id] = conn
 
     def remove(self, conn: LiveConnection) -> None:
+        self.everyone.pop(conn.id, None)
         conns = self.by_user.get(conn.user_id)
         if conns is not None:
             conns.pop(conn.id, None)
@@ -72,7 +82,7 @@ class Hub:
         frame, skip, n = Out(note.frame), note.skip_conn, 0
         by_user = self.by_user
         for uid in note.recipients:
-            targets = by_user.get(uid)
+            targets = by_user.get(uid) if uid != EVERYONE else self.everyone
             if targets:
                 for conn in targets.values():
                     if conn.id != skip:

@@ -16,6 +16,7 @@ from hubbub.core.ports.archive import ArchiveStore
 from hubbub.core.ports.attachments import AttachmentBlobs, AttachmentStore
 from hubbub.core.ports.blobs import BlobRefStore, BlobStore
 from hubbub.core.ports.blocks import BlockStore
+from hubbub.core.ports.broadcasts import BroadcastStore
 from hubbub.core.ports.bus import Bus, PresenceRegistry
 from hubbub.core.ports.conversations import Contacts, ConversationStore
 from hubbub.core.ports.dialogs import DialogStore
@@ -45,6 +46,7 @@ __all__ = [
     "BlobRefStore",
     "BlobStore",
     "BlockStore",
+    "BroadcastStore",
     "Bus",
     "Contacts",
     "ConversationStore",

@@ -373,6 +373,16 @@ EXTRA_FIELDS: Final[dict[str, dict[str, tuple[dict[str, Any], str]]]] = {
             {"type": "array", "items": {"type": "object"}},
             "ClosePoll: [{option_id, text, vote_count}]",
         ),
+        "first": (
+            {"type": "boolean"},
+            "AcknowledgeBroadcastMessage: true when this acknowledgement was recorded, "
+            "false when the user had acknowledged it already",
+        ),
+        "since_seq": (
+            {"type": "integer"},
+            "Subscribe on broadcast/{channel_id}: the channel's messages after this seq "
+            "are in the user's feed while subscribed",
+        ),
         "status": ({"type": "string"}, "SetGroupEventRsvp: the RSVP now"),
         "changed": ({"type": "boolean"}, "SetGroupEventRsvp: false when it was already that"),
         "reminder_time": ({"type": "string"}, "SetGroupEventReminder: when it will fire"),
@@ -416,6 +426,16 @@ EXTRA_FIELDS: Final[dict[str, dict[str, tuple[dict[str, Any], str]]]] = {
     "ReactionAck": {
         "message_id": ({"type": "string"}, "The message reacted to"),
         "reaction": ({"type": ["string", "null"]}, "The reaction now; null when removed"),
+    },
+    "BroadcastMessageReceived": {
+        "segment": ({"type": "string"}, "The audience: all, or a segment (admins)"),
+    },
+    "BroadcastMessage": {
+        "sender_id": ({"type": "string"}, "The publisher"),
+        "expires_at": (
+            {"type": ["string", "null"]},
+            "Not delivered, nor in sync, after this time",
+        ),
     },
     "PollCreated": {
         "options": (

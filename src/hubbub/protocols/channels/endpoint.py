@@ -284,7 +284,7 @@ class Connection:
             for frame in self._pre_auth:
                 outbox.push(Out(frame))
             self._pre_auth.clear()
-            node.hub.add(outbox)
+            node.hub.add(outbox, everyone=True)
             node.metrics.connections.inc()
             joined = True
             node.chat_events.connected(caller.user_id, outbox.id, caller.device_id, trace)
@@ -480,6 +480,10 @@ class Connection:
         if frame.type == "Authenticate":
             raise BadFrame("already authenticated")
         if frame.type in ("Subscribe", "Unsubscribe"):
+            found = resolve(frame.channel)
+            sub = HANDLERS.get((found[0].name, frame.type)) if found is not None else None
+            if found is not None and sub is not None:
+                return sub, None, found[1], False
             await self._in_turn()
             raise await self.subscription(frame)
         found = resolve(frame.channel)

@@ -40,6 +40,20 @@ _FEED_SQL = text(
             SELECT 1 FROM blocks b WHERE b.blocker_id = :me AND b.blocked_id = e.target)
           AND NOT EXISTS (
             SELECT 1 FROM blocks b WHERE b.blocker_id = e.target AND b.blocked_id = :me))))
+        OR (e.scope = 'b' AND (e.target = 'all'
+            OR (e.target = 'seg:admins' AND EXISTS (
+                SELECT 1 FROM users u
+                WHERE u.id = :me AND u.is_admin = :yes AND u.deactivated_at IS NULL))
+            OR EXISTS (
+                SELECT 1 FROM broadcast_segment_members sm
+                WHERE sm.user_id = :me AND 'seg:' || sm.segment = e.target)
+            OR EXISTS (
+                SELECT 1 FROM broadcast_subscriptions s
+                WHERE s.user_id = :me AND 'ch:' || s.channel_id = e.target
+                  AND e.pos > s.since_pos))
+          AND NOT EXISTS (
+            SELECT 1 FROM broadcasts x
+            WHERE x.pos = e.pos AND x.expires_at IS NOT NULL AND x.expires_at <= :now))
     )
     ORDER BY e.pos
     LIMIT :limit
@@ -75,7 +89,10 @@ class SqlEvents(SqlArea):
 
     async def feed(self, user_id: str, since: int, limit: int) -> list[StoredEvent]:
         async with self.engine.connect() as conn:
-            rows = await conn.execute(_FEED_SQL, {"me": user_id, "since": since, "limit": limit})
+            rows = await conn.execute(
+                _FEED_SQL,
+                {"me": user_id, "since": since, "limit": limit, "now": self._now(), "yes": True},
+            )
             return [
                 StoredEvent(r.pos, r.scope, r.target, r.channel, r.type, bytes(r.data))
                 for r in rows

@@ -21,6 +21,7 @@ from hubbub.store.sql.attachments import SqlAttachments
 from hubbub.store.sql.audit import SqlAudit
 from hubbub.store.sql.blobs import SqlBlobs
 from hubbub.store.sql.blocks import SqlBlocks
+from hubbub.store.sql.broadcasts import SqlBroadcasts
 from hubbub.store.sql.chatevents import SqlRelay
 from hubbub.store.sql.conversations import SqlConversations
 from hubbub.store.sql.dialogs import SqlDialogs
@@ -84,6 +85,7 @@ class SqlStores:
     reads: SqlReads
     archive: SqlArchive
     attachments: SqlAttachments
+    broadcasts: SqlBroadcasts
 
     @classmethod
     def build(
@@ -124,4 +126,5 @@ class SqlStores:
             reads=SqlReads(*args),
             archive=SqlArchive(*args),
             attachments=SqlAttachments(*args),
+            broadcasts=SqlBroadcasts(*args),
         )

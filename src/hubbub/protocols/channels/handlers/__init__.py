@@ -12,6 +12,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from hubbub.protocols.channels.handlers import (
+    broadcasts,
     calls,
     forwards,
     group_events,
@@ -46,6 +47,7 @@ AREAS: tuple[ModuleType, ...] = (
     sync,
     calls,
     voice,
+    broadcasts,
 )
 
 

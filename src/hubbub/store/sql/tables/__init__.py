@@ -14,6 +14,14 @@ re-exported here, so stores write `from hubbub.store.sql import tables as t`.
 from __future__ import annotations
 
 from hubbub.store.sql.tables.base import Ms, Pos, metadata
+from hubbub.store.sql.tables.broadcasts import (
+    broadcast_acks,
+    broadcast_channels,
+    broadcast_publishers,
+    broadcast_segment_members,
+    broadcast_subscriptions,
+    broadcasts,
+)
 from hubbub.store.sql.tables.content import (
     group_event_reminders,
     group_event_rsvps,
@@ -72,6 +80,12 @@ __all__ = [
     "blob_refs",
     "blobs",
     "blocks",
+    "broadcast_acks",
+    "broadcast_channels",
+    "broadcast_publishers",
+    "broadcast_segment_members",
+    "broadcast_subscriptions",
+    "broadcasts",
     "conversations",
     "device_cursors",
     "dialog_profiles",

@@ -103,7 +103,7 @@ events = Table(
     "events",
     metadata,
     Column("pos", Pos, primary_key=True, autoincrement=True),
-    Column("scope", String(1), nullable=False),  # c | u | a
+    Column("scope", String(1), nullable=False),  # c | u | a | b (broadcast)
     Column("target", String(36), nullable=False),
     Column("channel", String(128), nullable=False),
     Column("type", String(64), nullable=False),
