@@ -141,11 +141,13 @@ export const REDUCERS = {
 
   "chat/reactions ReactionUpdated"(app, f) {
     const d = f.data;
+    if (d.deleted || !d.user_id) return; // tombstoned with its self-destructed message
     app.store.setReaction(d.message_id, d.user_id, d.reaction);
   },
 
   async "chat/polls PollCreated"(app, f) {
     const d = f.data;
+    if (!d.poll_id) return;
     await ensureConversation(app, d.conversation_id);
     // Counts and votes already applied (the creator's own Ack, or votes seen
     // first) are kept: only the poll's fixed fields come from this event.
@@ -157,6 +159,7 @@ export const REDUCERS = {
 
   "chat/polls/votes PollVoteUpdated"(app, f) {
     const d = f.data;
+    if (!d.poll_id || !d.option_id) return;
     const old = app.store.messages.get(`poll:${d.poll_id}`);
     const poll = (old && old.poll) || { counts: {}, mine: [] };
     const before = poll.counts[d.option_id] || 0;
