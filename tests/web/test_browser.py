@@ -654,5 +654,18 @@ def test_reactions_and_a_group_poll(
     p.locator("#open-settings").click()
     alice.expect("#key-info").to_have_attribute("data-published", "yes", timeout=WAIT)
     _shot(alice, "settings")
+
+    # An end-to-end encrypted message has a server id too: reacting to it works.
+    bob.page.evaluate("location.hash = '#/'")
+    bob.conversation("see you at noon").locator("a").click()  # (the group's preview names Alice)
+    bob.expect("#chat-title").to_have_text(alice.name, timeout=WAIT)
+    noon = bob.message("see you at noon")
+    bob.expect(noon).to_have_count(1, timeout=WAIT)
+    noon.get_by_role("button", name="Add a reaction").click()
+    noon.get_by_role("button", name="React with laughing").click()
+    alice.open_chat(bob.name)
+    alice.expect(alice.message("see you at noon").locator(".reaction-chip")).to_have_text(
+        "😂1", timeout=WAIT
+    )
     alice.check_clean()
     bob.check_clean()
