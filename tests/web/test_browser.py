@@ -648,6 +648,28 @@ def test_reactions_and_a_group_poll(
     bob.expect(bob.message(bob_reacts).locator(".reaction-chip")).to_have_text("🎉1")
     bob.expect(question.locator(".reaction-chip")).to_have_text("❤️1")
 
+    # Bob's multi-select poll: the form wants two options; he picks both.
+    b = bob.page
+    b.locator("#new-poll").click()
+    b.get_by_label("Question").fill("Drinks?")
+    b.get_by_label("Option 1").fill("Water")
+    b.locator("#poll-submit").click()
+    bob.expect("#poll-error").to_have_text("Give at least two options.")
+    b.get_by_label("Option 2").fill("Juice")
+    b.get_by_label("Allow several answers").check()
+    b.locator("#poll-submit").click()
+    drinks_b = b.locator("#messages li.poll").filter(has_text="Drinks?")
+    drinks_a = p.locator("#messages li.poll").filter(has_text="Drinks?")
+    bob.expect(drinks_b.locator(".poll-state")).to_contain_text("Choose any", timeout=WAIT)
+    option(drinks_b, "Water").click()
+    bob.expect(option(drinks_b, "Water")).to_have_attribute("aria-pressed", "true", timeout=WAIT)
+    option(drinks_b, "Juice").click()
+    bob.expect(option(drinks_b, "Juice")).to_have_attribute("aria-pressed", "true", timeout=WAIT)
+    bob.expect(option(drinks_b, "Water")).to_have_attribute("aria-pressed", "true")
+    for name in ("Water", "Juice"):
+        alice.expect(option(drinks_a, name).locator(".poll-count")).to_have_text("1", timeout=WAIT)
+    alice.expect(drinks_a.locator(".poll-state")).to_contain_text("2 votes")
+
     p.evaluate("location.hash = '#/'")
     alice.expect("#conversation-list").to_be_visible()
     _shot(alice, "conversations")
@@ -663,7 +685,9 @@ def test_reactions_and_a_group_poll(
     bob.expect(noon).to_have_count(1, timeout=WAIT)
     noon.get_by_role("button", name="Add a reaction").click()
     noon.get_by_role("button", name="React with laughing").click()
-    alice.open_chat(bob.name)
+    p.evaluate("location.hash = '#/'")
+    alice.conversation("see you at noon").locator("a").click()
+    alice.expect("#chat-title").to_have_text(bob.name, timeout=WAIT)
     alice.expect(alice.message("see you at noon").locator(".reaction-chip")).to_have_text(
         "😂1", timeout=WAIT
     )
