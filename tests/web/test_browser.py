@@ -517,3 +517,179 @@ def test_server_restart_reconnects_with_backoff_and_resumes(
         alice.close()
         bob.close()
         server.stop()
+
+
+DOC_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def _shot(person: Person, name: str) -> None:
+    """A screenshot for the docs (README, docs/web-client.md): small PNGs, one viewport."""
+    DOC_SHOTS.mkdir(parents=True, exist_ok=True)
+    person.page.screenshot(path=str(DOC_SHOTS / f"{name}.png"))
+
+
+def test_reactions_and_a_group_poll(
+    people: Callable[..., Person], names: Callable[[str], str]
+) -> None:
+    alice = people(width=1100, height=720)
+    alice.page.goto("/")
+    alice.expect("#auth-submit").to_be_visible(timeout=WAIT)
+    _shot(alice, "sign-in")
+    alice.register(names("alice"))
+    bob = people(width=375, height=740).register(names("bob"))  # a phone-sized screen
+
+    alice.open_direct(bob.name)  # an encrypted direct chat, for the list's screenshot
+    alice.send("see you at noon")
+    group = names("Lunch ")
+    p = alice.page
+    p.locator("#new-chat").click()
+    p.get_by_label("Group name").fill(group)
+    p.get_by_label("Members").fill(bob.name)
+    p.locator("#group-submit").click()
+    alice.expect("#chat-title").to_have_text(group, timeout=WAIT)
+    alice.send("pizza or sushi today?")
+    bob.expect(bob.conversation(group)).to_have_count(1, timeout=WAIT)
+    bob.open_chat(group)
+    question = bob.message("pizza or sushi today?")
+    bob.expect(question).to_have_count(1, timeout=WAIT)
+
+    # Bob reacts by keyboard: the picker opens on the message, Escape closes it
+    # (the chat stays open), a choice sends it; Alice sees it live.
+    opener = question.get_by_role("button", name="Add a reaction")
+    opener.focus()
+    bob.page.keyboard.press("Enter")
+    bob.expect(question.get_by_role("button", name="React with thumbs up")).to_be_focused()
+    bob.page.keyboard.press("Escape")
+    bob.expect(opener).to_be_focused()
+    bob.expect("#chat-title").to_have_text(group)
+    bob.page.keyboard.press("Enter")
+    bob.page.keyboard.press("Enter")  # the first choice, thumbs up
+    chip = ".reaction-chip[data-emoji='👍']"
+    bob.expect(question.locator(chip)).to_have_attribute("aria-pressed", "true", timeout=WAIT)
+    alice_q = alice.message("pizza or sushi today?")
+    alice.expect(alice_q.locator(chip)).to_have_text("👍1", timeout=WAIT)
+    alice.expect(alice_q.locator(chip)).to_have_attribute("aria-pressed", "false")
+
+    # Alice adds the same one (2, hers highlighted), then a heart on her own.
+    alice_q.locator(chip).click()
+    alice.expect(alice_q.locator(chip)).to_have_attribute("aria-pressed", "true", timeout=WAIT)
+    bob.expect(question.locator(chip)).to_have_text("👍2", timeout=WAIT)
+    alice_q.get_by_role("button", name="Add a reaction").click()
+    alice_q.get_by_role("button", name="React with heart").click()
+    bob.expect(question.locator(".reaction-chip[data-emoji='❤️']")).to_have_text("❤️1", timeout=WAIT)
+    bob.expect(question.locator(chip)).to_have_text("👍1")
+    # Bob takes his back (sent as ""): his chip goes, Alice's heart stays.
+    question.locator(chip).click()
+    alice.expect(alice_q.locator(chip)).to_have_count(0, timeout=WAIT)
+    alice.expect(alice_q.locator(".reaction-chip")).to_have_count(1)
+    bob.expect(question.locator(".reaction-chip")).to_have_count(1, timeout=WAIT)
+    bob_reacts = "me too"
+    bob.send(bob_reacts)
+    alice.expect(alice.message(bob_reacts)).to_have_count(1, timeout=WAIT)
+    alice.message(bob_reacts).get_by_role("button", name="Add a reaction").click()
+    alice.message(bob_reacts).get_by_role("button", name="React with party").click()
+    bob.expect(bob.message(bob_reacts).locator(".reaction-chip")).to_have_text("🎉1", timeout=WAIT)
+
+    # A poll: Alice creates it, both vote, both see the counts live, Alice closes it.
+    p.locator("#new-poll").click()
+    alice.expect("#poll-question").to_be_focused()
+    p.get_by_label("Question").fill("Where do we eat?")
+    p.get_by_label("Option 1").fill("Pizza place")
+    p.get_by_label("Option 2").fill("Sushi bar")
+    p.locator("#poll-add-option").click()
+    p.get_by_label("Option 3").fill("Tacos")
+    p.locator("#poll-submit").click()
+    alice.expect("#poll-form").to_be_hidden(timeout=WAIT)
+    a_poll = p.locator("#messages li.poll").filter(has_text="Where do we eat?")
+    b_poll = bob.page.locator("#messages li.poll").filter(has_text="Where do we eat?")
+    alice.expect(a_poll).to_have_count(1, timeout=WAIT)
+    bob.expect(b_poll).to_have_count(1, timeout=WAIT)
+    bob.expect(b_poll.locator(".poll-close")).to_have_count(0)  # not his poll
+    bob.expect(b_poll.locator(".poll-body")).not_to_contain_text("null")
+
+    def option(poll: Any, text: str) -> Any:
+        return poll.locator(".poll-option").filter(has_text=text)
+
+    option(b_poll, "Sushi bar").click()
+    bob.expect(option(b_poll, "Sushi bar")).to_have_attribute("aria-pressed", "true", timeout=WAIT)
+    alice.expect(option(a_poll, "Sushi bar").locator(".poll-count")).to_have_text("1", timeout=WAIT)
+    option(a_poll, "Pizza place").click()
+    bob.expect(option(b_poll, "Pizza place").locator(".poll-count")).to_have_text("1", timeout=WAIT)
+    option(b_poll, "Pizza place").click()  # Bob changes his vote (single select)
+    for poll, who in ((a_poll, alice), (b_poll, bob)):
+        who.expect(option(poll, "Pizza place").locator(".poll-count")).to_have_text(
+            "2", timeout=WAIT
+        )
+        who.expect(option(poll, "Sushi bar").locator(".poll-count")).to_have_text("0")
+        who.expect(poll.locator(".poll-state")).to_contain_text("2 votes")
+    bob.expect(option(b_poll, "Pizza place")).to_have_attribute("aria-pressed", "true")
+    bob.expect(option(b_poll, "Sushi bar")).to_have_attribute("aria-pressed", "false")
+    alice.expect(option(a_poll, "Pizza place")).to_have_attribute("aria-pressed", "true")
+    alice.expect(alice.conversation(group)).to_contain_text("Where do we eat?")
+    _shot(alice, "chat-reactions-poll")
+    _shot(bob, "chat-375")
+    assert bob.page.evaluate("document.documentElement.scrollWidth") <= 375
+    for person in (alice, bob):
+        assert person.unlabelled_controls() == []
+        assert person.low_contrast() == []
+
+    a_poll.locator(".poll-close").click()
+    for poll, who in ((a_poll, alice), (b_poll, bob)):
+        who.expect(poll.locator(".poll-state")).to_contain_text("Closed", timeout=WAIT)
+        who.expect(option(poll, "Pizza place")).to_be_disabled()
+        who.expect(option(poll, "Pizza place").locator(".poll-count")).to_have_text("2")
+    alice.expect(a_poll.locator(".poll-close")).to_have_count(0)
+    _shot(bob, "poll-closed-375")
+
+    # A reload rebuilds it all from the local store and the resume, once.
+    bob.page.reload()
+    bob.expect(b_poll.locator(".poll-state")).to_contain_text("Closed", timeout=WAIT)
+    bob.expect(option(b_poll, "Pizza place")).to_have_attribute("aria-pressed", "true")
+    bob.expect(bob.message(bob_reacts).locator(".reaction-chip")).to_have_text("🎉1")
+    bob.expect(question.locator(".reaction-chip")).to_have_text("❤️1")
+
+    # Bob's multi-select poll: the form wants two options; he picks both.
+    b = bob.page
+    b.locator("#new-poll").click()
+    b.get_by_label("Question").fill("Drinks?")
+    b.get_by_label("Option 1").fill("Water")
+    b.locator("#poll-submit").click()
+    bob.expect("#poll-error").to_have_text("Give at least two options.")
+    b.get_by_label("Option 2").fill("Juice")
+    b.get_by_label("Allow several answers").check()
+    b.locator("#poll-submit").click()
+    drinks_b = b.locator("#messages li.poll").filter(has_text="Drinks?")
+    drinks_a = p.locator("#messages li.poll").filter(has_text="Drinks?")
+    bob.expect(drinks_b.locator(".poll-state")).to_contain_text("Choose any", timeout=WAIT)
+    option(drinks_b, "Water").click()
+    bob.expect(option(drinks_b, "Water")).to_have_attribute("aria-pressed", "true", timeout=WAIT)
+    option(drinks_b, "Juice").click()
+    bob.expect(option(drinks_b, "Juice")).to_have_attribute("aria-pressed", "true", timeout=WAIT)
+    bob.expect(option(drinks_b, "Water")).to_have_attribute("aria-pressed", "true")
+    for name in ("Water", "Juice"):
+        alice.expect(option(drinks_a, name).locator(".poll-count")).to_have_text("1", timeout=WAIT)
+    alice.expect(drinks_a.locator(".poll-state")).to_contain_text("2 votes")
+
+    p.evaluate("location.hash = '#/'")
+    alice.expect("#conversation-list").to_be_visible()
+    _shot(alice, "conversations")
+    p.locator("#open-settings").click()
+    alice.expect("#key-info").to_have_attribute("data-published", "yes", timeout=WAIT)
+    _shot(alice, "settings")
+
+    # An end-to-end encrypted message has a server id too: reacting to it works.
+    bob.page.evaluate("location.hash = '#/'")
+    bob.conversation("see you at noon").locator("a").click()  # (the group's preview names Alice)
+    bob.expect("#chat-title").to_have_text(alice.name, timeout=WAIT)
+    noon = bob.message("see you at noon")
+    bob.expect(noon).to_have_count(1, timeout=WAIT)
+    noon.get_by_role("button", name="Add a reaction").click()
+    noon.get_by_role("button", name="React with laughing").click()
+    p.evaluate("location.hash = '#/'")
+    alice.conversation("see you at noon").locator("a").click()
+    alice.expect("#chat-title").to_have_text(bob.name, timeout=WAIT)
+    alice.expect(alice.message("see you at noon").locator(".reaction-chip")).to_have_text(
+        "😂1", timeout=WAIT
+    )
+    alice.check_clean()
+    bob.check_clean()

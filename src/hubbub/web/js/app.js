@@ -14,7 +14,7 @@
 import { Api } from "./api.js";
 import { E2E } from "./crypto.js";
 import { uuid } from "./dom.js";
-import { REDUCERS, retrySealed } from "./events.js";
+import { REDUCERS, closedPoll, retrySealed } from "./events.js";
 import { Store, deleteDatabase } from "./store.js";
 import { Socket } from "./ws.js";
 
@@ -394,6 +394,41 @@ export class App {
   async leaveGroup(gid) {
     await this.socket.request("group/membership", "LeaveGroup", { group_id: gid, request_id: uuid() });
     this.store.putConversation({ id: gid, left: true });
+  }
+
+  /** Set (or with "" remove) this user's one reaction to a message. */
+  async react(messageId, reaction) {
+    await this.socket.request("chat/reactions", "AddReaction", { message_id: messageId, reaction });
+    // The server tells the other members; this connection learns it from the reply.
+    this.store.setReaction(messageId, this.me.user_id, reaction);
+  }
+
+  async createPoll(convId, question, options, multi) {
+    const reply = await this.socket.request("chat/polls", "CreatePoll", {
+      conversation_id: convId, question, options, multi_select: multi,
+    });
+    // PollCreated goes to everyone but this connection: the poll is made from the reply.
+    this.store.putPoll(reply.data.ids.poll_id, convId, {
+      question, options: reply.data.options, multi, creator: this.me.user_id,
+    }, { sender: this.me.user_id, ts: Date.now() });
+  }
+
+  async votePoll(convId, pollId, optionIds) {
+    const reply = await this.socket.request("chat/polls/votes", "VotePoll", {
+      poll_id: pollId, conversation_id: convId, selected_option_ids: optionIds,
+    });
+    const got = reply.data.counts || {};
+    const item = this.store.messages.get(`poll:${pollId}`);
+    const ids = new Set([...Object.keys(got), ...((item && item.poll.options) || []).map((o) => o.option_id)]);
+    const counts = Object.fromEntries([...ids].map((o) => [o, got[o] || 0])); // an option at 0 may be left out
+    this.store.putPoll(pollId, convId, { counts, mine: optionIds });
+  }
+
+  async closePoll(convId, pollId) {
+    const reply = await this.socket.request("chat/polls/status", "ClosePoll", {
+      poll_id: pollId, conversation_id: convId,
+    });
+    closedPoll(this, { ...reply.data, poll_id: pollId, conversation_id: convId });
   }
 
   async setInfoText(text) {

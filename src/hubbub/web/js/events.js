@@ -28,6 +28,18 @@ export async function retrySealed(app) {
   }
 }
 
+/** A poll's closed state and final results (from PollClosed or ClosePoll's Ack). */
+export function closedPoll(app, d) {
+  const results = d.final_results || [];
+  const counts = Object.fromEntries(results.map((r) => [r.option_id, r.vote_count || 0]));
+  const old = app.store.messages.get(`poll:${d.poll_id}`);
+  const fields = { counts, closed: true, closedBy: d.closed_by, closedAt: ts(d.closed_at) };
+  if (!(old && old.poll && old.poll.options.length)) {
+    fields.options = results.map((r) => ({ option_id: r.option_id, text: r.text }));
+  }
+  app.store.putPoll(d.poll_id, d.conversation_id, fields);
+}
+
 export const REDUCERS = {
   async "chat/messages ChatMessageReceived"(app, f) {
     const d = f.data;
@@ -125,6 +137,45 @@ export const REDUCERS = {
       id: `sys:${f.seq ?? d.user_id}`, conv: d.group_id, kind: "system", ts: ts(d.timestamp),
       seq: f.seq, event: "left", user: d.user_id,
     });
+  },
+
+  "chat/reactions ReactionUpdated"(app, f) {
+    const d = f.data;
+    if (d.deleted || !d.user_id) return; // tombstoned with its self-destructed message
+    app.store.setReaction(d.message_id, d.user_id, d.reaction);
+  },
+
+  async "chat/polls PollCreated"(app, f) {
+    const d = f.data;
+    if (!d.poll_id) return;
+    await ensureConversation(app, d.conversation_id);
+    // Counts and votes already applied (the creator's own Ack, or votes seen
+    // first) are kept: only the poll's fixed fields come from this event.
+    app.store.putPoll(d.poll_id, d.conversation_id, {
+      question: d.question, options: d.options || [], multi: Boolean(d.multi_select),
+      creator: d.creator_id, expiresAt: d.expires_at ? ts(d.expires_at) : null,
+    }, { sender: d.creator_id, ts: ts(d.created_at), seq: f.seq });
+  },
+
+  "chat/polls/votes PollVoteUpdated"(app, f) {
+    const d = f.data;
+    if (!d.poll_id || !d.option_id) return;
+    const old = app.store.messages.get(`poll:${d.poll_id}`);
+    const poll = (old && old.poll) || { counts: {}, mine: [] };
+    const before = poll.counts[d.option_id] || 0;
+    const counts = { ...poll.counts, [d.option_id]: d.vote_count };
+    let mine = poll.mine;
+    // One event per option whose count changed: from this device's point of
+    // view our own vote went up (chosen) or down (withdrawn) there.
+    if (d.voter_id === app.store.me.user_id && d.vote_count !== before) {
+      mine = d.vote_count > before ? [...new Set([...mine, d.option_id])]
+        : mine.filter((o) => o !== d.option_id);
+    }
+    app.store.putPoll(d.poll_id, d.conversation_id, { counts, mine });
+  },
+
+  "chat/polls/status PollClosed"(app, f) {
+    closedPoll(app, f.data);
   },
 
   "crypto/keys PublicKeyReceived"(app, f) {

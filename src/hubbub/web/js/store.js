@@ -4,7 +4,9 @@
 //
 //   meta           key/value: cursor (last fully synced seq), seen seqs above it
 //   conversations  {id, kind, name, members: [{user_id, role}], left}
-//   messages       {id, conv, sender, seq, ts, text, enc, state, cid, expiresAt, rcpt, my, ...}
+//   messages       {id, conv, sender, seq, ts, text, enc, state, cid, expiresAt, rcpt, my,
+//                   reactions: {user_id: emoji}, ...}; a poll is an item of kind "poll"
+//                   (id "poll:<poll_id>") with {poll: {question, options, counts, mine, ...}}
 //   users          {user_id, username, display_name, info_text, last_seen_at}
 //   keys           this device's own key pairs (non-extractable private keys)
 //   peerkeys       other users' public keys {key_id, user_id, public_key, algorithm}
@@ -23,6 +25,14 @@ function req(r) {
     r.onsuccess = () => resolve(r.result);
     r.onerror = () => reject(r.error);
   });
+}
+
+function applyReactions(current, change) {
+  const out = { ...(current || {}) };
+  for (const [user, r] of Object.entries(change)) {
+    if (r) out[user] = r; else delete out[user];
+  }
+  return out;
 }
 
 export function dbName(userId) { return `hubbub-${userId}`; }
@@ -61,6 +71,7 @@ export class Store {
     this.scheduled = false;
     this.writes = Promise.resolve();
     this.pendingReceipts = new Map(); // message id -> {user_id: status}, before the message
+    this.pendingReactions = new Map(); // message id -> {user_id: emoji|null}, before the message
     this.seenTimer = 0;
     this.byConv = new Map(); // conversation id -> Map(message id -> message)
     this.sorted = new Map(); // conversation id -> sorted array, until it changes
@@ -215,6 +226,11 @@ export class Store {
       merged.rcpt = { ...(merged.rcpt || {}), ...early };
       this.pendingReceipts.delete(m.id);
     }
+    const reacted = this.pendingReactions.get(m.id);
+    if (reacted) {
+      merged.reactions = applyReactions(merged.reactions, reacted);
+      this.pendingReactions.delete(m.id);
+    }
     if (old) this.index(old, false);
     this.messages.set(m.id, merged);
     this.index(merged, true);
@@ -267,7 +283,7 @@ export class Store {
     for (const m of list) {
       if (m.kind === "system") continue;
       if (m.sender === this.me.user_id) n = 0;
-      else if (m.my !== "read") n += 1;
+      else if (m.kind === "msg" && m.my !== "read") n += 1;
     }
     return n;
   }
@@ -285,6 +301,28 @@ export class Store {
     if ((rank[status] || 0) <= (rank[rcpt[userId]] || 0)) return;
     rcpt[userId] = status;
     this.putMessage({ id: messageId, rcpt });
+  }
+
+  /** One user's reaction to a message now (null or "" removed it); kept until the message arrives. */
+  setReaction(messageId, userId, reaction) {
+    const change = { [userId]: reaction || null };
+    const m = this.messages.get(messageId);
+    if (!m) {
+      this.pendingReactions.set(messageId, { ...this.pendingReactions.get(messageId), ...change });
+      return;
+    }
+    this.putMessage({ id: messageId, reactions: applyReactions(m.reactions, change) });
+  }
+
+  /** Merge fields into a poll item (created on first sight, whatever event came first). */
+  putPoll(pollId, convId, fields, item = {}) {
+    const id = `poll:${pollId}`;
+    const old = this.messages.get(id);
+    const poll = { id: pollId, counts: {}, mine: [], options: [], ...(old && old.poll), ...fields };
+    return this.putMessage({
+      ...(old ? {} : { kind: "poll", conv: convId, ts: Date.now() }), ...item, id, poll,
+      text: poll.question ? `Poll: ${poll.question}` : "Poll",
+    });
   }
 
   // -- users, presence, blocks ----------------------------------------------

@@ -1,6 +1,7 @@
 // One conversation: header (title, presence or last seen, encryption,
 // block / leave), the messages with ticks and self-destruct countdowns, and
-// the composer (Enter sends, Shift+Enter for a new line).
+// the composer (Enter sends, Shift+Enter for a new line); reactions under
+// messages (a picker of a few emoji per message) and poll cards (groups).
 
 import { fill, fmtRemaining, fmtTime, h, syncList, toast } from "../dom.js";
 
@@ -12,6 +13,18 @@ const TICKS = {
   read: ["✓✓", "read"], failed: ["!", "not sent"],
 };
 const RANK = { delivered: 1, read: 2, played: 2 };
+const REACTIONS = [
+  ["👍", "thumbs up"], ["❤️", "heart"], ["😂", "laughing"], ["😮", "surprised"], ["😢", "sad"], ["🎉", "party"],
+];
+const REACTION_NAMES = new Map(REACTIONS);
+const MAX_POLL_OPTIONS = 12;
+
+/** A result bar; its width through CSSOM (the CSP refuses style attributes). */
+function bar(pct) {
+  const el = h("span", { class: "poll-bar", "aria-hidden": "true" });
+  el.style.width = `${pct}%`;
+  return el;
+}
 const PAGE = 200; // messages drawn at once; "Show earlier messages" adds more
 
 export class ChatView {
@@ -46,6 +59,7 @@ export class ChatView {
     this.limit = PAGE;
     this.more = h("button", { type: "button", class: "more", hidden: true,
       onclick: () => { this.limit += PAGE; this.stick = false; this.render(); } }, "Show earlier messages");
+    this.pollForm = this.makePollForm();
     this.form = h("form", { class: "composer", "aria-label": "Write a message" },
       h("label", { for: "composer-input", class: "visually-hidden" }, "Message"),
       this.input,
@@ -63,6 +77,7 @@ export class ChatView {
       this.more,
       this.list,
       this.note,
+      this.pollForm,
       this.form));
 
     this.input.value = app.drafts.get(convId) || "";
@@ -70,9 +85,13 @@ export class ChatView {
     this.input.addEventListener("keydown", (ev) => {
       if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); this.submit(); }
     });
-    this.list.addEventListener("click", (ev) => {
-      const retry = ev.target.closest("button.retry");
-      if (retry) this.app.retry(retry.dataset.id);
+    this.pickerFor = null; // the message whose reaction picker is open
+    this.list.addEventListener("click", (ev) => this.clicked(ev));
+    this.list.addEventListener("keydown", (ev) => {
+      if (ev.key === "Escape" && this.pickerFor) {
+        ev.preventDefault(); // the picker closes; the chat stays open
+        this.closePicker(true);
+      }
     });
     this.offs = ["messages", "conversations", "users", "presence", "blocks"].map(
       (t) => s.on(t, () => this.render()));
@@ -169,13 +188,26 @@ export class ChatView {
     const atBottom = this.stick;
     syncList(this.list, msgs, (m) => m.id, (m) => {
       if (m.kind === "system") return h("li", { class: "system" });
+      if (m.kind === "poll") {
+        return h("li", { class: "msg poll" },
+          h("span", { class: "sender" }), h("div", { class: "poll-body" }),
+          h("span", { class: "meta" }, h("time", { class: "time" })));
+      }
       const li = h("li", { class: "msg" },
         h("span", { class: "sender" }),
         h("span", { class: "text" }),
         h("span", { class: "meta" },
           h("span", { class: "countdown", "aria-hidden": "true" }),
           h("time", { class: "time" }),
-          h("span", { class: "ticks" })));
+          h("span", { class: "ticks" }),
+          h("button", { type: "button", class: "react-open", "aria-label": "Add a reaction",
+            "aria-haspopup": "true", "aria-expanded": "false", title: "React" }, "☺")),
+        h("div", { class: "react-picker", role: "group", "aria-label": "Choose a reaction", hidden: true },
+          REACTIONS.map(([emoji, name]) => h("button", {
+            type: "button", class: "react-choice", "data-emoji": emoji, "aria-label": `React with ${name}`,
+            "aria-pressed": "false",
+          }, emoji))),
+        h("div", { class: "reactions" }));
       return li;
     }, (li, m) => {
       li.dataset.id = m.id;
@@ -186,6 +218,12 @@ export class ChatView {
       const sender = li.querySelector(".sender");
       sender.textContent = conv.kind === "group" && !mine ? s.userName(m.sender) : "";
       sender.hidden = !sender.textContent;
+      if (m.kind === "poll") {
+        li.querySelector(".time").textContent = fmtTime(m.ts);
+        this.renderPoll(li, m, conv);
+        return;
+      }
+      this.renderReactions(li, m);
       const text = li.querySelector(".text");
       if (m.undecryptable) {
         text.textContent = `Encrypted message: ${m.undecryptable}`;
@@ -219,6 +257,185 @@ export class ChatView {
     this.app.markRead();
   }
 
+  // -- reactions -----------------------------------------------------------
+  renderReactions(li, m) {
+    const me = this.app.me.user_id;
+    const mineNow = (m.reactions || {})[me] || "";
+    const canReact = !m.id.startsWith("local:") && !m.undecryptable;
+    const opener = li.querySelector(".react-open");
+    opener.hidden = !canReact;
+    const open = canReact && this.pickerFor === m.id;
+    opener.setAttribute("aria-expanded", String(open));
+    const picker = li.querySelector(".react-picker");
+    picker.hidden = !open;
+    for (const b of picker.children) b.setAttribute("aria-pressed", String(b.dataset.emoji === mineNow));
+    const counts = new Map();
+    for (const r of Object.values(m.reactions || {})) counts.set(r, (counts.get(r) || 0) + 1);
+    const row = li.querySelector(".reactions");
+    const key = JSON.stringify([...counts, mineNow, canReact]);
+    if (row.dataset.shown === key) return;
+    row.dataset.shown = key;
+    const focused = row.contains(document.activeElement) ? document.activeElement.dataset.emoji : null;
+    row.replaceChildren(...[...counts].map(([emoji, n]) => h("button", {
+      type: "button", class: "reaction-chip", "data-emoji": emoji, "aria-pressed": String(emoji === mineNow),
+      disabled: !canReact,
+      "aria-label": `${REACTION_NAMES.get(emoji) || emoji}: ${n}${emoji === mineNow ? ", yours (press to remove)" : ""}`,
+    }, h("span", { "aria-hidden": "true" }, emoji), h("span", { class: "count" }, String(n)))));
+    if (focused) { const again = row.querySelector(`[data-emoji="${focused}"]`); if (again) again.focus(); }
+  }
+
+  closePicker(refocus) {
+    const id = this.pickerFor;
+    this.pickerFor = null;
+    this.render();
+    if (refocus && id) {
+      const li = this.list.querySelector(`li[data-key="${CSS.escape(id)}"]`);
+      if (li) li.querySelector(".react-open").focus();
+    }
+  }
+
+  /** Choosing the reaction one already has takes it back (sent as ""). */
+  toggleReaction(id, emoji) {
+    const m = this.app.store.messages.get(id);
+    if (!m) return;
+    const current = (m.reactions || {})[this.app.me.user_id];
+    this.run(() => this.app.react(id, current === emoji ? "" : emoji), null);
+  }
+
+  clicked(ev) {
+    const button = ev.target.closest("button");
+    if (!button) return;
+    const li = button.closest("li.msg");
+    const id = li && li.dataset.id;
+    if (button.classList.contains("retry")) this.app.retry(button.dataset.id);
+    else if (button.classList.contains("react-open")) {
+      if (this.pickerFor === id) { this.closePicker(true); return; }
+      this.pickerFor = id;
+      this.render();
+      const first = li.querySelector(".react-choice");
+      if (first) first.focus();
+    } else if (button.classList.contains("react-choice")) {
+      this.toggleReaction(id, button.dataset.emoji);
+      this.closePicker(true);
+    } else if (button.classList.contains("reaction-chip")) {
+      this.toggleReaction(id, button.dataset.emoji);
+    } else if (button.classList.contains("poll-option")) {
+      this.vote(li.dataset.id, button.dataset.option);
+    } else if (button.classList.contains("poll-close")) {
+      const m = this.app.store.messages.get(id);
+      if (m) this.run(() => this.app.closePoll(m.conv, m.poll.id), null); // the card says so
+    }
+  }
+
+  // -- polls ---------------------------------------------------------------
+  makePollForm() {
+    const question = h("input", { id: "poll-question", maxlength: "300", required: true, autocomplete: "off" });
+    const options = h("ol", { class: "poll-form-options", id: "poll-form-options" });
+    const multi = h("input", { type: "checkbox", id: "poll-multi" });
+    const error = h("p", { class: "form-error", role: "alert", id: "poll-error" });
+    let n = 0;
+    const addOption = () => {
+      n += 1;
+      const id = `poll-option-${n}`;
+      options.append(h("li", {},
+        h("label", { for: id }, `Option ${options.children.length + 1}`),
+        h("input", { id, class: "poll-option-input", maxlength: "100", autocomplete: "off" })));
+      addButton.disabled = options.children.length >= MAX_POLL_OPTIONS;
+    };
+    const addButton = h("button", { type: "button", id: "poll-add-option", onclick: () => {
+      addOption(); options.lastChild.querySelector("input").focus();
+    } }, "Add option");
+    const form = h("form", { class: "poll-form", id: "poll-form", hidden: true, "aria-labelledby": "poll-form-title" },
+      h("h3", { id: "poll-form-title" }, "New poll"),
+      h("label", { for: "poll-question" }, "Question"), question,
+      options, addButton,
+      h("p", { class: "check" }, multi, h("label", { for: "poll-multi" }, "Allow several answers")),
+      error,
+      h("p", { class: "poll-form-buttons" },
+        h("button", { type: "submit", class: "primary", id: "poll-submit" }, "Create poll"),
+        h("button", { type: "button", id: "poll-cancel", onclick: () => this.togglePollForm(false) }, "Cancel")));
+    const reset = () => {
+      question.value = ""; multi.checked = false; error.textContent = "";
+      options.replaceChildren(); addOption(); addOption();
+    };
+    reset();
+    form.addEventListener("keydown", (ev) => {
+      if (ev.key === "Escape") { ev.preventDefault(); this.togglePollForm(false); }
+    });
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const texts = [...options.querySelectorAll("input")].map((i) => i.value.trim()).filter(Boolean);
+      if (!question.value.trim()) { error.textContent = "Write a question."; question.focus(); return; }
+      if (texts.length < 2) { error.textContent = "Give at least two options."; return; }
+      try {
+        await this.app.createPoll(this.convId, question.value.trim(), texts, multi.checked);
+        reset();
+        this.stick = true;
+        this.togglePollForm(false);
+      } catch (e) { error.textContent = e.message || "The poll could not be created."; }
+    });
+    return form;
+  }
+
+  togglePollForm(show) {
+    this.pollForm.hidden = !show;
+    const opener = this.actions.querySelector("#new-poll");
+    if (opener) opener.setAttribute("aria-expanded", String(show));
+    if (show) this.pollForm.querySelector("#poll-question").focus();
+    else if (opener) opener.focus();
+  }
+
+  vote(itemId, optionId) {
+    const m = this.app.store.messages.get(itemId);
+    if (!m || m.poll.closed) return;
+    const mine = m.poll.mine || [];
+    let next;
+    if (m.poll.multi) next = mine.includes(optionId) ? mine.filter((o) => o !== optionId) : [...mine, optionId];
+    else next = mine.includes(optionId) ? [] : [optionId]; // the chosen one again withdraws the vote
+    this.run(() => this.app.votePoll(m.conv, m.poll.id, next), null);
+  }
+
+  renderPoll(li, m, conv) {
+    const s = this.app.store;
+    const me = this.app.me.user_id;
+    const p = m.poll;
+    const mine = m.sender === me;
+    li.classList.toggle("mine", mine);
+    li.classList.toggle("theirs", !mine);
+    li.classList.toggle("closed", Boolean(p.closed));
+    const sender = li.querySelector(".sender");
+    sender.textContent = mine ? "Your poll" : `Poll by ${s.userName(m.sender)}`;
+    const body = li.querySelector(".poll-body");
+    const key = JSON.stringify([p, conv.left]);
+    if (body.dataset.shown === key) return;
+    body.dataset.shown = key;
+    const focused = body.contains(document.activeElement) ? document.activeElement.dataset.option : null;
+    const total = Object.values(p.counts || {}).reduce((a, b) => a + b, 0);
+    const qid = `poll-q-${p.id}`;
+    // The server lets the creator close a poll, and a group's owner or admins.
+    const role = (conv.members.find((x) => x.user_id === me) || {}).role;
+    const canClose = !p.closed && !conv.left && (p.creator === me || role === "owner" || role === "admin");
+    body.replaceChildren(
+      h("p", { class: "poll-question", id: qid }, p.question || "Poll"),
+      h("p", { class: "poll-state" }, p.closed ? `Closed · final results · ${total} ${total === 1 ? "vote" : "votes"}`
+        : `${p.multi ? "Choose any" : "Choose one"} · ${total} ${total === 1 ? "vote" : "votes"}`),
+      h("ul", { class: "poll-options", "aria-labelledby": qid }, (p.options || []).map((o) => {
+        const n = (p.counts || {})[o.option_id] || 0;
+        const chosen = (p.mine || []).includes(o.option_id);
+        const pct = total ? Math.round((n / total) * 100) : 0;
+        return h("li", {}, h("button", {
+          type: "button", class: "poll-option", "data-option": o.option_id, "aria-pressed": String(chosen),
+          disabled: Boolean(p.closed || conv.left),
+          "aria-label": `${o.text}: ${n} ${n === 1 ? "vote" : "votes"}${chosen ? ", your vote" : ""}`,
+        },
+        bar(pct),
+        h("span", { class: "poll-text" }, (chosen ? "✓ " : "") + o.text),
+        h("span", { class: "poll-count" }, String(n))));
+      })),
+      ...(canClose ? [h("button", { type: "button", class: "poll-close" }, "Close poll")] : []));
+    if (focused) { const again = body.querySelector(`[data-option="${focused}"]`); if (again) again.focus(); }
+  }
+
   /** A direct chat without the peer's key: look again every few seconds (they may publish one). */
   recheckKey() {
     const conv = this.app.store.conversations.get(this.convId);
@@ -249,6 +466,8 @@ export class ChatView {
           blocked ? "Unblocked." : "Blocked."),
       }, blocked ? "Unblock" : "Block"));
     } else if (!conv.left) {
+      buttons.push(h("button", { type: "button", id: "new-poll", "aria-expanded": "false",
+        "aria-controls": "poll-form", onclick: () => this.togglePollForm(this.pollForm.hidden) }, "New poll"));
       // Two steps instead of confirm(): the second press within 5 s leaves.
       const leave = h("button", { type: "button", id: "leave-group" }, "Leave group");
       let armed = 0;
@@ -267,7 +486,7 @@ export class ChatView {
   }
 
   async run(action, done) {
-    try { await action(); toast(done); } catch (e) { toast(e.message || "That did not work."); }
+    try { await action(); if (done) toast(done); } catch (e) { toast(e.message || "That did not work."); }
   }
 
   countdowns() {
@@ -275,6 +494,7 @@ export class ChatView {
     for (const li of this.list.querySelectorAll("li.msg")) {
       const at = Number(li.dataset.expires);
       const el = li.querySelector(".countdown");
+      if (!el) continue; // a poll
       if (!at) { el.textContent = ""; continue; }
       const left = at - now;
       el.textContent = left > 0 ? fmtRemaining(left) : "";
