@@ -12,7 +12,6 @@ timer row in the same transaction, so a restart cannot forget it (see
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from hubbub.clock import Clock, iso
@@ -52,9 +51,6 @@ class Messages:
         self.publisher = publisher
         self.clock = clock
         self.on_timer_scheduled: list[Any] = []
-        # Awaited with the conversation id after each new plaintext message
-        # (a new message unarchives the conversation, `core/archive.py`).
-        self.on_sent: list[Callable[[str], Awaitable[None]]] = []
         # (sender, client_message_id) whose write failed with `unavailable`: it
         # may have committed all the same (the COMMIT's reply was lost).
         self._unsure: set[tuple[str, str]] = set()
@@ -190,8 +186,6 @@ class Messages:
             if expires is not None:
                 for cb in self.on_timer_scheduled:
                     cb(expires)
-            for hook in self.on_sent:
-                await hook(conversation_id)
         elif rec.conversation_id != conversation_id:
             raise ValidationFailed(
                 "client_message_id already used in another conversation",

@@ -91,6 +91,9 @@ class MtConnection:
         self.wake = asyncio.Event()
         self.closing: tuple[int, str] | None = None
         self.watching: set[str] = set()
+        # Dialogs this user has archived: a new message in one brings it back,
+        # which the store needs no write for; this connection says so.
+        self.archived: set[str] = set()
 
     def push(self, out: Out) -> None:
         if self.closing is not None:
@@ -118,9 +121,12 @@ class MtConnection:
                 item = self.queue.popleft()
                 if isinstance(item, Out):
                     await self.names.load(people_of(item.payload))
-                    frame = translate(item.payload, self.names)
-                    if frame is None:
+                    event = translate(item.payload, self.names)
+                    if event is None:
                         continue
+                    for extra in self._archive_state(event):
+                        await self.ws.send_text(_encode(extra).decode())
+                    frame = _encode(event)
                 else:
                     frame = item
                 await self.ws.send_text(frame.decode())
@@ -128,6 +134,18 @@ class MtConnection:
                 with contextlib.suppress(Exception):
                     await self.ws.close(self.closing[0], self.closing[1])
                 return
+
+    def _archive_state(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        """Follow the user's archive; `dialog.unarchived` before a message that revives one."""
+        kind, cid = event["type"], str(event.get("dialog_id"))
+        if kind == "dialog.archived":
+            self.archived.add(cid)
+        elif kind == "dialog.unarchived":
+            self.archived.discard(cid)
+        elif kind == "message.new" and cid in self.archived:
+            self.archived.discard(cid)
+            return [{"type": "dialog.unarchived", "dialog_id": cid}]
+        return []
 
     async def handle(self, raw: str, watchers: Watchers) -> None:
         if len(raw) > MAX_FRAME:
@@ -187,6 +205,10 @@ async def mtchat_ws(ws: WebSocket) -> None:
         return
     await ws.accept()
     conn = MtConnection(node, ws, me, scope)
+    try:
+        conn.archived = await node.archive.archived_of(me.user_id)
+    except Exception:
+        log.warning("archive state unavailable")
     node.hub.add(conn)
     writer = asyncio.get_running_loop().create_task(conn.writer())
     try:
