@@ -246,7 +246,6 @@ class Node:
         self.edits = Edits(st.edits, st.history, self.conversations, self.publisher, self.clock)
         self.reads = Reads(st.reads, st.history, self.conversations, self.publisher, self.clock)
         self.archive = Archive(st.archive, self.conversations, self.publisher, self.clock)
-        self.messages.on_sent.append(self.archive.message_sent)
         self.attachments = Attachments(
             st.attachments,
             FileBlobs(settings.data_dir / "attachments"),

@@ -65,5 +65,7 @@ async def test_idle_dialogs_are_archived_once_for_each_member(
     assert await archive.archive_inactive(3 * DAY) == 2
     assert await archive.archived_of("a") == {"d1"}  # the direct chat is not a dialog
     assert await archive.archive_inactive(3 * DAY) == 0  # once
-    await archive.message_sent("d1")
-    assert await archive.archived_of("b") == set()
+    await _send(st, "d1", "b", clock.now)  # a message brings it back, for both
+    assert await archive.archived_of("a") == set() == await archive.archived_of("b")
+    clock.now += 3 * DAY + 1
+    assert await archive.archive_inactive(3 * DAY) == 2  # idle again

@@ -519,3 +519,25 @@ async def test_every_event_type_on_jetstream(tmp_path: Path, jetstream_url: str)
     bye = {e.userId: e.payload.userDisconnected for e in by_name["userDisconnected"]}
     assert (bye[a[0]].code, bye[a[0]].forced) == (1000, False)
     assert len(bye) == 2
+
+
+async def test_mtchat_connections_are_chat_events_too(inproc: InProc) -> None:
+    """Spec 004 covers every protocol's connections: MTChat's WebSocket (spec 003)."""
+    from websockets.asyncio.client import connect
+
+    sub = inproc.node.chat_events_sink.subscribe()  # type: ignore[attr-defined]
+    api = Api(inproc)  # type: ignore[arg-type]
+    [a] = await api.user(1)
+    url = inproc.base_url.replace("http://", "ws://") + f"/api/v1/ws?token={a[1]}"
+    async with connect(url, additional_headers={"traceparent": TP}) as ws:
+        hello = msgspec.json.decode(await ws.recv())
+        assert hello["type"] == "connected"
+        conn = decoded(await next_event(sub, "userConnected", user_id=a[0]))
+        check_envelope(conn, "userConnected", a[0], "ns-test")
+        assert conn.traceId == TRACE and conn.clientId == "mtchat"
+    bye = decoded(await next_event(sub, "userDisconnected", user_id=a[0]))
+    check_envelope(bye, "userDisconnected", a[0], "ns-test")
+    assert bye.sessionId == conn.sessionId and bye.traceId == TRACE
+    d = bye.payload.userDisconnected
+    assert d.forced is False and d.code == 1000
+    await api.aclose()

@@ -73,17 +73,27 @@ async def test_read_position_only_moves_forward(store: SqlStores) -> None:
     assert await store.reads.read_position(cid, a) is None
 
 
-async def test_archive_is_per_user_and_idempotent(store: SqlStores) -> None:
+async def test_archive_is_per_user_idempotent_and_ends_with_the_next_message(
+    store: SqlStores,
+) -> None:
     a, b = await make_user(store), await make_user(store)
     cid, _ = await store.conversations.open_direct(new_id(), a, b, now_ms())
+    await _send(store, cid, b, "before")
     ev = event("u", a, "chat/messages", "ConversationArchived", {"conversation_id": cid})
     assert await store.archive.set_archived(cid, a, True, now_ms(), ev) is not None
     assert await store.archive.set_archived(cid, a, True, now_ms(), ev) is None
     assert await store.archive.archived_of(a) == {cid}
     assert await store.archive.archived_of(b) == set()
-    assert await store.archive.archived_by(cid) == [a]
     assert await store.archive.set_archived(cid, a, False, now_ms(), ev) is not None
-    assert await store.archive.archived_by(cid) == []
+    assert await store.archive.set_archived(cid, a, False, now_ms(), ev) is None
+    assert await store.archive.archived_of(a) == set()
+    # Archived again, then a message: no longer archived, with no write by the send.
+    assert await store.archive.set_archived(cid, a, True, now_ms(), ev) is not None
+    await _send(store, cid, b, "after")
+    assert await store.archive.archived_of(a) == set()
+    assert await store.archive.set_archived(cid, a, False, now_ms(), ev) is None
+    assert await store.archive.set_archived(cid, a, True, now_ms(), ev) is not None
+    assert await store.archive.archived_of(a) == {cid}
 
 
 async def test_external_users_are_created_once_even_when_raced(store: SqlStores) -> None:

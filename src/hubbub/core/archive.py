@@ -3,7 +3,10 @@
 Archiving and unarchiving are the user's own events (`ConversationArchived`,
 `ConversationUnarchived` on `chat/messages`, scope `u`): every device of that
 user hears of it, nobody else. A new message brings the conversation back
-for everyone who had archived it (spec 003), through `Messages.on_sent`.
+for everyone who had archived it (spec 003): an archive holds until the
+next message (the store compares stream positions), so sending costs
+nothing more; clients clear the flag on a new message (MTChat's WebSocket
+says `dialog.unarchived`, see `protocols/mtchat/ws.py`).
 
 Spec 003 dialogs also archive themselves: `archive_inactive` (run by the
 node every so often) archives a dialog for each member who has not, once no
@@ -54,10 +57,6 @@ class Archive:
             return False
         await self.publisher.event(stored, [user_id])
         return True
-
-    async def message_sent(self, conversation_id: str) -> None:
-        for user_id in await self.store.archived_by(conversation_id):
-            await self._set(conversation_id, user_id, False)
 
     async def archived_of(self, user_id: str) -> set[str]:
         return await self.store.archived_of(user_id)

@@ -29,7 +29,6 @@ from hubbub.protocols.mtchat.views import Names
 __all__ = ["conversation_of", "people_of", "translate"]
 
 _decode = msgspec.json.Decoder(dict[str, Any]).decode
-_encode = msgspec.json.Encoder().encode
 
 
 def _peek(frame: bytes) -> tuple[str, dict[str, Any]] | None:
@@ -58,7 +57,7 @@ def people_of(frame: bytes) -> list[str]:
     return [v for k in ("sender_id", "user_id") if isinstance(v := peeked[1].get(k), str)]
 
 
-def translate(frame: bytes, names: Names) -> bytes | None:
+def translate(frame: bytes, names: Names) -> dict[str, Any] | None:
     peeked = _peek(frame)
     if peeked is None:
         return None
@@ -117,4 +116,4 @@ def translate(frame: bytes, names: Names) -> bytes | None:
         }
     else:
         return None
-    return _encode(out)
+    return out

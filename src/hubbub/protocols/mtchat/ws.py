@@ -91,6 +91,9 @@ class MtConnection:
         self.wake = asyncio.Event()
         self.closing: tuple[int, str] | None = None
         self.watching: set[str] = set()
+        # Dialogs this user has archived: a new message in one brings it back,
+        # which the store needs no write for; this connection says so.
+        self.archived: set[str] = set()
 
     def push(self, out: Out) -> None:
         if self.closing is not None:
@@ -118,9 +121,12 @@ class MtConnection:
                 item = self.queue.popleft()
                 if isinstance(item, Out):
                     await self.names.load(people_of(item.payload))
-                    frame = translate(item.payload, self.names)
-                    if frame is None:
+                    event = translate(item.payload, self.names)
+                    if event is None:
                         continue
+                    for extra in self._archive_state(event):
+                        await self.ws.send_text(_encode(extra).decode())
+                    frame = _encode(event)
                 else:
                     frame = item
                 await self.ws.send_text(frame.decode())
@@ -128,6 +134,18 @@ class MtConnection:
                 with contextlib.suppress(Exception):
                     await self.ws.close(self.closing[0], self.closing[1])
                 return
+
+    def _archive_state(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        """Follow the user's archive; `dialog.unarchived` before a message that revives one."""
+        kind, cid = event["type"], str(event.get("dialog_id"))
+        if kind == "dialog.archived":
+            self.archived.add(cid)
+        elif kind == "dialog.unarchived":
+            self.archived.discard(cid)
+        elif kind == "message.new" and cid in self.archived:
+            self.archived.discard(cid)
+            return [{"type": "dialog.unarchived", "dialog_id": cid}]
+        return []
 
     async def handle(self, raw: str, watchers: Watchers) -> None:
         if len(raw) > MAX_FRAME:
@@ -187,8 +205,16 @@ async def mtchat_ws(ws: WebSocket) -> None:
         return
     await ws.accept()
     conn = MtConnection(node, ws, me, scope)
+    try:
+        conn.archived = await node.archive.archived_of(me.user_id)
+    except Exception:
+        log.warning("archive state unavailable")
     node.hub.add(conn)
     writer = asyncio.get_running_loop().create_task(conn.writer())
+    # Spec 004: every connection of every protocol is a chat event.
+    trace = ws.headers.get("traceparent")
+    node.chat_events.connected(me.user_id, conn.id, "mtchat", trace)
+    peer_close = 1005
     try:
         conn.send({"type": "connected", "employee_id": me.external_id})
         await node.heartbeats.open(conn.id, me.user_id)
@@ -196,9 +222,16 @@ async def mtchat_ws(ws: WebSocket) -> None:
         while conn.closing is None:
             raw = await ws.receive_text()
             await conn.handle(raw, watchers)
-    except (WebSocketDisconnect, RuntimeError):
+    except WebSocketDisconnect as exc:
+        peer_close = exc.code
+    except RuntimeError:
         pass
     finally:
+        forced = conn.closing is not None
+        code, reason = conn.closing or (peer_close, "closed by the client")
+        node.chat_events.disconnected(
+            me.user_id, conn.id, "mtchat", trace, code=code, reason=reason, forced=forced
+        )
         node.hub.remove(conn)
         for cid in conn.watching:
             watchers.remove(cid, conn)

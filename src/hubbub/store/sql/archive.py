@@ -1,27 +1,42 @@
-"""Per-user archive (`core.ports.ArchiveStore`)."""
+"""Per-user archive (`core.ports.ArchiveStore`).
+
+A row says "archived at stream position P"; the conversation counts as
+archived while its last message is at or before P. So a new message brings
+it back for everyone without the send path doing anything (no read or write
+per message): every query below compares with the last message's position.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, insert, select, text
+from sqlalchemy import Connection, delete, func, insert, select, text, update
 
 from hubbub.core.model import NewEvent, StoredEvent
 from hubbub.store.sql import tables as t
 from hubbub.store.sql.area import SqlArea
-from hubbub.store.sql.events import insert_event
+from hubbub.store.sql.events import insert_event, stream_head
 
 __all__ = ["SqlArchive"]
 
-_a = t.archives
+_a, _msg = t.archives, t.messages
 
-# Members of dialogs with no message since `cutoff` (or none since they were
-# created) who have not archived them: MTChat's auto-archive.
-_INACTIVE = text(
+_LAST = "(SELECT MAX(x.event_pos) FROM messages x WHERE x.conversation_id = {cid})"
+_ARCHIVED_OF = text(
+    f"""
+    SELECT a.conversation_id FROM archives a
+    WHERE a.user_id = :me AND a.archived_pos >= COALESCE({_LAST.format(cid="a.conversation_id")}, 0)
     """
+)
+# Members of dialogs with no message since `cutoff` (or none since they were
+# created) who have not archived them since: MTChat's auto-archive.
+_INACTIVE = text(
+    f"""
     SELECT m.conversation_id, m.user_id FROM members m
     JOIN dialogs d ON d.conversation_id = m.conversation_id
     WHERE m.left_pos IS NULL
-      AND NOT EXISTS (SELECT 1 FROM archives a
-                      WHERE a.conversation_id = m.conversation_id AND a.user_id = m.user_id)
+      AND NOT EXISTS (
+        SELECT 1 FROM archives a
+        WHERE a.conversation_id = m.conversation_id AND a.user_id = m.user_id
+          AND a.archived_pos >= COALESCE({_LAST.format(cid="m.conversation_id")}, 0))
       AND COALESCE((SELECT MAX(x.created_at) FROM messages x
                     WHERE x.conversation_id = m.conversation_id), d.created_at) < :cutoff
     ORDER BY m.conversation_id, m.user_id
@@ -30,39 +45,54 @@ _INACTIVE = text(
 )
 
 
+def _archived(conn: Connection, conversation_id: str, user_id: str) -> tuple[bool, bool]:
+    """(a row exists, it is in effect: no message since)."""
+    row = conn.execute(
+        select(_a.c.archived_pos).where(
+            _a.c.conversation_id == conversation_id, _a.c.user_id == user_id
+        )
+    ).first()
+    if row is None:
+        return False, False
+    last = conn.execute(
+        select(func.max(_msg.c.event_pos)).where(_msg.c.conversation_id == conversation_id)
+    ).scalar_one_or_none()
+    return True, row.archived_pos >= (last or 0)
+
+
 class SqlArchive(SqlArea):
-    """The archive area: one `archives` row per (conversation, user) archived."""
+    """The archive area: one `archives` row per (conversation, user)."""
 
     async def set_archived(
         self, conversation_id: str, user_id: str, archived: bool, now: int, event: NewEvent
     ) -> StoredEvent | None:
         def unit(conn: Connection) -> StoredEvent | None:
             where = (_a.c.conversation_id == conversation_id) & (_a.c.user_id == user_id)
-            there = conn.execute(select(_a.c.user_id).where(where)).first() is not None
-            if there == archived:
+            row, effective = _archived(conn, conversation_id, user_id)
+            if effective == archived:
                 return None
             if archived:
-                conn.execute(
-                    insert(_a).values(
-                        conversation_id=conversation_id, user_id=user_id, archived_at=now
+                head = stream_head(conn)
+                if row:
+                    conn.execute(update(_a).where(where).values(archived_at=now, archived_pos=head))
+                else:
+                    conn.execute(
+                        insert(_a).values(
+                            conversation_id=conversation_id,
+                            user_id=user_id,
+                            archived_at=now,
+                            archived_pos=head,
+                        )
                     )
-                )
             else:
                 conn.execute(delete(_a).where(where))
             return insert_event(conn, event, now)
 
         return await self.writer.submit(unit)
 
-    async def archived_by(self, conversation_id: str) -> list[str]:
-        async with self.engine.connect() as conn:
-            rows = await conn.execute(
-                select(_a.c.user_id).where(_a.c.conversation_id == conversation_id)
-            )
-            return [r[0] for r in rows]
-
     async def archived_of(self, user_id: str) -> set[str]:
         async with self.engine.connect() as conn:
-            rows = await conn.execute(select(_a.c.conversation_id).where(_a.c.user_id == user_id))
+            rows = await conn.execute(_ARCHIVED_OF, {"me": user_id})
             return {r[0] for r in rows}
 
     async def inactive_dialog_members(self, cutoff: int, limit: int) -> list[tuple[str, str]]:

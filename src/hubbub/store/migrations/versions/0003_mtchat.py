@@ -68,6 +68,7 @@ def upgrade() -> None:
         sa.Column("conversation_id", sa.String(36), primary_key=True),
         sa.Column("user_id", sa.String(36), primary_key=True),
         sa.Column("archived_at", sa.BigInteger, nullable=False),
+        sa.Column("archived_pos", _Pos, nullable=False),
     )
     op.create_index("ix_archives_user", "archives", ["user_id", "conversation_id"])
     op.create_table(

@@ -76,13 +76,15 @@ read_positions = Table(
     Column("updated_at", Ms, nullable=False),
 )
 
-# Conversations a user archived for themselves.
+# Conversations a user archived for themselves: archived while no message
+# came after `archived_pos` (the stream head when they archived it).
 archives = Table(
     "archives",
     metadata,
     Column("conversation_id", String(36), primary_key=True),
     Column("user_id", String(36), primary_key=True),
     Column("archived_at", Ms, nullable=False),
+    Column("archived_pos", Pos, nullable=False),
     Index("ix_archives_user", "user_id", "conversation_id"),
 )
 
