@@ -7,6 +7,7 @@ from fastapi import Request
 from hubbub.core.apikeys import require_session
 from hubbub.core.context import Caller
 from hubbub.core.throttle import client_address
+from hubbub.credentials import bearer_token
 from hubbub.errors import Forbidden, Unauthorized
 from hubbub.runtime import Node
 
@@ -19,10 +20,10 @@ def node_of(request: Request) -> Node:
 
 
 def bearer(request: Request) -> str:
-    auth = request.headers.get("authorization", "")
-    if auth[:7].lower() != "bearer " or not auth[7:].strip():
+    token = bearer_token(request.headers.get("authorization"))
+    if not token:
         raise Unauthorized("missing bearer token")
-    return auth[7:].strip()
+    return token
 
 
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})

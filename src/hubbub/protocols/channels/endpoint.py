@@ -27,6 +27,7 @@ from hubbub.core.context import Caller
 from hubbub.core.frames import encode_frame
 from hubbub.core.model import TokenInfo
 from hubbub.core.ordering import on_queued
+from hubbub.credentials import bearer_token
 from hubbub.errors import (
     BadFrame,
     Forbidden,
@@ -111,13 +112,6 @@ def _device(raw: str | None, path: str) -> str | None:
         raise ValidationFailed(exc.message, path=path) from None
 
 
-def _bearer(ws: WebSocket) -> str | None:
-    auth = ws.headers.get("authorization")
-    if auth and auth[:7].lower() == "bearer ":
-        return auth[7:].strip()
-    return None
-
-
 class Connection:
     def __init__(self, node: Node, ws: WebSocket) -> None:
         self.node = node
@@ -167,7 +161,7 @@ class Connection:
             await self.ws.close(code=1008, reason="origin not allowed")
             return
         await self.ws.accept()
-        token = _bearer(self.ws)
+        token = bearer_token(self.ws.headers.get("authorization"))
         api_key = self.ws.headers.get("x-api-key")
         try:
             device = _device(self.ws.headers.get("x-device-id"), "$.headers.x-device-id")

@@ -8,6 +8,7 @@ from fastapi import Request
 from pydantic import BaseModel, model_validator
 
 from hubbub.core.ports.dialogs import ScopeRule
+from hubbub.credentials import bearer_token
 from hubbub.errors import ValidationFailed
 from hubbub.protocols.mtchat.identity import MtUser, authenticate, parse_scope
 from hubbub.rest.deps import node_of
@@ -46,10 +47,7 @@ def no_nul(request: Request) -> None:
 
 
 def _bearer(request: Request) -> str | None:
-    auth = request.headers.get("authorization", "")
-    if auth[:7].lower() == "bearer " and auth[7:].strip():
-        return auth[7:].strip()
-    return None
+    return bearer_token(request.headers.get("authorization")) or None
 
 
 async def mt_user(request: Request) -> MtUser:

@@ -25,6 +25,7 @@ import msgspec
 
 from hubbub.core.context import Caller
 from hubbub.core.ports.dialogs import ScopeRule
+from hubbub.credentials import bearer_token
 from hubbub.errors import Forbidden, Unauthorized, ValidationFailed
 from hubbub.runtime import Node
 
@@ -92,9 +93,7 @@ async def authenticate(node: Node, token: str | None, user_id: str | None) -> Mt
 def admin_ok(node: Node, authorization: str | None) -> None:
     """The management API: `Authorization: Bearer <--mtchat-admin-token>`."""
     wanted = node.settings.mtchat_admin_token
-    got = (
-        (authorization or "")[7:].strip() if (authorization or "")[:7].lower() == "bearer " else ""
-    )
+    got = bearer_token(authorization) or ""
     if not wanted or not got or not hmac.compare_digest(got.encode(), wanted.encode()):
         raise Unauthorized("admin token required")
 

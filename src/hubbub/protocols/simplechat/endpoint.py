@@ -35,6 +35,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from hubbub.core.model import TokenInfo
 from hubbub.core.ordering import on_queued
 from hubbub.core.rooms import Joined
+from hubbub.credentials import bearer_token
 from hubbub.errors import (
     BadFrame,
     HubbubError,
@@ -90,13 +91,6 @@ def _size(raw: str | bytes) -> int:
     if isinstance(raw, bytes) or raw.isascii():
         return len(raw)
     return len(raw.encode("utf-8", "surrogatepass"))
-
-
-def _bearer(ws: WebSocket) -> str | None:
-    auth = ws.headers.get("authorization")
-    if auth and auth[:7].lower() == "bearer ":
-        return auth[7:].strip()
-    return None
 
 
 class RoomListener:
@@ -304,7 +298,7 @@ class RoomConnection:
         if self.joined is not None:
             raise BadFrame("already initialised")
         node = self.node
-        token = msg.token or _bearer(self.ws)
+        token = msg.token or bearer_token(self.ws.headers.get("authorization"))
         info = None
         if token:
             try:
