@@ -22,6 +22,8 @@ CHROMIUM = os.environ.get("HUBBUB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    # A synthetic microphone (a beep), granted without a prompt: voice notes are recorded.
+    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
 ]  # fmt: skip
 REQUIRE = os.environ.get("HUBBUB_REQUIRE_SERVICES") == "1"
 PASSWORD = "correct horse battery"

@@ -71,6 +71,8 @@ export class Api {
   conversations() { return this.call("GET", "/v1/conversations"); }
   conversation(id) { return this.call("GET", `/v1/conversations/${encodeURIComponent(id)}`); }
   openDirect(userId) { return this.call("POST", "/v1/conversations/direct", { user_id: userId }); }
+  /** A short-lived URL of a blob that works without a header (for <audio src>). */
+  blobUrl(blobId) { return this.call("POST", `/v1/blobs/${encodeURIComponent(blobId)}/url`); }
   blocks() { return this.call("GET", "/v1/blocks"); }
   block(userId) { return this.call("PUT", `/v1/users/${encodeURIComponent(userId)}/block`); }
   unblock(userId) { return this.call("DELETE", `/v1/users/${encodeURIComponent(userId)}/block`); }

@@ -308,6 +308,7 @@ export class App {
   markRead() {
     const conv = this.openConv;
     if (!conv || document.visibilityState !== "visible") return;
+    this.ackMentions(conv);
     for (const m of this.store.messagesOf(conv)) {
       if (m.kind === "msg" && m.sender !== this.me.user_id && m.my !== "read") {
         this.queueReceipt(m.id, "read");
@@ -429,6 +430,71 @@ export class App {
       poll_id: pollId, conversation_id: convId,
     });
     closedPoll(this, { ...reply.data, poll_id: pollId, conversation_id: convId });
+  }
+
+  // -- voice notes, stickers, forwards, mentions ---------------------------
+  /**
+   * Voice notes and stickers are sent at once, not through the outbox (a
+   * recording is too big to keep for a retry); their own copy comes back in
+   * this user's feed, which the resume after the reply reads.
+   */
+  async sendVoice(convId, { payload, mime, durationMs }) {
+    const reply = await this.socket.request("chat/voice", "SendVoiceMessage", {
+      conversation_id: convId, audio_payload: payload, mime_type: mime, duration_ms: durationMs,
+      client_message_id: uuid(),
+    });
+    if (reply.data.status === "rejected") throw new Error(`Voice note refused: ${reply.data.reason}`);
+    await this.resume();
+  }
+
+  async sendSticker(convId, stickerId, packId) {
+    await this.socket.request("chat/stickers", "SendStickerMessage", {
+      conversation_id: convId, sticker_id: stickerId, sticker_pack_id: packId, client_message_id: uuid(),
+    });
+    await this.resume();
+  }
+
+  async forward(messageId, fromId, toId, note) {
+    const reply = await this.socket.request("chat/forward", "ForwardMessage", {
+      original_message_id: messageId, from_conversation_id: fromId, to_conversation_id: toId,
+      note: note || undefined,
+    });
+    if (reply.data.status !== "forwarded") throw new Error(reply.data.reason || "Not forwarded.");
+    await this.resume();
+  }
+
+  /** A playable URL of a voice note's audio (`/v1/blobs/{id}`), signed, cached until near its expiry. */
+  async voiceUrl(path) {
+    const id = String(path || "").split("/").pop();
+    if (!id) return null;
+    this.blobUrls = this.blobUrls || new Map();
+    const cached = this.blobUrls.get(id);
+    if (cached && cached.until > Date.now()) return cached.url;
+    const { url, expires_at: exp } = await this.api.blobUrl(id);
+    this.blobUrls.set(id, { url, until: Date.parse(exp) - 30_000 });
+    return url;
+  }
+
+  /** Tell the sender a voice note arrived (VoiceMessageDelivered), once per message. */
+  voiceArrived(m) {
+    if (m.sender === this.me.user_id || m.voiceAcked || !this.socket) return;
+    this.store.putMessage({ id: m.id, voiceAcked: true });
+    this.socket.request("chat/voice/ack", "VoiceMessageDelivered", {
+      message_id: m.id, conversation_id: m.conv, received_at: new Date().toISOString(),
+    }).catch(() => {});
+  }
+
+  /** Mentions of this user in a conversation, acknowledged when it is open and seen. */
+  ackMentions(convId) {
+    const conv = this.store.conversations.get(convId);
+    if (!conv || !(conv.mentions || []).length || !this.isReadable(convId) || !this.socket) return;
+    const ids = conv.mentions;
+    this.store.putConversation({ id: convId, mentions: [] });
+    for (const id of ids) {
+      this.socket.request("chat/mentions", "AcknowledgeMention", {
+        notification_id: id, ack_timestamp: new Date().toISOString(),
+      }).catch(() => {});
+    }
   }
 
   async setInfoText(text) {

@@ -40,7 +40,48 @@ export function closedPoll(app, d) {
   app.store.putPoll(d.poll_id, d.conversation_id, fields);
 }
 
+/** A forwarded copy says so, with the forwarder's note. */
+function forwardMarks(d) {
+  return d.forwarded ? { forwarded: true, note: d.note || "" } : {};
+}
+
 export const REDUCERS = {
+  async "chat/stickers StickerMessageReceived"(app, f) {
+    const d = f.data;
+    if (d.deleted || !d.message_id) return;
+    await ensureConversation(app, d.conversation_id);
+    const m = app.store.putMessage({
+      id: d.message_id, conv: d.conversation_id, sender: d.sender_id, seq: f.seq, ts: ts(d.timestamp),
+      text: "", enc: false, state: "sent", kind: "msg",
+      sticker: { id: d.sticker_id, pack: d.sticker_pack_id }, ...forwardMarks(d),
+    });
+    app.received(m);
+  },
+
+  async "chat/voice VoiceMessageReceived"(app, f) {
+    const d = f.data;
+    if (d.deleted || !d.message_id) return;
+    await ensureConversation(app, d.conversation_id);
+    const m = app.store.putMessage({
+      id: d.message_id, conv: d.conversation_id, sender: d.sender_id, seq: f.seq, ts: ts(d.timestamp),
+      text: "", enc: false, state: "sent", kind: "msg",
+      voice: { url: d.audio_url, durationMs: d.duration_ms || 0, mime: d.mime_type }, ...forwardMarks(d),
+    });
+    app.received(m);
+    app.voiceArrived(m);
+  },
+
+  async "chat/mentions MentionNotification"(app, f) {
+    const d = f.data;
+    await ensureConversation(app, d.conversation_id);
+    const conv = app.store.conversations.get(d.conversation_id);
+    if (!d.notification_id || d.mentioned_user_id !== app.store.me.user_id || !conv) return;
+    const mentions = conv.mentions || [];
+    if (mentions.includes(d.notification_id)) return;
+    app.store.putConversation({ id: conv.id, mentions: [...mentions, d.notification_id] });
+    app.ackMentions(conv.id);
+  },
+
   async "chat/messages ChatMessageReceived"(app, f) {
     const d = f.data;
     if (d.deleted) { app.store.removeMessage(d.message_id); return; } // self-destructed
@@ -48,7 +89,7 @@ export const REDUCERS = {
     const m = app.store.putMessage({
       id: d.message_id, conv: d.conversation_id, sender: d.sender_id, seq: f.seq,
       ts: ts(d.timestamp), text: d.content, type: d.type, enc: false, state: "sent",
-      expiresAt: d.expires_at ? ts(d.expires_at) : null, kind: "msg",
+      expiresAt: d.expires_at ? ts(d.expires_at) : null, kind: "msg", ...forwardMarks(d),
     });
     if (m.expiresAt && m.expiresAt <= Date.now()) { app.store.removeMessage(m.id); return; }
     expireLater(app, m);

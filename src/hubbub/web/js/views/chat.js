@@ -4,6 +4,9 @@
 // messages (a picker of a few emoji per message) and poll cards (groups).
 
 import { fill, fmtRemaining, fmtTime, h, syncList, toast } from "../dom.js";
+import { PACK_ID, sticker } from "../stickers.js";
+import { Recorder, forwardForm, stickerPicker, voicePlayer, withMentions } from "./media.js";
+import { makePollForm, renderPoll, togglePollForm, vote } from "./polls.js";
 
 const TTLS = [
   ["", "Off"], ["10", "10 seconds"], ["60", "1 minute"], ["3600", "1 hour"], ["86400", "1 day"],
@@ -17,14 +20,6 @@ const REACTIONS = [
   ["👍", "thumbs up"], ["❤️", "heart"], ["😂", "laughing"], ["😮", "surprised"], ["😢", "sad"], ["🎉", "party"],
 ];
 const REACTION_NAMES = new Map(REACTIONS);
-const MAX_POLL_OPTIONS = 12;
-
-/** A result bar; its width through CSSOM (the CSP refuses style attributes). */
-function bar(pct) {
-  const el = h("span", { class: "poll-bar", "aria-hidden": "true" });
-  el.style.width = `${pct}%`;
-  return el;
-}
 const PAGE = 200; // messages drawn at once; "Show earlier messages" adds more
 
 export class ChatView {
@@ -59,13 +54,29 @@ export class ChatView {
     this.limit = PAGE;
     this.more = h("button", { type: "button", class: "more", hidden: true,
       onclick: () => { this.limit += PAGE; this.stick = false; this.render(); } }, "Show earlier messages");
-    this.pollForm = this.makePollForm();
+    this.pollForm = makePollForm(this);
+    this.recorder = new Recorder((audio) => this.run(() => this.app.sendVoice(this.convId, audio), null));
+    this.stickers = stickerPicker((id) => {
+      this.stickers.toggle(false);
+      this.stick = true;
+      this.run(() => this.app.sendSticker(this.convId, id, PACK_ID), null);
+    });
+    this.forwarding = null; // the message the forward form is for
+    this.forwardForm = forwardForm(app, async (to, note) => {
+      const m = this.forwarding;
+      await this.app.forward(m.id, this.convId, to, note);
+      this.closeForward();
+      toast("Forwarded.");
+    }, () => this.closeForward());
     this.form = h("form", { class: "composer", "aria-label": "Write a message" },
       h("label", { for: "composer-input", class: "visually-hidden" }, "Message"),
       this.input,
       h("label", { for: "composer-ttl", class: "ttl-label" }, h("span", { class: "icon icon-timer", "aria-hidden": "true" }),
         h("span", { class: "visually-hidden" }, "Disappearing message timer")),
       this.ttl,
+      this.stickers.opener,
+      this.recorder.button,
+      this.recorder.status,
       this.sendButton);
     fill(el, h("div", { class: "chat" },
       h("header", { class: "chat-header" },
@@ -78,6 +89,8 @@ export class ChatView {
       this.list,
       this.note,
       this.pollForm,
+      this.forwardForm,
+      this.stickers.panel,
       this.form));
 
     this.input.value = app.drafts.get(convId) || "";
@@ -179,6 +192,8 @@ export class ChatView {
     this.input.disabled = Boolean(frozen);
     this.sendButton.disabled = Boolean(frozen);
     this.ttl.disabled = Boolean(frozen);
+    this.recorder.button.disabled = Boolean(frozen);
+    this.stickers.opener.disabled = Boolean(frozen);
     this.note.hidden = !frozen;
     this.note.textContent = conv.left ? "You left this group." : blocked ? "You blocked this person. Unblock them to write." : "";
 
@@ -195,13 +210,16 @@ export class ChatView {
       }
       const li = h("li", { class: "msg" },
         h("span", { class: "sender" }),
-        h("span", { class: "text" }),
+        h("span", { class: "forwarded", hidden: true }),
+        m.voice ? voicePlayer(this.app, m) : h("span", { class: m.sticker ? "text sticker" : "text" }),
         h("span", { class: "meta" },
           h("span", { class: "countdown", "aria-hidden": "true" }),
           h("time", { class: "time" }),
           h("span", { class: "ticks" }),
           h("button", { type: "button", class: "react-open", "aria-label": "Add a reaction",
-            "aria-haspopup": "true", "aria-expanded": "false", title: "React" }, "☺")),
+            "aria-haspopup": "true", "aria-expanded": "false", title: "React" }, "☺"),
+          h("button", { type: "button", class: "forward-open", "aria-label": "Forward this message",
+            "aria-controls": "forward-form", title: "Forward" }, "↪")),
         h("div", { class: "react-picker", role: "group", "aria-label": "Choose a reaction", hidden: true },
           REACTIONS.map(([emoji, name]) => h("button", {
             type: "button", class: "react-choice", "data-emoji": emoji, "aria-label": `React with ${name}`,
@@ -220,17 +238,11 @@ export class ChatView {
       sender.hidden = !sender.textContent;
       if (m.kind === "poll") {
         li.querySelector(".time").textContent = fmtTime(m.ts);
-        this.renderPoll(li, m, conv);
+        renderPoll(this, li, m, conv);
         return;
       }
       this.renderReactions(li, m);
-      const text = li.querySelector(".text");
-      if (m.undecryptable) {
-        text.textContent = `Encrypted message: ${m.undecryptable}`;
-        li.classList.add("undecryptable");
-      } else {
-        text.textContent = m.text;
-      }
+      this.renderBody(li, m, conv);
       const time = li.querySelector(".time");
       time.textContent = fmtTime(m.ts);
       time.dateTime = new Date(m.ts).toISOString();
@@ -255,6 +267,49 @@ export class ChatView {
     this.countdowns();
     if (atBottom) this.list.scrollTop = this.list.scrollHeight;
     this.app.markRead();
+  }
+
+  /** The message itself: text (with @mentions), a sticker, or a voice note; and its forward marks. */
+  renderBody(li, m, conv) {
+    const fwd = li.querySelector(".forwarded");
+    fwd.hidden = !m.forwarded;
+    fwd.textContent = m.forwarded ? (m.note ? `Forwarded · “${m.note}”` : "Forwarded") : "";
+    li.querySelector(".forward-open").hidden = m.enc || m.undecryptable || m.id.startsWith("local:") ||
+      Boolean(m.expiresAt || m.ttl) || Boolean(conv.left);
+    if (m.voice) return; // the player is made once, with the message
+    const text = li.querySelector(".text");
+    const key = JSON.stringify([m.text, m.undecryptable, m.sticker]);
+    if (text.dataset.shown === key) return;
+    text.dataset.shown = key;
+    if (m.undecryptable) {
+      text.textContent = `Encrypted message: ${m.undecryptable}`;
+      li.classList.add("undecryptable");
+    } else if (m.sticker) {
+      const st = sticker(m.sticker.pack, m.sticker.id);
+      text.textContent = st ? st.glyph : `[sticker ${m.sticker.pack}/${m.sticker.id}]`;
+      text.setAttribute("role", "img");
+      text.setAttribute("aria-label", `Sticker: ${st ? st.name : m.sticker.id}`);
+    } else if (conv.kind === "group" && (m.text || "").includes("@")) {
+      text.replaceChildren(...withMentions(m.text, this.app.me.username));
+    } else {
+      text.textContent = m.text;
+    }
+  }
+
+  openForward(id) {
+    const m = this.app.store.messages.get(id);
+    if (!m) return;
+    this.forwarding = m;
+    this.forwardForm.open(m, this.convId);
+  }
+
+  closeForward() {
+    const id = this.forwarding && this.forwarding.id;
+    this.forwarding = null;
+    this.forwardForm.hidden = true;
+    const li = id && this.list.querySelector(`li[data-key="${CSS.escape(id)}"]`);
+    if (li) li.querySelector(".forward-open").focus();
+    else this.input.focus();
   }
 
   // -- reactions -----------------------------------------------------------
@@ -308,6 +363,7 @@ export class ChatView {
     const li = button.closest("li.msg");
     const id = li && li.dataset.id;
     if (button.classList.contains("retry")) this.app.retry(button.dataset.id);
+    else if (button.classList.contains("forward-open")) this.openForward(id);
     else if (button.classList.contains("react-open")) {
       if (this.pickerFor === id) { this.closePicker(true); return; }
       this.pickerFor = id;
@@ -320,120 +376,11 @@ export class ChatView {
     } else if (button.classList.contains("reaction-chip")) {
       this.toggleReaction(id, button.dataset.emoji);
     } else if (button.classList.contains("poll-option")) {
-      this.vote(li.dataset.id, button.dataset.option);
+      vote(this, li.dataset.id, button.dataset.option);
     } else if (button.classList.contains("poll-close")) {
       const m = this.app.store.messages.get(id);
       if (m) this.run(() => this.app.closePoll(m.conv, m.poll.id), null); // the card says so
     }
-  }
-
-  // -- polls ---------------------------------------------------------------
-  makePollForm() {
-    const question = h("input", { id: "poll-question", maxlength: "300", required: true, autocomplete: "off" });
-    const options = h("ol", { class: "poll-form-options", id: "poll-form-options" });
-    const multi = h("input", { type: "checkbox", id: "poll-multi" });
-    const error = h("p", { class: "form-error", role: "alert", id: "poll-error" });
-    let n = 0;
-    const addOption = () => {
-      n += 1;
-      const id = `poll-option-${n}`;
-      options.append(h("li", {},
-        h("label", { for: id }, `Option ${options.children.length + 1}`),
-        h("input", { id, class: "poll-option-input", maxlength: "100", autocomplete: "off" })));
-      addButton.disabled = options.children.length >= MAX_POLL_OPTIONS;
-    };
-    const addButton = h("button", { type: "button", id: "poll-add-option", onclick: () => {
-      addOption(); options.lastChild.querySelector("input").focus();
-    } }, "Add option");
-    const form = h("form", { class: "poll-form", id: "poll-form", hidden: true, "aria-labelledby": "poll-form-title" },
-      h("h3", { id: "poll-form-title" }, "New poll"),
-      h("label", { for: "poll-question" }, "Question"), question,
-      options, addButton,
-      h("p", { class: "check" }, multi, h("label", { for: "poll-multi" }, "Allow several answers")),
-      error,
-      h("p", { class: "poll-form-buttons" },
-        h("button", { type: "submit", class: "primary", id: "poll-submit" }, "Create poll"),
-        h("button", { type: "button", id: "poll-cancel", onclick: () => this.togglePollForm(false) }, "Cancel")));
-    const reset = () => {
-      question.value = ""; multi.checked = false; error.textContent = "";
-      options.replaceChildren(); addOption(); addOption();
-    };
-    reset();
-    form.addEventListener("keydown", (ev) => {
-      if (ev.key === "Escape") { ev.preventDefault(); this.togglePollForm(false); }
-    });
-    form.addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      const texts = [...options.querySelectorAll("input")].map((i) => i.value.trim()).filter(Boolean);
-      if (!question.value.trim()) { error.textContent = "Write a question."; question.focus(); return; }
-      if (texts.length < 2) { error.textContent = "Give at least two options."; return; }
-      try {
-        await this.app.createPoll(this.convId, question.value.trim(), texts, multi.checked);
-        reset();
-        this.stick = true;
-        this.togglePollForm(false);
-      } catch (e) { error.textContent = e.message || "The poll could not be created."; }
-    });
-    return form;
-  }
-
-  togglePollForm(show) {
-    this.pollForm.hidden = !show;
-    const opener = this.actions.querySelector("#new-poll");
-    if (opener) opener.setAttribute("aria-expanded", String(show));
-    if (show) this.pollForm.querySelector("#poll-question").focus();
-    else if (opener) opener.focus();
-  }
-
-  vote(itemId, optionId) {
-    const m = this.app.store.messages.get(itemId);
-    if (!m || m.poll.closed) return;
-    const mine = m.poll.mine || [];
-    let next;
-    if (m.poll.multi) next = mine.includes(optionId) ? mine.filter((o) => o !== optionId) : [...mine, optionId];
-    else next = mine.includes(optionId) ? [] : [optionId]; // the chosen one again withdraws the vote
-    this.run(() => this.app.votePoll(m.conv, m.poll.id, next), null);
-  }
-
-  renderPoll(li, m, conv) {
-    const s = this.app.store;
-    const me = this.app.me.user_id;
-    const p = m.poll;
-    const mine = m.sender === me;
-    li.classList.toggle("mine", mine);
-    li.classList.toggle("theirs", !mine);
-    li.classList.toggle("closed", Boolean(p.closed));
-    const sender = li.querySelector(".sender");
-    sender.textContent = mine ? "Your poll" : `Poll by ${s.userName(m.sender)}`;
-    const body = li.querySelector(".poll-body");
-    const key = JSON.stringify([p, conv.left]);
-    if (body.dataset.shown === key) return;
-    body.dataset.shown = key;
-    const focused = body.contains(document.activeElement) ? document.activeElement.dataset.option : null;
-    const total = Object.values(p.counts || {}).reduce((a, b) => a + b, 0);
-    const qid = `poll-q-${p.id}`;
-    // The server lets the creator close a poll, and a group's owner or admins.
-    const role = (conv.members.find((x) => x.user_id === me) || {}).role;
-    const canClose = !p.closed && !conv.left && (p.creator === me || role === "owner" || role === "admin");
-    body.replaceChildren(
-      h("p", { class: "poll-question", id: qid }, p.question || "Poll"),
-      h("p", { class: "poll-state" }, p.closed ? `Closed · final results · ${total} ${total === 1 ? "vote" : "votes"}`
-        : `${p.multi ? "Choose any" : "Choose one"} · ${total} ${total === 1 ? "vote" : "votes"}`),
-      h("ul", { class: "poll-options", "aria-labelledby": qid }, (p.options || []).map((o) => {
-        const n = (p.counts || {})[o.option_id] || 0;
-        const chosen = (p.mine || []).includes(o.option_id);
-        const pct = total ? Math.round((n / total) * 100) : 0;
-        return h("li", {}, h("button", {
-          type: "button", class: "poll-option", "data-option": o.option_id, "aria-pressed": String(chosen),
-          disabled: Boolean(p.closed || conv.left),
-          "aria-label": `${o.text}: ${n} ${n === 1 ? "vote" : "votes"}${chosen ? ", your vote" : ""}`,
-        },
-        bar(pct),
-        h("span", { class: "poll-text" }, (chosen ? "✓ " : "") + o.text),
-        h("span", { class: "poll-count" }, String(n))));
-      })),
-      ...(canClose ? [h("button", { type: "button", class: "poll-close" }, "Close poll")] : []));
-    if (focused) { const again = body.querySelector(`[data-option="${focused}"]`); if (again) again.focus(); }
   }
 
   /** A direct chat without the peer's key: look again every few seconds (they may publish one). */
@@ -467,7 +414,7 @@ export class ChatView {
       }, blocked ? "Unblock" : "Block"));
     } else if (!conv.left) {
       buttons.push(h("button", { type: "button", id: "new-poll", "aria-expanded": "false",
-        "aria-controls": "poll-form", onclick: () => this.togglePollForm(this.pollForm.hidden) }, "New poll"));
+        "aria-controls": "poll-form", onclick: () => togglePollForm(this, this.pollForm.hidden) }, "New poll"));
       // Two steps instead of confirm(): the second press within 5 s leaves.
       const leave = h("button", { type: "button", id: "leave-group" }, "Leave group");
       let armed = 0;
@@ -505,6 +452,7 @@ export class ChatView {
     this.app.drafts.set(this.convId, this.input.value); // kept while the app runs
     for (const off of this.offs) off();
     clearInterval(this.tick);
+    if (this.recorder.rec) this.recorder.destroy();
     if (this.app.openConv === this.convId) this.app.openConv = null;
   }
 }

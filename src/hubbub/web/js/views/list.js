@@ -75,7 +75,9 @@ export class ConversationList {
               h("span", { class: "conv-title" })),
             h("span", { class: "conv-time" })),
           h("span", { class: "conv-bottom" },
-            h("span", { class: "conv-last" }), h("span", { class: "badge unread" })))));
+            h("span", { class: "conv-last" }),
+            h("span", { class: "badge mentioned", title: "You were mentioned" }, "@"),
+            h("span", { class: "badge unread" })))));
       return li;
     }, (li, { c, last, title, hit, at }) => {
       const a = li.firstChild;
@@ -95,15 +97,18 @@ export class ConversationList {
       let preview = c.left ? "You left this group" : c.kind === "group" ? "Group" : "No messages yet";
       if (shown) {
         const who = c.kind === "group" && shown.sender ? `${s.userName(shown.sender)}: ` : "";
-        preview = who + (shown.undecryptable ? "Encrypted message" : shown.text);
+        preview = who + (shown.undecryptable ? "Encrypted message" : shown.sticker ? "Sticker"
+          : shown.voice ? "Voice note" : shown.text);
       }
       a.querySelector(".conv-last").textContent = preview;
       const unread = s.unread(c.id);
       const badge = a.querySelector(".unread");
       badge.textContent = unread ? String(unread) : "";
       badge.hidden = !unread;
+      const mentioned = (c.mentions || []).length > 0;
+      a.querySelector(".mentioned").hidden = !mentioned;
       const label = [title, secure ? "end-to-end encrypted" : null, online ? "online" : null,
-        unread ? `${unread} unread` : null, shown ? `last message: ${preview}` : null]
+        unread ? `${unread} unread` : null, mentioned ? "you were mentioned" : null, shown ? `last message: ${preview}` : null]
         .filter(Boolean).join(", ");
       a.setAttribute("aria-label", label);
     });

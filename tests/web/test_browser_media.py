@@ -1,0 +1,141 @@
+"""The web client's non-text messages, in Chromium: voice notes recorded with
+MediaRecorder (Chromium's synthetic microphone) and played back through a
+signed URL, stickers, forwards with a note, and @mentions with their badge.
+Two browser contexts, one of them phone-sized; what the server stored is read
+from its database."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.support import ServerProcess
+from tests.web.test_browser import WAIT, Person, _shot
+
+SIGNED = re.compile(r"/v1/blobs/[^?]+\?.*sig=")
+
+
+@pytest.fixture
+def people(browser: Any, web_server: ServerProcess) -> Iterator[Callable[..., Person]]:
+    made: list[Person] = []
+
+    def make(**kw: Any) -> Person:
+        made.append(Person(browser, web_server, **kw))
+        return made[-1]
+
+    yield make
+    for person in made:
+        person.close()
+
+
+def _rows(server: ServerProcess, sql: str, *args: object) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(f"file:{server.data_dir / 'hubbub.db'}?mode=ro", uri=True) as db:
+        return list(db.execute(sql, args))
+
+
+def _group(person: Person, name: str, *members: str) -> None:
+    p = person.page
+    p.evaluate("location.hash = '#/'")
+    p.locator("#new-chat").click()
+    p.get_by_label("Group name").fill(name)
+    p.get_by_label("Members").fill(", ".join(members))
+    p.locator("#group-submit").click()
+    person.expect("#chat-title").to_have_text(name, timeout=WAIT)
+
+
+def test_voice_note_sticker_forward_and_mention(
+    people: Callable[..., Person], web_server: ServerProcess, names: Callable[[str], str]
+) -> None:
+    alice = people().register(names("alice"))
+    bob = people(width=375, height=740).register(names("bob"))
+    carol = people().register(names("carol"))  # never a member: must see nothing
+    crew, other = names("Crew "), names("Other ")
+    _group(alice, other, bob.name)
+    _group(alice, crew, bob.name)
+
+    # A mention: Bob, on his list, gets the @ badge; opening the chat clears it
+    # and acknowledges the mention on the server.
+    alice.send(f"hello @{bob.name}, see this")
+    bob.page.evaluate("location.hash = '#/'")
+    badge = bob.conversation(crew).locator(".badge.mentioned")
+    bob.expect(badge).to_be_visible(timeout=WAIT)
+    bob.open_chat(crew)
+    hello = bob.message("see this")
+    bob.expect(hello.locator(".mention-me")).to_have_text(f"@{bob.name}", timeout=WAIT)
+    bob.page.evaluate("location.hash = '#/'")
+    bob.expect(badge).to_be_hidden(timeout=WAIT)
+    (bob_id,) = _rows(web_server, "SELECT id FROM users WHERE username = ?", bob.name)[0]
+    acked = _rows(web_server, "SELECT acked_at FROM mentions WHERE user_id = ?", bob_id)
+    assert len(acked) == 1 and acked[0][0] is not None
+    bob.open_chat(crew)
+
+    # A sticker from the picker: both see it drawn, labelled for screen readers.
+    bob.page.locator("#composer-stickers").click()
+    bob.page.get_by_role("button", name="Send sticker: Rocket").click()
+    for who in (alice, bob):
+        rocket = who.page.locator("#messages li.msg .sticker")
+        who.expect(rocket).to_have_text("🚀", timeout=WAIT)
+        who.expect(rocket).to_have_attribute("aria-label", "Sticker: Rocket")
+
+    # A voice note from the synthetic microphone: recorded, sent, and played
+    # by Bob from a signed URL that needs no header.
+    rec = alice.page.locator("#composer-record")
+    rec.click()
+    alice.expect(rec).to_have_attribute("aria-pressed", "true", timeout=WAIT)
+    alice.expect("#record-status").to_have_text("Recording 0:01", timeout=WAIT)
+    rec.click()
+    alice.expect(rec).to_have_attribute("aria-pressed", "false", timeout=WAIT)
+    for who in (alice, bob):
+        who.expect(who.page.locator("#messages li.msg audio")).to_have_count(1, timeout=WAIT)
+        who.expect(who.page.locator("#messages li.msg audio")).to_have_attribute(
+            "src", SIGNED, timeout=WAIT
+        )
+    src = bob.page.locator("#messages li.msg audio").get_attribute("src")
+    got = bob.page.evaluate(
+        """async (u) => { const r = await fetch(u, {credentials: 'omit'});
+             const b = new Uint8Array(await r.arrayBuffer());
+             return [r.status, r.headers.get('content-type'), b.length,
+                     Array.from(b.slice(0, 4))]; }""",
+        src,
+    )
+    assert got[0] == 200 and got[1].startswith("audio/") and got[2] > 100
+    stored = _rows(web_server, "SELECT kind FROM messages WHERE kind = 'voice'")
+    assert stored == [("voice",)]
+    # Carol, not a member, cannot use Bob's signed URL (it is bound to Bob) nor the path.
+    refused = carol.page.evaluate(
+        "async (u) => (await fetch(u.replace(/u=[^&]+/, 'u=x'), {credentials: 'omit'})).status", src
+    )
+    assert refused in (403, 404)
+
+    # A forward with a note, into the other group: marked, with the note, for both.
+    msg = bob.message("see this")
+    msg.get_by_role("button", name="Forward this message").click()
+    bob.expect("#forward-target").to_be_focused()
+    bob.page.locator("#forward-target").select_option(label=other)
+    bob.page.get_by_label("Note (optional)").fill("look at this")
+    bob.page.locator("#forward-submit").click()
+    bob.expect("#forward-form").to_be_hidden(timeout=WAIT)
+    for who in (alice, bob):
+        who.open_chat(other)
+        copy = who.message("see this")
+        who.expect(copy.locator(".forwarded")).to_have_text("Forwarded · “look at this”", timeout=WAIT)
+    _shot(bob, "chat-forward-375")
+
+    # A reload rebuilds the group from the local store and the resume.
+    bob.page.reload()
+    bob.open_chat(crew)
+    bob.expect(bob.page.locator("#messages li.msg .sticker")).to_have_text("🚀", timeout=WAIT)
+    bob.expect(bob.page.locator("#messages li.msg audio")).to_have_count(1, timeout=WAIT)
+    alice.open_chat(crew)
+    _shot(alice, "chat-voice-sticker")
+    carol.page.evaluate("location.hash = '#/'")
+    carol.expect(carol.conversation(crew)).to_have_count(0)
+    for person in (alice, bob):
+        assert person.unlabelled_controls() == []
+        assert person.low_contrast() == []
+        person.check_clean()
+    assert bob.page.evaluate("document.documentElement.scrollWidth") <= 375
