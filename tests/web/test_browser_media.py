@@ -139,3 +139,83 @@ def test_voice_note_sticker_forward_and_mention(
         assert person.low_contrast() == []
         person.check_clean()
     assert bob.page.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+def test_group_event_with_rsvps_reminder_edit_conflict_and_cancel(
+    people: Callable[..., Person], web_server: ServerProcess, names: Callable[[str], str]
+) -> None:
+    alice = people().register(names("alice"))
+    bob = people(width=375, height=740).register(names("bob"))
+    trip = names("Trip ")
+    _group(alice, trip, bob.name)
+    bob.expect(bob.conversation(trip)).to_have_count(1, timeout=WAIT)
+    bob.open_chat(trip)
+
+    # Alice plans it: the form opens focused on the title, which is required.
+    p = alice.page
+    p.locator("#new-event").click()
+    alice.expect("#event-title").to_be_focused()
+    p.locator("#event-submit").click()
+    assert p.locator("#event-title").evaluate("(el) => el.validity.valueMissing")
+    alice.expect("#event-form").to_be_visible()
+    p.get_by_label("Title").fill("Hike to the lake")
+    p.get_by_label("Place (optional)").fill("North trailhead")
+    p.locator("#event-submit").click()
+    alice.expect("#event-form").to_be_hidden(timeout=WAIT)
+    a_card = p.locator("#messages li.event").filter(has_text="Hike to the lake")
+    b_card = bob.page.locator("#messages li.event").filter(has_text="Hike to the lake")
+    for card, who in ((a_card, alice), (b_card, bob)):
+        who.expect(card).to_contain_text("North trailhead", timeout=WAIT)
+    bob.expect(b_card.locator(".event-edit")).to_have_count(0)  # not his event
+
+    # Bob answers; both see it. Then he sets a reminder 15 minutes before.
+    b_card.get_by_role("button", name="Going: 0").click()
+    bob.expect(b_card.get_by_role("button", name="Going: 1")).to_have_attribute(
+        "aria-pressed", "true", timeout=WAIT
+    )
+    alice.expect(a_card.locator(".event-going")).to_have_text(f"Going: {bob.name}", timeout=WAIT)
+    b_card.get_by_label("Remind me").select_option("900")  # it starts in an hour
+    bob.expect(bob.page.locator("#toast")).to_have_text("Reminder set.", timeout=WAIT)
+    (bob_id,) = _rows(web_server, "SELECT id FROM users WHERE username = ?", bob.name)[0]
+    reminders = _rows(web_server, "SELECT count(*) FROM timers WHERE kind LIKE '%remind%'")
+    assert reminders[0][0] >= 1
+
+    # A stale edit, from Alice's second device whose form still holds version 1
+    # while her first device saves version 2: refused, and the card shows v2.
+    alice2 = people().sign_in(alice.name)
+    alice2.open_chat(trip)
+    a2_card = alice2.page.locator("#messages li.event").filter(has_text="Hike to the lake")
+    a2_card.get_by_role("button", name="Edit event").click()
+    alice2.expect("#event-title").to_be_focused()
+    a_card.get_by_role("button", name="Edit event").click()
+    p.get_by_label("Title").fill("Hike to the lake, early")
+    p.locator("#event-submit").click()
+    a_new = p.locator("#messages li.event").filter(has_text="Hike to the lake, early")
+    alice.expect(a_new).to_have_count(1, timeout=WAIT)
+    bob.expect(bob.page.locator("#messages li.event")).to_contain_text("early", timeout=WAIT)
+    alice2.expect(alice2.page.locator("#messages li.event")).to_contain_text("early", timeout=WAIT)
+    alice2.page.get_by_label("Title").fill("stale title")
+    alice2.page.locator("#event-submit").click()
+    alice2.expect("#event-error").to_contain_text("Someone changed this event first", timeout=WAIT)
+    stored = _rows(web_server, "SELECT title, version FROM group_events")
+    assert stored == [("Hike to the lake, early", 2)]
+
+    _shot(alice, "chat-event")
+
+    # Alice cancels it: both cards say so and offer no answers any more.
+    a_new.get_by_role("button", name="Cancel event").click()
+    for who in (alice, bob):
+        card = who.page.locator("#messages li.event")
+        who.expect(card.locator(".event-when")).to_have_text("Cancelled", timeout=WAIT)
+        who.expect(card.locator(".event-rsvp-choice")).to_have_count(0)
+    bob.page.reload()
+    bob.open_chat(trip)
+    bob.expect(bob.page.locator("#messages li.event .event-when")).to_have_text(
+        "Cancelled", timeout=WAIT
+    )
+    for person in (alice, bob):
+        assert person.unlabelled_controls() == []
+        assert person.low_contrast() == []
+        person.check_clean()
+    assert bob.page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert bob_id

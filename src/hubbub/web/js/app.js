@@ -497,6 +497,47 @@ export class App {
     }
   }
 
+  // -- group events ---------------------------------------------------------
+  /** Create (`editing` null) or update an event; the server's version check makes a stale edit fail. */
+  async saveGroupEvent(convId, editing, fields) {
+    const reply = await this.socket.request("group/events", "UpsertGroupEvent", {
+      group_id: convId, request_id: uuid(), ...fields,
+      ...(editing ? { event_id: editing.id, expected_version: editing.version } : {}),
+    });
+    const d = reply.data;
+    await this.resume(); // the event itself comes from the feed (not pushed to this connection)
+    if (d.status === "conflict") {
+      throw new Error("Someone changed this event first: the card now shows their version.");
+    }
+    if (d.status === "rejected") throw new Error(d.reason || "Not saved.");
+  }
+
+  async deleteGroupEvent(convId, ev) {
+    const reply = await this.socket.request("group/events/ack", "DeleteGroupEvent", {
+      group_id: convId, event_id: ev.id, expected_version: ev.version, request_id: uuid(),
+    });
+    await this.resume();
+    if (reply.data.status === "conflict") throw new Error("Someone changed this event first.");
+  }
+
+  async rsvpGroupEvent(convId, eventId, status) {
+    await this.socket.request("group/events/rsvp", "SetGroupEventRsvp", {
+      group_id: convId, event_id: eventId, status, request_id: uuid(),
+    });
+    const item = this.store.messages.get(`event:${eventId}`);
+    const rsvps = { ...((item && item.event.rsvps) || {}), [this.me.user_id]: status };
+    this.store.putGroupEvent(eventId, convId, { rsvps });
+  }
+
+  /** This user's reminder, `beforeSeconds` before the start (kept on this device: the server tells no one). */
+  async remindGroupEvent(convId, ev, beforeSeconds) {
+    await this.socket.request("group/events/reminders", "SetGroupEventReminder", {
+      group_id: convId, event_id: ev.id, request_id: uuid(),
+      reminder_time: new Date(ev.start - beforeSeconds * 1000).toISOString(),
+    });
+    this.store.putGroupEvent(ev.id, convId, { myReminder: String(beforeSeconds) });
+  }
+
   async setInfoText(text) {
     await this.socket.request("profile/info-text", "UpdateProfileInfoText", {
       user_id: this.me.user_id, info_text: text,

@@ -6,6 +6,7 @@
 // (docs/web-client.md).
 
 import { DecryptError } from "./crypto.js";
+import { toast } from "./dom.js";
 
 const ts = (iso) => (iso ? Date.parse(iso) : Date.now());
 
@@ -217,6 +218,38 @@ export const REDUCERS = {
 
   "chat/polls/status PollClosed"(app, f) {
     closedPoll(app, f.data);
+  },
+
+  async "group/events GroupEventUpdated"(app, f) {
+    const d = f.data;
+    if (!d.event_id) return;
+    await ensureConversation(app, d.group_id);
+    const fresh = !app.store.messages.has(`event:${d.event_id}`);
+    app.store.putGroupEvent(d.event_id, d.group_id, {
+      title: d.title, description: d.description || "", location: d.location || "",
+      start: ts(d.start_time), end: d.end_time ? ts(d.end_time) : null, organizer: d.organizer_id,
+      version: d.version, deleted: false,
+    }, fresh ? { sender: d.organizer_id, ts: ts(d.updated_at), seq: f.seq } : {});
+  },
+
+  "group/events GroupEventDeleted"(app, f) {
+    const d = f.data;
+    if (d.event_id) app.store.putGroupEvent(d.event_id, d.group_id, { deleted: true });
+  },
+
+  "group/events/rsvp GroupEventRsvpUpdated"(app, f) {
+    const d = f.data;
+    if (!d.event_id || !d.user_id) return;
+    const item = app.store.messages.get(`event:${d.event_id}`);
+    const rsvps = { ...((item && item.event.rsvps) || {}), [d.user_id]: d.status };
+    app.store.putGroupEvent(d.event_id, d.group_id, { rsvps });
+  },
+
+  "group/events/reminders GroupEventReminder"(app, f) {
+    const d = f.data;
+    // Shown when it fires, not when a new device reads an old one from the feed.
+    if (Date.now() - ts(d.reminder_time) > 10 * 60_000) return;
+    toast(`Reminder: “${d.title}” starts ${new Date(ts(d.start_time)).toLocaleString()}.`);
   },
 
   "crypto/keys PublicKeyReceived"(app, f) {

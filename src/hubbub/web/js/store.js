@@ -6,7 +6,9 @@
 //   conversations  {id, kind, name, members: [{user_id, role}], left}
 //   messages       {id, conv, sender, seq, ts, text, enc, state, cid, expiresAt, rcpt, my,
 //                   reactions: {user_id: emoji}, ...}; a poll is an item of kind "poll"
-//                   (id "poll:<poll_id>") with {poll: {question, options, counts, mine, ...}}
+//                   (id "poll:<poll_id>") with {poll: {question, options, counts, mine, ...}};
+//                   a group event one of kind "event" (id "event:<event_id>") with
+//                   {event: {title, start, end, location, description, version, rsvps, ...}}
 //   users          {user_id, username, display_name, info_text, last_seen_at}
 //   keys           this device's own key pairs (non-extractable private keys)
 //   peerkeys       other users' public keys {key_id, user_id, public_key, algorithm}
@@ -322,6 +324,17 @@ export class Store {
     return this.putMessage({
       ...(old ? {} : { kind: "poll", conv: convId, ts: Date.now() }), ...item, id, poll,
       text: poll.question ? `Poll: ${poll.question}` : "Poll",
+    });
+  }
+
+  /** Merge fields into a group event's item (`event:<event_id>`, a card in the group's timeline). */
+  putGroupEvent(eventId, convId, fields, item = {}) {
+    const id = `event:${eventId}`;
+    const old = this.messages.get(id);
+    const ev = { id: eventId, rsvps: {}, ...(old && old.event), ...fields };
+    return this.putMessage({
+      ...(old ? {} : { kind: "event", conv: convId, ts: Date.now() }), ...item, id, event: ev,
+      text: ev.title ? `Event: ${ev.title}` : "Event",
     });
   }
 

@@ -7,6 +7,7 @@ import { fill, fmtRemaining, fmtTime, h, syncList, toast } from "../dom.js";
 import { PACK_ID, sticker } from "../stickers.js";
 import { Recorder, forwardForm, stickerPicker, voicePlayer, withMentions } from "./media.js";
 import { makePollForm, renderPoll, togglePollForm, vote } from "./polls.js";
+import { eventChanged, eventClicked, makeEventForm, renderEventCard, toggleEventForm } from "./calendar.js";
 
 const TTLS = [
   ["", "Off"], ["10", "10 seconds"], ["60", "1 minute"], ["3600", "1 hour"], ["86400", "1 day"],
@@ -55,6 +56,7 @@ export class ChatView {
     this.more = h("button", { type: "button", class: "more", hidden: true,
       onclick: () => { this.limit += PAGE; this.stick = false; this.render(); } }, "Show earlier messages");
     this.pollForm = makePollForm(this);
+    this.eventForm = makeEventForm(this);
     this.recorder = new Recorder((audio) => this.run(() => this.app.sendVoice(this.convId, audio), null));
     this.stickers = stickerPicker((id) => {
       this.stickers.toggle(false);
@@ -89,6 +91,7 @@ export class ChatView {
       this.list,
       this.note,
       this.pollForm,
+      this.eventForm,
       this.forwardForm,
       this.stickers.panel,
       this.form));
@@ -100,6 +103,11 @@ export class ChatView {
     });
     this.pickerFor = null; // the message whose reaction picker is open
     this.list.addEventListener("click", (ev) => this.clicked(ev));
+    this.list.addEventListener("change", (ev) => {
+      const li = ev.target.closest("li.event");
+      const m = li && this.app.store.messages.get(li.dataset.id);
+      if (m) eventChanged(this, ev.target, m);
+    });
     this.list.addEventListener("keydown", (ev) => {
       if (ev.key === "Escape" && this.pickerFor) {
         ev.preventDefault(); // the picker closes; the chat stays open
@@ -203,6 +211,10 @@ export class ChatView {
     const atBottom = this.stick;
     syncList(this.list, msgs, (m) => m.id, (m) => {
       if (m.kind === "system") return h("li", { class: "system" });
+      if (m.kind === "event") {
+        return h("li", { class: "msg poll event" },
+          h("span", { class: "sender" }), h("div", { class: "event-body" }));
+      }
       if (m.kind === "poll") {
         return h("li", { class: "msg poll" },
           h("span", { class: "sender" }), h("div", { class: "poll-body" }),
@@ -236,6 +248,10 @@ export class ChatView {
       const sender = li.querySelector(".sender");
       sender.textContent = conv.kind === "group" && !mine ? s.userName(m.sender) : "";
       sender.hidden = !sender.textContent;
+      if (m.kind === "event") {
+        renderEventCard(this, li, m, conv);
+        return;
+      }
       if (m.kind === "poll") {
         li.querySelector(".time").textContent = fmtTime(m.ts);
         renderPoll(this, li, m, conv);
@@ -362,6 +378,11 @@ export class ChatView {
     if (!button) return;
     const li = button.closest("li.msg");
     const id = li && li.dataset.id;
+    if (li && li.classList.contains("event")) {
+      const m = this.app.store.messages.get(id);
+      if (m) eventClicked(this, button, m);
+      return;
+    }
     if (button.classList.contains("retry")) this.app.retry(button.dataset.id);
     else if (button.classList.contains("forward-open")) this.openForward(id);
     else if (button.classList.contains("react-open")) {
@@ -415,6 +436,8 @@ export class ChatView {
     } else if (!conv.left) {
       buttons.push(h("button", { type: "button", id: "new-poll", "aria-expanded": "false",
         "aria-controls": "poll-form", onclick: () => togglePollForm(this, this.pollForm.hidden) }, "New poll"));
+      buttons.push(h("button", { type: "button", id: "new-event", "aria-expanded": "false",
+        "aria-controls": "event-form", onclick: () => toggleEventForm(this, this.eventForm.hidden) }, "New event"));
       // Two steps instead of confirm(): the second press within 5 s leaves.
       const leave = h("button", { type: "button", id: "leave-group" }, "Leave group");
       let armed = 0;
