@@ -216,6 +216,13 @@ async def test_channels_subscribe_publish_sync_unsubscribe(
     )
     ack = await s1.ok(f"broadcast/{cid}", "Subscribe", {})
     assert ack["type"] == "Ack" and ack["channel"] == f"broadcast/{cid}"
+
+    async def subscribed(who: tuple[str, str]) -> bool | None:
+        listed = (await http.get("/v1/broadcast-channels", headers=auth(who[1]))).json()
+        return next(c["subscribed"] for c in listed if c["channel_id"] == cid)
+
+    assert await subscribed(sub) is True  # every device of the user learns it
+    assert await subscribed(other) is False
     missing = await s1.request("broadcast/nochannel", "Subscribe", {})
     assert missing["data"]["code"] == "not_found"
 
@@ -258,6 +265,7 @@ async def test_channels_subscribe_publish_sync_unsubscribe(
     assert not await quiet(s1, "BroadcastMessage", message_id=m4)
     assert not await quiet(s2, "BroadcastMessage", message_id=m4)
     assert not [c for c in await full_resume(s2) if c["type"] == "BroadcastMessage"]
+    assert await subscribed(sub) is False
 
     # A revoked publisher is refused again; an unknown user or channel is a 404.
     assert (await http.delete(f"{path}/publishers/{pub[0]}", headers=auth(a[1]))).status_code == 204

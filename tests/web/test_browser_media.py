@@ -6,14 +6,17 @@ from its database."""
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from tests.support import ServerProcess
+from tests.support import FAST_ARGON, ServerProcess
 from tests.web.test_browser import WAIT, Person, _shot
 
 SIGNED = re.compile(r"/v1/blobs/[^?]+\?.*sig=")
@@ -122,7 +125,9 @@ def test_voice_note_sticker_forward_and_mention(
     for who in (alice, bob):
         who.open_chat(other)
         copy = who.message("see this")
-        who.expect(copy.locator(".forwarded")).to_have_text("Forwarded · “look at this”", timeout=WAIT)
+        who.expect(copy.locator(".forwarded")).to_have_text(
+            "Forwarded · “look at this”", timeout=WAIT
+        )
     _shot(bob, "chat-forward-375")
 
     # A reload rebuilds the group from the local store and the resume.
@@ -219,3 +224,113 @@ def test_group_event_with_rsvps_reminder_edit_conflict_and_cancel(
         person.check_clean()
     assert bob.page.evaluate("document.documentElement.scrollWidth") <= 375
     assert bob_id
+
+
+def _grant_admin(server: ServerProcess, username: str) -> None:
+    """`hubbub admin grant`, as the operator would run it beside the server."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "hubbub",
+        "admin",
+        "grant",
+        username,
+        "--data-dir",
+        str(server.data_dir),
+    ]
+    if server.database_url:
+        cmd += ["--database-url", server.database_url]
+    subprocess.run(
+        cmd, check=True, capture_output=True, timeout=60, env={**os.environ, **FAST_ARGON}
+    )
+
+
+def test_announcements_channels_and_administration(
+    people: Callable[..., Person], web_server: ServerProcess, names: Callable[[str], str]
+) -> None:
+    boss = people().register(names("boss"))
+    _grant_admin(web_server, boss.name)
+    bob = people(width=375, height=740).register(names("bob"))
+    bp, ap = bob.page, boss.page
+
+    # Not an admin: no publishing forms, and the admin page says no.
+    bp.locator("#open-announcements").click()
+    bob.expect("#announcements-title").to_be_focused(timeout=WAIT)
+    bob.expect(bp.locator("#broadcast-channels")).to_contain_text("No channels yet", timeout=WAIT)
+    bob.expect(bp.locator("#announce-submit")).to_have_count(0)
+    bp.evaluate("location.hash = '#/admin'")
+    bob.expect("#admin-users").to_have_text("Only server admins can see this.", timeout=WAIT)
+    bp.evaluate("location.hash = '#/'")
+
+    # The admin makes a channel and announces something to everyone.
+    ap.locator("#open-announcements").click()
+    cid = names("news-")
+    ap.get_by_label("Channel id (lower case, digits, - _)").fill(cid)
+    ap.locator("#channel-title").fill("News")
+    ap.locator("#channel-submit").click()
+    boss.expect(ap.locator("#broadcast-channels")).to_contain_text("News", timeout=WAIT)
+    ap.locator("#announce-title").fill("Maintenance tonight")
+    ap.locator("#announce-content").fill("The server restarts at 22:00.")
+    ap.locator("#announce-priority").select_option("high")
+    ap.locator("#announce-submit").click()
+    boss.expect(ap.locator("#announcements")).to_contain_text("Maintenance tonight", timeout=WAIT)
+
+    # Bob sees the count on his list, live; opening the page acknowledges it.
+    bob.expect("#announcements-count").to_have_text("1", timeout=WAIT)
+    bp.locator("#open-announcements").click()
+    item = bp.locator("#announcements li").filter(has_text="Maintenance tonight")
+    bob.expect(item).to_contain_text("The server restarts at 22:00.", timeout=WAIT)
+    bob.expect(item.locator(".priority")).to_have_text("high")
+    (bob_id,) = _rows(web_server, "SELECT id FROM users WHERE username = ?", bob.name)[0]
+
+    def acked() -> int:
+        return int(
+            _rows(web_server, "SELECT count(*) FROM broadcast_acks WHERE user_id = ?", bob_id)[0][0]
+        )
+
+    bob.expect(bp.locator("#broadcast-channels")).to_contain_text("News", timeout=WAIT)
+    sub = bp.get_by_role("button", name="Subscribe to News")
+    sub.click()
+    bob.expect(bp.get_by_role("button", name="Unsubscribe from News")).to_have_attribute(
+        "aria-pressed", "true", timeout=WAIT
+    )
+    assert acked() == 1
+
+    # A post to the channel reaches him on the page, live.
+    boss.expect(ap.locator("#post-channel")).to_have_count(1, timeout=WAIT)
+    ap.locator("#post-title").fill("Release 2.0")
+    ap.locator("#post-text").fill("out now")
+    ap.locator("#post-submit").click()
+    post = bp.locator("#announcements li").filter(has_text="Release 2.0")
+    bob.expect(post).to_contain_text("out now", timeout=WAIT)
+    bob.expect(post).to_contain_text("#News")
+    _shot(bob, "announcements-375")
+    bp.evaluate("location.hash = '#/'")
+    bob.expect("#announcements-count").to_be_hidden()
+
+    # Administration: an invitation, and Bob deactivated (signed out at once)
+    # then reactivated; the audit log shows both.
+    ap.locator("#open-settings").click()
+    ap.locator("#open-admin").click()
+    boss.expect("#admin-title").to_be_focused(timeout=WAIT)
+    ap.locator("#admin-invite-create").click()
+    boss.expect("#admin-new-token").to_contain_text("New token (shown once):", timeout=WAIT)
+    ap.get_by_label("Username, email or id starts with").fill(bob.name)
+    ap.locator("#admin-user-search").click()
+    row = ap.locator("#admin-users li").filter(has_text=bob.name)
+    boss.expect(row).to_have_count(1, timeout=WAIT)
+    row.get_by_role("button", name=f"Deactivate {bob.name}").click()
+    boss.expect(row).to_contain_text("deactivated", timeout=WAIT)
+    bob.expect("#auth-submit").to_be_visible(timeout=WAIT)  # his session was ended
+    row.get_by_role("button", name=f"Reactivate {bob.name}").click()
+    boss.expect(row).not_to_contain_text("deactivated", timeout=WAIT)
+    bob.sign_in(bob.name)
+    ap.evaluate("location.hash = '#/settings'")
+    ap.locator("#open-admin").click()
+    boss.expect(ap.locator("#admin-audit")).to_contain_text("deactivate", timeout=WAIT)
+    _shot(boss, "admin")
+    for person in (boss, bob):
+        assert person.unlabelled_controls() == []
+        assert person.low_contrast() == []
+    assert bp.evaluate("document.documentElement.scrollWidth") <= 375
+    boss.check_clean()

@@ -267,6 +267,10 @@ class Broadcasts:
         del caller
         return await self.store.list_channels()
 
+    async def subscribed(self, caller: Caller) -> set[str]:
+        """The channels the caller is subscribed to (a device learns what another one chose)."""
+        return set(await self.store.subscriptions_of(caller.user_id))
+
     async def set_publisher(
         self, caller: Caller, channel_id: str, user_id: str, allowed: bool
     ) -> None:

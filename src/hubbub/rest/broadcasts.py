@@ -65,6 +65,9 @@ class ChannelOut(BaseModel):
     title: str
     created_by: str
     created_at: str
+    subscribed: bool | None = Field(
+        default=None, description="in the list: whether the caller is subscribed (on /ws)"
+    )
 
 
 @router.post(
@@ -92,11 +95,17 @@ async def announce(
     "/v1/broadcast-channels", response_model=list[ChannelOut], responses=responses(401, 403)
 )
 async def list_channels(request: Request, caller: AnyCaller) -> Any:
+    broadcasts = node_of(request).broadcasts
+    mine = await broadcasts.subscribed(caller)
     return [
         ChannelOut(
-            channel_id=c.id, title=c.title, created_by=c.created_by, created_at=iso(c.created_at)
+            channel_id=c.id,
+            title=c.title,
+            created_by=c.created_by,
+            created_at=iso(c.created_at),
+            subscribed=c.id in mine,
         )
-        for c in await node_of(request).broadcasts.list_channels(caller)
+        for c in await broadcasts.list_channels(caller)
     ]
 
 

@@ -166,6 +166,11 @@ class SqlBroadcasts(SqlArea):
             found = (await conn.execute(q)).scalar()
         return int(found) if found is not None else None
 
+    async def subscriptions_of(self, user_id: str) -> list[str]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(_sub.c.channel_id).where(_sub.c.user_id == user_id))
+            return [r[0] for r in rows]
+
     async def subscribers(self, channel_id: str) -> list[str]:
         async with self.engine.connect() as conn:
             rows = await conn.execute(select(_sub.c.user_id).where(_sub.c.channel_id == channel_id))

@@ -73,6 +73,27 @@ export class Api {
   openDirect(userId) { return this.call("POST", "/v1/conversations/direct", { user_id: userId }); }
   /** A short-lived URL of a blob that works without a header (for <audio src>). */
   blobUrl(blobId) { return this.call("POST", `/v1/blobs/${encodeURIComponent(blobId)}/url`); }
+  // broadcasts (/v1/broadcasts, /v1/broadcast-channels: publishing is for admins and publishers)
+  channels() { return this.call("GET", "/v1/broadcast-channels"); }
+  announce(body) { return this.call("POST", "/v1/broadcasts", body); }
+  putChannel(id, title) {
+    return this.call("PUT", `/v1/broadcast-channels/${encodeURIComponent(id)}`, { title });
+  }
+  publish(id, body) {
+    return this.call("POST", `/v1/broadcast-channels/${encodeURIComponent(id)}/messages`, body);
+  }
+  // server administration (/v1/admin: 403 for everyone else)
+  adminUsers(q) {
+    return this.call("GET", `/v1/admin/users?limit=50${q ? `&q=${encodeURIComponent(q)}` : ""}`);
+  }
+  adminUserAction(id, action) {
+    return this.call("POST", `/v1/admin/users/${encodeURIComponent(id)}/${action}`);
+  }
+  setAdmin(id, on) { return this.call(on ? "PUT" : "DELETE", `/v1/admin/users/${encodeURIComponent(id)}/admin`); }
+  invites() { return this.call("GET", "/v1/admin/registration-tokens"); }
+  createInvite(body) { return this.call("POST", "/v1/admin/registration-tokens", body); }
+  revokeInvite(id) { return this.call("DELETE", `/v1/admin/registration-tokens/${encodeURIComponent(id)}`); }
+  audit() { return this.call("GET", "/v1/admin/audit?limit=50"); }
   blocks() { return this.call("GET", "/v1/blocks"); }
   block(userId) { return this.call("PUT", `/v1/users/${encodeURIComponent(userId)}/block`); }
   unblock(userId) { return this.call("DELETE", `/v1/users/${encodeURIComponent(userId)}/block`); }

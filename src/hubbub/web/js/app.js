@@ -16,6 +16,7 @@ import { E2E } from "./crypto.js";
 import { uuid } from "./dom.js";
 import { REDUCERS, closedPoll, retrySealed } from "./events.js";
 import { Store, deleteDatabase } from "./store.js";
+import { BROADCASTS } from "./views/announcements.js";
 import { Socket } from "./ws.js";
 
 const RECEIPTS_PER_SECOND = 20;
@@ -131,7 +132,9 @@ export class App {
       // past them, so the set of seqs seen above it stays small.
       setTimeout(() => this.resume().catch(report), 0);
     }
-    const reducer = REDUCERS[`${frame.channel} ${frame.type}`];
+    // A named broadcast channel's frames come on `broadcast/<channel_id>`.
+    const channel = frame.type === "BroadcastMessage" ? "broadcast/{channel_id}" : frame.channel;
+    const reducer = REDUCERS[`${channel} ${frame.type}`];
     if (reducer) await reducer(this, frame);
   }
 
@@ -495,6 +498,43 @@ export class App {
         notification_id: id, ack_timestamp: new Date().toISOString(),
       }).catch(() => {});
     }
+  }
+
+  // -- broadcasts and administration ---------------------------------------
+  async setSubscription(channelId, on) {
+    await this.socket.request(`broadcast/${channelId}`, on ? "Subscribe" : "Unsubscribe", {});
+  }
+
+  /** Whether this account is a server admin: `/v1/admin` answers it (403 for others), asked once. */
+  async isAdmin() {
+    if (this.adminKnown === undefined) {
+      this.adminKnown = this.api.adminUsers("").then(() => true, (e) => (e.status === 403 ? false : undefined));
+    }
+    const known = await this.adminKnown;
+    if (known === undefined) this.adminKnown = undefined; // offline: ask again next time
+    return Boolean(known);
+  }
+
+  /** Acknowledge what the announcements page shows (once each). */
+  ackBroadcasts() {
+    if (!this.socket || !this.socket.online) return;
+    for (const m of this.store.messagesOf(BROADCASTS)) {
+      if (m.channel) { // channel posts have no acknowledgement in the spec: seen here
+        if (!m.seen) this.store.putMessage({ id: m.id, seen: true });
+        continue;
+      }
+      if (m.acked) continue;
+      this.store.putMessage({ id: m.id, acked: true });
+      this.socket.request("broadcast/messages", "AcknowledgeBroadcastMessage", {
+        message_id: m.bid, received_at: new Date(m.ts).toISOString(), status: "read",
+      }).catch(() => this.store.putMessage({ id: m.id, acked: false }));
+    }
+  }
+
+  /** Announcements not yet seen on this device. */
+  unseenBroadcasts() {
+    return this.store.messagesOf(BROADCASTS).filter((m) => !m.acked && !m.seen &&
+      (!m.expiresAt || m.expiresAt > Date.now())).length;
   }
 
   // -- group events ---------------------------------------------------------

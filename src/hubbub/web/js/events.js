@@ -7,6 +7,7 @@
 
 import { DecryptError } from "./crypto.js";
 import { toast } from "./dom.js";
+import { BROADCASTS, payloadText } from "./views/announcements.js";
 
 const ts = (iso) => (iso ? Date.parse(iso) : Date.now());
 
@@ -39,6 +40,21 @@ export function closedPoll(app, d) {
     fields.options = results.map((r) => ({ option_id: r.option_id, text: r.text }));
   }
   app.store.putPoll(d.poll_id, d.conversation_id, fields);
+}
+
+/** A broadcast as an item of the announcements page (`broadcast` pseudo-conversation). */
+function putBroadcast(app, f, d, fields) {
+  const expiresAt = d.expires_at ? ts(d.expires_at) : null;
+  if (expiresAt && expiresAt <= Date.now()) return;
+  const id = `bc:${d.message_id}`;
+  const fresh = !app.store.messages.has(id);
+  app.store.putMessage({
+    id, bid: d.message_id, conv: BROADCASTS, kind: "broadcast", sender: d.sender_id, seq: f.seq,
+    ts: ts(d.timestamp), priority: d.priority || "normal", expiresAt, ...fields,
+  });
+  if (fresh && (d.priority === "high" || d.priority === "urgent") && Date.now() - ts(d.timestamp) < 60_000) {
+    toast(`Announcement: ${d.title}`);
+  }
 }
 
 /** A forwarded copy says so, with the forwarder's note. */
@@ -250,6 +266,18 @@ export const REDUCERS = {
     // Shown when it fires, not when a new device reads an old one from the feed.
     if (Date.now() - ts(d.reminder_time) > 10 * 60_000) return;
     toast(`Reminder: “${d.title}” starts ${new Date(ts(d.start_time)).toLocaleString()}.`);
+  },
+
+  "broadcast/messages BroadcastMessageReceived"(app, f) {
+    const d = f.data;
+    if (!d.message_id || d.deleted) return;
+    putBroadcast(app, f, d, { title: d.title, text: d.content || "" });
+  },
+
+  "broadcast/{channel_id} BroadcastMessage"(app, f) {
+    const d = f.data;
+    if (!d.message_id || d.deleted) return;
+    putBroadcast(app, f, d, { title: d.title, text: payloadText(d.payload), channel: d.channel_id });
   },
 
   "crypto/keys PublicKeyReceived"(app, f) {

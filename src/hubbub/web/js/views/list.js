@@ -17,6 +17,9 @@ export class ConversationList {
     this.search.addEventListener("input", () => { this.query = this.search.value; this.render(); });
     this.ul = h("ul", { class: "conversations", id: "conversation-list" });
     this.emptyNote = h("p", { class: "hint", hidden: true });
+    this.newsCount = h("span", { class: "badge", id: "announcements-count", hidden: true });
+    this.news = h("a", { class: "news-link", href: "#/announcements", id: "open-announcements" },
+      h("span", { "aria-hidden": "true" }, "📣 "), h("span", { class: "news-text" }, "Announcements"), this.newsCount);
     el.append(
       h("header", { class: "bar" },
         h("h1", { class: "brand" }, "hubbub"),
@@ -26,10 +29,12 @@ export class ConversationList {
       h("div", { class: "search" },
         h("label", { for: "chat-search", class: "visually-hidden" }, "Search chats and messages"),
         this.search),
+      this.news,
       this.ul,
       this.emptyNote,
     );
     this.offs = ["conversations", "users", "presence", "blocks"].map((t) => s.on(t, () => this.render()));
+    this.offs.push(s.on("messages", () => this.renderNews()));
     this.render();
   }
 
@@ -112,8 +117,16 @@ export class ConversationList {
         .filter(Boolean).join(", ");
       a.setAttribute("aria-label", label);
     });
+    this.renderNews();
     this.emptyNote.hidden = items.length > 0;
     this.emptyNote.textContent = this.query ? "Nothing matches your search." : "No conversations yet. Start one with “New chat”.";
+  }
+
+  renderNews() {
+    const n = this.app.unseenBroadcasts();
+    this.newsCount.textContent = n ? String(n) : "";
+    this.newsCount.hidden = !n;
+    this.news.setAttribute("aria-label", n ? `Announcements, ${n} new` : "Announcements");
   }
 
   destroy() { for (const off of this.offs) off(); }

@@ -61,12 +61,15 @@ export class SettingsView {
       h("section", { class: "card", "aria-labelledby": "e2e-title" },
         h("h2", { id: "e2e-title" }, "Encryption"), this.keyInfo),
       password,
+      this.adminLink = h("section", { class: "card", hidden: true },
+        h("a", { href: "#/admin", class: "button", id: "open-admin" }, "Server administration")),
       h("section", { class: "card" },
         h("button", { type: "button", class: "danger", id: "sign-out",
           onclick: () => app.signOut() }, "Sign out"))));
     this.offs = [s.on("blocks", () => this.renderBlocks()), s.on("users", () => this.renderBlocks()),
       s.on("keys", () => this.renderKey())];
     this.loadDevices();
+    app.isAdmin().then((yes) => { this.adminLink.hidden = !yes; });
     this.renderBlocks();
     this.renderKey();
   }

@@ -4,6 +4,8 @@
 //   #/c/<id>      a conversation
 //   #/new         start a direct chat or create a group
 //   #/settings    profile, password, devices, blocked users, sign out
+//   #/announcements  broadcasts received, channels to subscribe to (publishing: admins)
+//   #/admin       server administration (admins)
 //
 // Wide screens show the list beside the detail pane; below 720 px one of
 // them at a time (`data-pane` on the shell), the detail with a back link.
@@ -13,6 +15,8 @@ import { ChatView } from "./chat.js";
 import { ConversationList } from "./list.js";
 import { newChatView } from "./newchat.js";
 import { SettingsView } from "./settings.js";
+import { AdminView } from "./admin.js";
+import { AnnouncementsView } from "./announcements.js";
 
 const STATUS_TEXT = {
   connecting: "Connecting…",
@@ -65,6 +69,10 @@ export class Shell {
       this.view = new ChatView(this.app, this.detail, decodeURIComponent(chat[1]));
     } else if (hash === "#/settings") {
       this.view = new SettingsView(this.app, this.detail);
+    } else if (hash === "#/announcements") {
+      this.view = new AnnouncementsView(this.app, this.detail);
+    } else if (hash === "#/admin") {
+      this.view = new AdminView(this.app, this.detail);
     } else if (hash === "#/new") {
       this.view = newChatView(this.app, this.detail);
     } else {
