@@ -88,12 +88,15 @@ async def test_audiences_expiry_idempotency_and_acks(store: SqlStores) -> None:
     assert titles(await ids_in_feed(s, admin)) == ["A", "ADM", "EXP"]
     assert titles(await ids_in_feed(s, sub)) == ["A", "CH", "EXP"]  # not before subscribing
     assert await s.broadcasts.subscribers(news) == [sub]
+    assert await s.broadcasts.subscriptions_of(sub) == [news]
+    assert await s.broadcasts.subscriptions_of(plain) == []
     assert admin in await s.broadcasts.active_admins()
 
     clock.now += 1000  # the expiry passes: left out of every feed
     assert titles(await ids_in_feed(s, plain)) == ["A"]
     assert await s.broadcasts.unsubscribe(news, sub)
     assert titles(await ids_in_feed(s, sub)) == ["A"]
+    assert await s.broadcasts.subscriptions_of(sub) == []
     assert not await s.broadcasts.unsubscribe(news, sub)
 
     seg = "seg-" + TAG
