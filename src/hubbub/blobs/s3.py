@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["S3Blobs", "S3Settings"]
 
 _MISSING = {"NoSuchKey", "404", "NotFound", "InvalidRange"}
+MAX_CONNECTIONS = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,8 @@ class S3Blobs:
             connect_timeout=5,
             read_timeout=30,
             retries={"max_attempts": 3, "mode": "standard"},
+            # An open download holds one pooled connection while its client reads.
+            max_pool_connections=MAX_CONNECTIONS,
             s3={"addressing_style": s.addressing_style},
         )
         client: S3Client = await self._stack.enter_async_context(

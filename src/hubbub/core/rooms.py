@@ -343,7 +343,8 @@ class Rooms:
         rid = await self.room_id()
         shown: set[str] = set()
         for data in await self.store.recent_messages(rid, self.policy.history):
-            url = msgspec.json.decode(data).get("file", {}).get("url", "")
+            file = msgspec.json.decode(data).get("file")
+            url = file.get("url") if isinstance(file, dict) else None
             if isinstance(url, str) and url.startswith(FILE_URL):
                 shown.add(url[len(FILE_URL) :])
         return shown
