@@ -23,7 +23,6 @@ from hubbub.errors import NotFound
 from hubbub.runtime import Node
 from tests.audio import ogg_opus_silence, wav_chirp
 from tests.core.test_accounts import T0, ManualClock
-from tests.integration.mtchat import ENV as MTCHAT_ENV
 from tests.integration.test_messaging import close_all, group_of
 from tests.integration.test_voice import auth, send, voice
 from tests.roomclient import RoomClient
@@ -38,7 +37,7 @@ async def s3_api(tmp_path: Path, moto: MotoServer) -> AsyncIterator[tuple[Api, M
     """A server whose blobs live in a fresh bucket (on this run's database)."""
     bucket = new_bucket()
     await moto.create_bucket(bucket)
-    server = ServerProcess(tmp_path / "s3node", extra_env={**MTCHAT_ENV, **moto.env(bucket)})
+    server = ServerProcess(tmp_path / "s3node", extra_env=moto.env(bucket))
     server.start()
     api = Api(server)
     try:
