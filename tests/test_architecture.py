@@ -8,7 +8,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parent.parent / "src" / "hubbub"
 FORBIDDEN_IN_CORE = {
     "fastapi", "starlette", "uvicorn", "sqlalchemy", "aiosqlite", "asyncpg", "nats",
-    "websockets", "alembic",
+    "websockets", "alembic", "aiobotocore", "botocore",
 }  # fmt: skip
 
 

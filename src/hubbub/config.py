@@ -64,7 +64,13 @@ class Settings:
     simplechat_user_list_limit: int = 1000
     simplechat_max_file_bytes: int = 512 * 1024
     simplechat_file_types: tuple[str, ...] = DEFAULT_FILE_TYPES
-    blob_store: str = "auto"  # auto | filesystem | database
+    blob_backend: str = "auto"  # auto | fs | db | s3 (docs/blobs.md)
+    blob_store: str = ""  # the old spelling of blob_backend (filesystem | database)
+    s3_endpoint: str = ""
+    s3_bucket: str = ""
+    s3_region: str = "us-east-1"
+    s3_prefix: str = "blobs/"
+    s3_addressing_style: str = "auto"  # auto | path | virtual
     voice_max_bytes: int = 180 * 1024
     voice_max_duration_ms: int = 15 * 60 * 1000
     blob_url_ttl_s: float = 300.0
@@ -102,13 +108,19 @@ class Settings:
         return f"sqlite:///{(self.data_dir / 'hubbub.db').resolve()}"
 
     @property
-    def resolved_blob_store(self) -> str:
-        """`filesystem` or `database`: auto keeps blobs in the database on
-        PostgreSQL (every node sees them with no shared disk), on disk otherwise."""
-        if self.blob_store in ("filesystem", "database"):
-            return self.blob_store
+    def resolved_blob_backend(self) -> str:
+        """`fs`, `db` or `s3`: auto keeps blobs in the database on PostgreSQL
+        (every node sees them with no shared disk), on disk otherwise."""
+        names = {"fs": "fs", "filesystem": "fs", "db": "db", "database": "db", "s3": "s3"}
+        chosen = self.blob_backend
+        if chosen == "auto" and self.blob_store:
+            chosen = self.blob_store
+        if chosen in names:
+            return names[chosen]
+        if chosen != "auto":
+            raise ValueError(f"--blob-backend must be auto, fs, db or s3, not {chosen!r}")
         postgres = "postgres" in self.resolved_database_url.split(":", 1)[0]
-        return "database" if postgres else "filesystem"
+        return "db" if postgres else "fs"
 
     @property
     def simplechat_max_frame_bytes(self) -> int:
@@ -138,8 +150,16 @@ _HELP: dict[str, str] = {
     "simplechat_user_list_limit": "most users listed in the room's userData (most recent first)",
     "simplechat_max_file_bytes": "largest file accepted in the public room (decoded bytes)",
     "simplechat_file_types": "comma-separated MIME types accepted as room files",
-    "blob_store": "where uploaded files live: auto (database on PostgreSQL, else files "
-    "under the data dir), filesystem or database",
+    "blob_backend": "where uploaded files live: auto (db on PostgreSQL, else fs), fs (files "
+    "under the data dir), db (in the database) or s3 (an S3-compatible bucket, --s3-*)",
+    "blob_store": "deprecated spelling of --blob-backend (filesystem, database)",
+    "s3_endpoint": "URL of an S3-compatible server (MinIO, Ceph...); empty: AWS S3 of --s3-region "
+    "(credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the rest of the standard chain)",
+    "s3_bucket": "bucket holding the blobs with --blob-backend s3 (created beforehand)",
+    "s3_region": "region of the bucket",
+    "s3_prefix": "prefix of every blob's object key in the bucket",
+    "s3_addressing_style": "auto, path (bucket in the path: MinIO, moto) or virtual "
+    "(bucket in the host name)",
     "voice_max_bytes": "largest voice note accepted on chat/voice (decoded bytes; its base64 "
     "must also fit in --max-frame-bytes, which caps it at about 3/4 of that)",
     "voice_max_duration_ms": "longest voice note accepted (its declared duration_ms)",

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import secrets
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -61,6 +62,9 @@ from hubbub.realtime.dispatch import Dispatcher
 from hubbub.realtime.hub import Hub
 from hubbub.realtime.outbox import Flusher
 from hubbub.store.attachment_files import FileBlobs
+
+if TYPE_CHECKING:
+    from hubbub.blobs.s3 import S3Blobs
 from hubbub.store.sql.engine import create_engine
 from hubbub.store.sql.migrate import migrate
 from hubbub.store.sql.stores import SqlStores
@@ -207,6 +211,7 @@ class Node:
         self.group_events.on_timer_scheduled.append(self.expiry.schedule_hint)
         self.expiry.register(REMINDER_TIMER, self.group_events.fire_due)
         self.broadcasts = Broadcasts(st.broadcasts, st.accounts, self.publisher, self.clock)
+        self._s3: S3Blobs | None = None
         self.blobs = Blobs(self._make_blob_store(), self.clock)
         self.voice = Voice(
             self.messages, self.conversations, self.blobs, st.blobs, self.clock,
@@ -221,6 +226,7 @@ class Node:
             st.rooms,
             self.messages,
             self.blobs,
+            st.blobs,
             self.conversations,
             self.publisher,
             self.registry,
@@ -284,11 +290,24 @@ class Node:
         )
 
     def _make_blob_store(self) -> BlobStore:
-        if self.settings.resolved_blob_store == "database":
+        """The bytes' backend (docs/blobs.md); metadata is in the database for all."""
+        s = self.settings
+        backend = s.resolved_blob_backend
+        if backend == "db":
             return self.stores.blobs
+        if backend == "s3":
+            from hubbub.blobs.s3 import S3Blobs, S3Settings
+
+            s3 = S3Blobs(
+                S3Settings(s.s3_bucket, s.s3_endpoint, s.s3_region, s.s3_prefix,
+                           s.s3_addressing_style),
+                self.stores.blobs,
+            )  # fmt: skip
+            self._s3 = s3
+            return s3
         from hubbub.blobs.filesystem import FsBlobs
 
-        return FsBlobs(self.settings.data_dir.resolve() / "blobs", self.stores.blobs)
+        return FsBlobs(s.data_dir.resolve() / "blobs", self.stores.blobs)
 
     def _make_bus(self) -> tuple[Bus, PresenceRegistry]:
         s = self.settings
@@ -346,12 +365,22 @@ class Node:
             except Exception:
                 log.warning("auto-archive failed")
 
+    async def collect_blobs(self) -> int:
+        """One collection pass: voice notes' audio no live message carries
+        (core/voice.py) and room files the room no longer shows (core/rooms.py).
+        How many blobs went."""
+        gone = await self.voice.collect_orphans()
+        if self.settings.simplechat:
+            gone += await self.rooms.collect_files()
+        return gone
+
     async def _collect_blobs(self) -> None:
-        """Unreferenced voice notes' audio is deleted, every 10 minutes (core/voice.py)."""
+        """Unreferenced blobs are deleted every 10 minutes, on every node
+        (deleting an absent blob is a no-op)."""
         while True:
             await asyncio.sleep(600)
             try:
-                await self.voice.collect_orphans()
+                await self.collect_blobs()
             except Exception:
                 log.warning("blob collection failed")
 
@@ -366,6 +395,8 @@ class Node:
                 "(or create it with `hubbub user create NAME --admin`)"
             )
         self.writer.start()
+        if self._s3 is not None:
+            await self._s3.start()
         if self.settings.simplechat:
             # Every node must know the room's listener key before it publishes
             # or fills a room event (core/rooms.py).
@@ -398,6 +429,8 @@ class Node:
                 task.cancel()
         await self.accounts.close()
         await self.apikeys.close()
+        if self._s3 is not None:
+            await self._s3.close()
         await self.dispatcher.close()
         await self.writer.close()
         await self.registry.close()

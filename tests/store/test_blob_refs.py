@@ -10,6 +10,7 @@ import secrets
 from hubbub.core.ports.blobs import BlobMeta
 from hubbub.ids import new_id
 from hubbub.store.sql.stores import SqlStores
+from tests.store.test_blob_streams import whole
 from tests.store.test_store_contract import now_ms, store  # noqa: F401  (the fixture)
 
 
@@ -23,13 +24,13 @@ async def test_blob_refs_and_delete(store: SqlStores) -> None:  # noqa: F811
     await blobs.put_ref(bid, other, new_id(), now_ms())  # forwarded there
     await blobs.put_ref(bid, other, new_id(), now_ms())  # a retried forward: no error
     assert sorted(await blobs.ref_conversations(bid)) == sorted([cid, other])
-    assert await blobs.get(bid) == (meta, b"abc")
+    assert await whole(blobs, bid) == (meta, b"abc")
     await blobs.delete_ref(bid, other)
     assert await blobs.ref_conversations(bid) == [cid]
     await blobs.delete_ref(bid, cid)
     await blobs.delete(bid)
     assert await blobs.ref_conversations(bid) == []
-    assert await blobs.get(bid) is None and await blobs.get_meta(bid) is None
+    assert await blobs.stat(bid) is None and await blobs.get_meta(bid) is None
     await blobs.delete(bid)  # absent is fine
 
 
@@ -59,3 +60,24 @@ async def test_unreferenced_lists_only_blobs_no_live_message_carries(
     await blobs.delete_refs(dangling)
     assert await blobs.ref_conversations(dangling) == []
     assert recent not in found
+
+
+async def test_created_before_pages_through_one_use_in_id_order(
+    store: SqlStores,  # noqa: F811
+) -> None:
+    blobs = store.blobs
+    purpose = "t" + secrets.token_hex(4)
+    t0 = now_ms()
+    old = []
+    for _ in range(5):
+        bid = secrets.token_urlsafe(24)
+        await blobs.put(BlobMeta(bid, new_id(), purpose, "f", "text/plain", 1, t0 - 10), b"x")
+        old.append(bid)
+    young = secrets.token_urlsafe(24)
+    await blobs.put(BlobMeta(young, new_id(), purpose, "f", "text/plain", 1, t0 + 10), b"x")
+    other = secrets.token_urlsafe(24)
+    await blobs.put(BlobMeta(other, new_id(), "o" + purpose, "f", "text/plain", 1, t0 - 10), b"x")
+    first = await blobs.created_before(purpose, t0, "", 3)
+    rest = await blobs.created_before(purpose, t0, first[-1], 3)
+    assert first + rest == sorted(old) and len(first) == 3
+    assert await blobs.created_before(purpose, t0, rest[-1], 3) == []

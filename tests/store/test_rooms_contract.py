@@ -11,6 +11,7 @@ from hubbub.core.ports.blobs import BlobMeta
 from hubbub.core.ports.rooms import JoinOutcome
 from hubbub.ids import new_id
 from hubbub.store.sql.stores import SqlStores
+from tests.store.test_blob_streams import whole
 from tests.store.test_store_contract import make_user, now_ms, store
 
 __all__ = ["store"]
@@ -73,15 +74,16 @@ async def test_recent_messages_are_the_last_oldest_first(store: SqlStores) -> No
 async def test_blobs_in_the_database_and_on_disk(store: SqlStores, tmp_path: Path) -> None:
     meta = BlobMeta("b" + new_id().replace("-", ""), "o", "room", "a.txt", "text/plain", 3, 1)
     await store.blobs.put(meta, b"abc")
-    assert await store.blobs.get(meta.id) == (meta, b"abc")
-    assert await store.blobs.get("nope" * 5) is None
+    assert await whole(store.blobs, meta.id) == (meta, b"abc")
+    assert await store.blobs.stat("nope" * 5) is None
     files = FsBlobs(tmp_path / "blobs", store.blobs)
     meta2 = BlobMeta("c" + new_id().replace("-", ""), "o", "room", "b.bin", "image/png", 2, 1)
     await files.put(meta2, b"\x00\x01")
-    assert await files.get(meta2.id) == (meta2, b"\x00\x01")
+    assert await whole(files, meta2.id) == (meta2, b"\x00\x01")
     assert (tmp_path / "blobs" / meta2.id[:2] / meta2.id).read_bytes() == b"\x00\x01"
-    assert await store.blobs.get(meta2.id) is None  # only its metadata is in the database
-    assert await files.get("../../etc/passwd") is None
+    assert await store.blobs.stat(meta2.id) is None  # only its metadata is in the database
+    assert await store.blobs.get_meta(meta2.id) == meta2
+    assert await files.stat("../../etc/passwd") is None
 
 
 async def test_relay_lease_is_exclusive_and_the_cursor_durable(store: SqlStores) -> None:

@@ -4,20 +4,22 @@
 
 A file is written to a temporary name, fsynced and renamed into place before
 its metadata row commits, so a row always names a complete file; a crash in
-between leaves at most an orphan file (garbage collection of unreferenced
-blobs is issue 13's). Ids come from `core/blobs.py` (URL-safe base64), so
-they are safe path components; anything else is refused before a path is
-built. Disk I/O runs in a worker thread, off the event loop.
+between leaves at most an orphan file, which no row names. Ids come from
+`core/blobs.py` (URL-safe base64), so they are safe path components;
+anything else is refused before a path is built. Disk I/O runs in a worker
+thread, off the event loop; a download reads `CHUNK_BYTES` at a time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import BinaryIO
 
 from hubbub.core.blobs import check_blob_id
-from hubbub.core.ports.blobs import BlobMeta, BlobMetaStore
+from hubbub.core.ports.blobs import CHUNK_BYTES, BlobGone, BlobMeta, BlobMetaStore
 
 __all__ = ["FsBlobs"]
 
@@ -52,17 +54,34 @@ class FsBlobs:
         await asyncio.to_thread(self._write, self._path(meta.id), data)
         await self.meta.put_meta(meta)
 
-    async def get(self, blob_id: str) -> tuple[BlobMeta, bytes] | None:
+    async def stat(self, blob_id: str) -> BlobMeta | None:
         if not check_blob_id(blob_id):
             return None
         meta = await self.meta.get_meta(blob_id)
-        if meta is None:
+        if meta is None or not await asyncio.to_thread(self._path(blob_id).is_file):
             return None
+        return meta
+
+    def _open(self, blob_id: str, start: int) -> BinaryIO:
         try:
-            data = await asyncio.to_thread(self._path(blob_id).read_bytes)
-        except FileNotFoundError:
-            return None
-        return meta, data
+            f = open(self._path(blob_id), "rb")
+        except (FileNotFoundError, ValueError):
+            raise BlobGone(blob_id) from None
+        f.seek(start)
+        return f
+
+    async def read(self, blob_id: str, start: int, stop: int) -> AsyncIterator[bytes]:
+        f = await asyncio.to_thread(self._open, blob_id, start)
+        try:
+            left = stop - start
+            while left > 0:
+                chunk = await asyncio.to_thread(f.read, min(left, CHUNK_BYTES))
+                if not chunk:
+                    raise BlobGone(blob_id)  # shorter than its row says: truncated
+                left -= len(chunk)
+                yield chunk
+        finally:
+            f.close()
 
     async def delete(self, blob_id: str) -> None:
         if not check_blob_id(blob_id):

@@ -79,8 +79,9 @@ class BlobAccess:
                 return
         raise NotFound("file not found")
 
-    async def open_for(self, caller: Caller, blob_id: str) -> tuple[BlobMeta, bytes]:
-        """The blob, if the caller is a member of its conversation."""
+    async def open_for(self, caller: Caller, blob_id: str) -> BlobMeta:
+        """The blob, if the caller is a member of its conversation (its bytes:
+        `Blobs.stream`)."""
         await self._require_reader(caller.user_id, blob_id)
         return await self.blobs.open(blob_id)
 
@@ -93,9 +94,7 @@ class BlobAccess:
         sig = self._mac(key, blob_id, caller.user_id, exp)
         return SignedUrl(f"/v1/blobs/{blob_id}?u={caller.user_id}&exp={exp}&sig={sig}", exp * 1000)
 
-    async def open_signed(
-        self, blob_id: str, user_id: str, exp: str, sig: str
-    ) -> tuple[BlobMeta, bytes]:
+    async def open_signed(self, blob_id: str, user_id: str, exp: str, sig: str) -> BlobMeta:
         """The blob behind a signed URL: `forbidden` unless the signature is
         ours and unexpired, then the same checks as with a bearer token."""
         if not exp.isdigit() or len(exp) > 12 or len(sig) != 64 or len(user_id) > 64:

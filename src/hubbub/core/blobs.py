@@ -6,7 +6,8 @@ the use's allowlist. Ids are 192 random bits (`secrets.token_urlsafe`): the
 download URL is the capability, handed only to those allowed to see the
 message that carries it (for the public room: whoever is in the room).
 Where the bytes live is the store's business (`blobs/filesystem.py` under
-the data dir, or the database; see docs/storage.md).
+the data dir, the database, or `blobs/s3.py` in a bucket; see docs/blobs.md).
+Downloads stream: `stream` hands out at most `CHUNK_BYTES` at a time.
 """
 
 from __future__ import annotations
@@ -15,18 +16,23 @@ import base64
 import binascii
 import re
 import secrets
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from hubbub.clock import Clock
-from hubbub.core.ports.blobs import BlobMeta, BlobStore
+from hubbub.core.ports.blobs import BlobGone, BlobMeta, BlobStore
 from hubbub.errors import NotFound, TooLarge, ValidationFailed
 
-__all__ = ["BlobPolicy", "Blobs", "check_blob_id"]
+__all__ = ["ORPHAN_AFTER_MS", "BlobPolicy", "Blobs", "check_blob_id", "read_all"]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _MIME = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$")
 _BLOB_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 MAX_NAME = 255
+# An upload's message commits within seconds of its blob; a blob still
+# unreferenced after this long is an orphan (a crash in between, a deleted
+# message) and the collectors (core/voice.py, core/rooms.py) delete it.
+ORPHAN_AFTER_MS = 3600 * 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +121,37 @@ class Blobs:
         if check_blob_id(blob_id):
             await self.store.delete(blob_id)
 
-    async def open(self, blob_id: str) -> tuple[BlobMeta, bytes]:
+    async def open(self, blob_id: str) -> BlobMeta:
         """A blob by id; an id that is malformed or unknown is the same `not_found`."""
-        found = await self.store.get(blob_id) if check_blob_id(blob_id) else None
+        found = await self.store.stat(blob_id) if check_blob_id(blob_id) else None
         if found is None:
             raise NotFound("file not found")
         return found
+
+    async def stream(self, meta: BlobMeta, start: int, stop: int) -> AsyncIterator[bytes]:
+        """Bytes `start`..`stop` (exclusive) of an opened blob, in chunks.
+
+        The first chunk is read before this returns, so bytes that vanished
+        since `open` (collected meanwhile) are still a clean `not_found`
+        rather than a response cut off after its headers."""
+        if not 0 <= start < stop <= meta.size:
+            raise ValueError("range outside the blob")
+        chunks = self.store.read(meta.id, start, stop)
+        try:
+            first = await anext(chunks)
+        except (BlobGone, StopAsyncIteration):
+            raise NotFound("file not found") from None
+        return _chain(first, chunks)
+
+
+async def _chain(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    yield first
+    async for chunk in rest:
+        yield chunk
+
+
+async def read_all(blobs: Blobs, blob_id: str) -> tuple[BlobMeta, bytes]:
+    """A whole blob in memory: for tests and small blobs only (downloads stream)."""
+    meta = await blobs.open(blob_id)
+    parts = [c async for c in await blobs.stream(meta, 0, meta.size)]
+    return meta, b"".join(parts)

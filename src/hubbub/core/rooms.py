@@ -27,6 +27,14 @@ costs the same on the bus however many people ever joined. Anonymous members
 have the role `guest` and are reached only that way; members who are
 accounts are also addressed by id, for their other devices (`/ws`).
 
+Files. A `file` message's bytes are a blob of purpose `room`, served at
+`/chat/files/{id}` to whoever has the URL. The room keeps a file while one
+of the messages it shows a joiner (its last `--simplechat-history`
+undeleted messages) carries it; once its message fell out of that history
+or was deleted, and the file is older than `ORPHAN_AFTER_MS`, the
+collector (`collect_files`, run by every node) deletes it. Every node must
+therefore run with the same `--simplechat-history`.
+
 Joins are serialised on a node (a name is checked and claimed under one
 lock); two nodes can still both grant one name in the moment between the
 check and the registry write (docs/simplechat.md).
@@ -39,12 +47,14 @@ import logging
 import re
 from dataclasses import dataclass
 
+import msgspec
+
 from hubbub.clock import Clock
-from hubbub.core.blobs import BlobPolicy, Blobs
+from hubbub.core.blobs import ORPHAN_AFTER_MS, BlobPolicy, Blobs, check_blob_id
 from hubbub.core.context import Caller
 from hubbub.core.conversations import Conversations
 from hubbub.core.messages import Messages
-from hubbub.core.ports import PresenceRegistry, RoomStore
+from hubbub.core.ports import BlobRefStore, PresenceRegistry, RoomStore
 from hubbub.core.ports.rooms import JoinOutcome, RoomUser
 from hubbub.core.publisher import Publisher
 from hubbub.errors import Conflict, Unauthorized, ValidationFailed
@@ -60,6 +70,8 @@ STATUS_CHANNEL = "room/status"
 STATUS_TYPE = "RoomUserStatus"
 MAX_TEXT = 1000
 TOUCH_EVERY_MS = 60_000
+FILE_URL = "/chat/files/"
+SCAN_PAGE = 500
 _HANDLE = re.compile(r"^[a-zA-Z0-9-]{1,64}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -103,6 +115,7 @@ class Rooms:
         store: RoomStore,
         messages: Messages,
         blobs: Blobs,
+        refs: BlobRefStore,
         conversations: Conversations,
         publisher: Publisher,
         registry: PresenceRegistry,
@@ -112,6 +125,7 @@ class Rooms:
         self.store = store
         self.messages = messages
         self.blobs = blobs
+        self.refs = refs
         self.conversations = conversations
         self.publisher = publisher
         self.registry = registry
@@ -309,7 +323,7 @@ class Rooms:
             "name": meta.name,
             "type": meta.mime,
             "size": meta.size,
-            "url": f"/chat/files/{meta.id}",
+            "url": FILE_URL + meta.id,
         }
         res = await self.messages.send_text(
             self._caller(joined, session_id, trace_parent),
@@ -323,3 +337,34 @@ class Rooms:
         )
         await self._touch(joined)
         return str(res["message_id"])
+
+    async def shown_files(self) -> set[str]:
+        """Blob ids of the files the room's kept history carries."""
+        rid = await self.room_id()
+        shown: set[str] = set()
+        for data in await self.store.recent_messages(rid, self.policy.history):
+            file = msgspec.json.decode(data).get("file")
+            url = file.get("url") if isinstance(file, dict) else None
+            if isinstance(url, str) and url.startswith(FILE_URL):
+                shown.add(url[len(FILE_URL) :])
+        return shown
+
+    async def collect_files(self, limit: int = 1000) -> int:
+        """Delete room files no message of the kept history carries any more
+        (fallen out of it, deleted, or never sent); how many went.
+
+        Safe on every node at once: deleting an absent blob is a no-op."""
+        shown = await self.shown_files()
+        before = self.clock.now_ms() - ORPHAN_AFTER_MS
+        purpose = self.policy.files.purpose
+        after, gone = "", 0
+        while gone < limit:
+            page = await self.refs.created_before(purpose, before, after, SCAN_PAGE)
+            for blob_id in page:
+                if blob_id not in shown and check_blob_id(blob_id) and gone < limit:
+                    await self.blobs.delete(blob_id)
+                    gone += 1
+            if len(page) < SCAN_PAGE:
+                break
+            after = page[-1]
+        return gone

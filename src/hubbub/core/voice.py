@@ -33,7 +33,7 @@ from typing import Any
 import msgspec
 
 from hubbub.clock import Clock, iso, parse_iso
-from hubbub.core.blobs import Blobs
+from hubbub.core.blobs import ORPHAN_AFTER_MS, Blobs
 from hubbub.core.context import Caller
 from hubbub.core.conversations import Conversations
 from hubbub.core.frames import encode, event
@@ -43,13 +43,17 @@ from hubbub.core.ports.blobs import BlobRefStore
 from hubbub.errors import ValidationFailed
 from hubbub.ids import new_id
 
-__all__ = ["VOICE_PURPOSE", "VOICE_TYPES", "Voice", "VoicePolicy", "VoiceResult", "sniff"]
+__all__ = [
+    "ORPHAN_AFTER_MS",
+    "VOICE_PURPOSE",
+    "VOICE_TYPES",
+    "Voice",
+    "VoicePolicy",
+    "VoiceResult",
+    "sniff",
+]
 
 VOICE_PURPOSE = "voice"
-# An upload's message commits within seconds of the blob; one still without a
-# live message after this long is an orphan (a crash in between, a deleted
-# message) and is collected.
-ORPHAN_AFTER_MS = 3600 * 1000
 MAX_CLIENT_ID = 128
 
 

@@ -4,12 +4,11 @@ Who may download what is decided in `core/blob_access.py`: members of the
 blob's conversation, with `Authorization: Bearer` (or `X-API-Key`), or with
 a signed URL from `POST /v1/blobs/{blob_id}/url` (for `<audio src>`, which
 sends no header). Served `nosniff` and sandboxed, so a blob never runs as a
-page of this origin.
+page of this origin. The body streams (`rest/blob_ranges.py`).
 """
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -18,7 +17,7 @@ from pydantic import BaseModel
 
 from hubbub.clock import iso
 from hubbub.core.context import Caller
-from hubbub.core.ports.blobs import BlobMeta
+from hubbub.rest.blob_ranges import serve_blob
 from hubbub.rest.deps import current_caller, node_of
 from hubbub.rest.errors import responses
 
@@ -32,35 +31,11 @@ class SignedUrlOut(BaseModel):
     expires_at: str
 
 
-_RANGE = re.compile(r"^bytes=(\d{0,15})-(\d{0,15})$")
-
-
-def _serve(meta: BlobMeta, data: bytes, range_header: str | None) -> Response:
-    """The bytes, or the one range asked for (`<audio>` seeks with `Range`;
-    Safari plays nothing without 206 answers). Several ranges: the whole."""
-    headers = {
-        "Content-Disposition": f'inline; filename="{meta.name}"',
-        "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "sandbox; default-src 'none'",
-        "Cache-Control": "private, max-age=300",
-        "Accept-Ranges": "bytes",
-    }
-    m = _RANGE.match(range_header.strip()) if range_header else None
-    if m is None or m.group(1) == m.group(2) == "":
-        return Response(content=data, media_type=meta.mime, headers=headers)
-    size = len(data)
-    if m.group(1) == "":  # the last N bytes
-        start, end = max(0, size - int(m.group(2))), size - 1
-    else:
-        start = int(m.group(1))
-        end = min(int(m.group(2)), size - 1) if m.group(2) else size - 1
-    if start >= size or end < start:
-        headers["Content-Range"] = f"bytes */{size}"
-        return Response(status_code=416, headers=headers)
-    headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-    return Response(
-        content=data[start : end + 1], status_code=206, media_type=meta.mime, headers=headers
-    )
+_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "sandbox; default-src 'none'",
+    "Cache-Control": "private, max-age=300",
+}
 
 
 @router.get(
@@ -83,12 +58,13 @@ async def download_blob(
     with a bearer token, or with the `u`, `exp` and `sig` of a signed URL
     (403 when the signature is wrong or expired). 404: no such blob, or one
     the caller may not see (same answer). One `Range: bytes=a-b` is honoured."""
-    access = node_of(request).blob_access
+    node = node_of(request)
     if sig is not None or exp is not None or u is not None:
-        meta, data = await access.open_signed(blob_id, u or "", exp or "", sig or "")
+        meta = await node.blob_access.open_signed(blob_id, u or "", exp or "", sig or "")
     else:
-        meta, data = await access.open_for(await current_caller(request), blob_id)
-    return _serve(meta, data, request.headers.get("range"))
+        meta = await node.blob_access.open_for(await current_caller(request), blob_id)
+    headers = {**_HEADERS, "Content-Disposition": f'inline; filename="{meta.name}"'}
+    return await serve_blob(node.blobs, meta, request.headers.get("range"), headers)
 
 
 @router.post("/v1/blobs/{blob_id}/url", response_model=SignedUrlOut, responses=responses(401, 404))
