@@ -247,3 +247,55 @@ async def test_typing_expires_without_stop(quick_typing: ServerProcess) -> None:
         await s.close()
     await wb.close()
     await api.aclose()
+
+
+@pytest.fixture
+def pair(tmp_path: Path, pg_url: str, jetstream_url: str) -> Iterator[list[ServerProcess]]:
+    env = {"HUBBUB_NATS_PREFIX": "hubbub_sym_" + secrets.token_hex(4)}
+    nodes = [
+        ServerProcess(
+            tmp_path / f"n{i}",
+            database_url=pg_url,
+            nats_url=jetstream_url,
+            extra_env={**env, "HUBBUB_NODE_ID": f"sym{i}"},
+        ).start()
+        for i in range(2)
+    ]
+    yield nodes
+    for n in nodes:
+        n.stop()
+
+
+async def test_two_nodes_see_each_others_messages_and_typing(pair: list[ServerProcess]) -> None:
+    n0, n1 = pair
+    api = Api(n0)
+    a, b, eve = await api.user(3)
+    cid = await api.direct(a[1], b[0])
+    sa = await Sio.open(n0, auth={"token": a[1]})
+    sb = await Sio.open(n1, auth={"token": b[1]})
+    se = await Sio.open(n1, auth={"token": eve[1]})
+    wb = await ApiWs.open(n1, f"token={b[1]}")
+    online = await sa.event("participant:online", conversationId=cid, userId=b[0])
+    assert online["userType"] == "user"
+
+    ack = await sa.call("message:send", {"conversationId": cid, "content": "from n0"})
+    mid = ack["message"]["id"]
+    assert (await sb.event("message:new", id=mid))["content"] == "from n0"
+    await wb.event("message:new", id=mid)
+    back = await sb.call("message:send", {"conversationId": cid, "content": "from n1"})
+    await sa.event("message:new", id=back["message"]["id"])
+
+    await sb.call("typing:start", cid)
+    await sa.event("typing:started", conversationId=cid, userId=b[0])
+    await sb.call("typing:stop", cid)
+    await sa.event("typing:stopped", conversationId=cid, userId=b[0])
+    await sa.call("message:edit", {"messageId": mid, "content": "edited"})
+    assert (await sb.event("message:updated", id=mid))["content"] == "edited"
+    await sa.call("presence:update", "busy")
+    await sb.event("presence:changed", userId=a[0], status="busy")
+
+    assert not se.seen("message:new") and not se.seen("typing:started")
+    assert not se.seen("presence:changed", userId=a[0])
+    for s in (sa, sb, se, wb):
+        await s.close()
+    await api.aclose()
