@@ -16,9 +16,19 @@ import pytest
 import socketio
 
 from tests.integration.symbia_rt import ApiWs, Sio
+from tests.integration.test_chat_events import (  # the in-process server and its sink
+    TP,
+    TRACE,
+    InProc,
+    check_envelope,
+    decoded,
+    inproc,
+    next_event,
+)
 from tests.support import Api, ServerProcess, hubbub_cli
 
 PW = "correct horse battery"
+__all__ = ["inproc"]  # a fixture, imported for the chat-events test
 
 
 async def agent(api: Api) -> tuple[str, str, str]:
@@ -298,4 +308,52 @@ async def test_two_nodes_see_each_others_messages_and_typing(pair: list[ServerPr
     assert not se.seen("presence:changed", userId=a[0])
     for s in (sa, sb, se, wb):
         await s.close()
+    await api.aclose()
+
+
+async def test_revocation_polling_and_going_away(server: ServerProcess, api: Api) -> None:
+    a, b = await api.user(2)
+    cid = await api.direct(a[1], b[0])
+    # Long-polling (Socket.IO's first transport in browsers) is served too.
+    sb = await Sio.open(server, auth={"token": b[1]}, transports=["polling"])
+    r = await api.http.post(
+        "/v1/auth/login", json={"username": a[2], "password": PW, "device_id": "second"}
+    )
+    assert r.status_code == 200, r.text
+    second = r.json()["token"]
+    sa = await Sio.open(server, auth={"token": second})
+    await sb.event("presence:changed", userId=a[0], status="online")
+    await sa.call("typing:start", cid)
+    await sb.event("typing:started", userId=a[0])
+    # Signing that device out cuts its socket; its typing stops; presence goes offline.
+    out = await api.http.post("/v1/auth/logout", headers={"Authorization": f"Bearer {second}"})
+    assert out.status_code == 204
+    await sa.wait_until(lambda: not sa.client.connected)
+    await sb.event("typing:stopped", userId=a[0])
+    await sb.event("presence:changed", userId=a[0], status="offline")
+    await sb.close()
+
+
+async def test_connections_are_chat_events_and_rate_limited(inproc: InProc) -> None:
+    """Spec 004 for Socket.IO and /api/ws: connected, disconnected, rate limited
+    (the in-process server allows bursts of 40 at 5/s)."""
+    sub = inproc.node.chat_events_sink.subscribe()  # type: ignore[attr-defined]
+    api = Api(inproc)  # type: ignore[arg-type]
+    [a] = await api.user(1)
+    s = await Sio.open(inproc, auth={"token": a[1]}, headers={"traceparent": TP})  # type: ignore[arg-type]
+    conn = decoded(await next_event(sub, "userConnected", user_id=a[0]))
+    check_envelope(conn, "userConnected", a[0], "ns-test")
+    assert conn.clientId == "socket.io" and conn.traceId == TRACE
+    acks = [await s.call("presence:update", "online") for _ in range(45)]
+    limited = [x for x in acks if not x["success"]]
+    assert limited and limited[0]["code"] == "rate_limited" and limited[0]["retryAfterMs"] > 0
+    await next_event(sub, "userChatRateLimited", user_id=a[0])
+    await s.close()
+    bye = decoded(await next_event(sub, "userDisconnected", user_id=a[0]))
+    assert bye.sessionId == conn.sessionId and bye.payload.userDisconnected.forced is False
+    w = await ApiWs.open(inproc, f"token={a[1]}")  # type: ignore[arg-type]
+    conn2 = decoded(await next_event(sub, "userConnected", user_id=a[0]))
+    assert conn2.clientId == "api-ws"
+    await w.close()
+    await next_event(sub, "userDisconnected", user_id=a[0])
     await api.aclose()

@@ -17,6 +17,8 @@ in how an event reaches the client (`Emit`); everything else is here:
   a client that does not read is cut off as a slow consumer, like on `/ws`.
 - **Limits.** Client events share `/ws`'s per-connection rate limit (one
   spec 004 `userChatRateLimited` per refused burst) and frame size limit.
+- **Typing.** A connection that closes while typing stops its indicators
+  (the others would otherwise wait for the TTL).
 - **Acks.** Every client event answers `{success: true, ...}` or
   `{success: false, error, code}`; "not yours" reads as "not found".
 """
@@ -121,6 +123,8 @@ class SymbiaSocket:
         self.closing: tuple[int, str] | None = None
         self.on_kick: Callable[[], None] | None = None
         self.muted: set[str] = set()
+        # Conversations this connection said it is typing in: stopped when it closes.
+        self.typing_in: set[str] = set()
         self.bucket = TokenBucket(node.settings.rate_per_second, node.settings.rate_burst)
         self._limited = False
         self._alias = _Alias(self)
@@ -191,6 +195,10 @@ class SymbiaSocket:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._writer
+        for cid in list(self.typing_in):
+            if node.typing.is_typing(cid, self.user_id):  # not lapsed already
+                with contextlib.suppress(Exception):
+                    await node.typing.stop(self.caller, cid)
         forced = self.closing is not None
         code, reason = self.closing or (code, reason)
         node.chat_events.disconnected(
@@ -265,10 +273,15 @@ class SymbiaSocket:
                 self.muted.add(cid)
             return {"success": True}
         if event == "typing:start":
-            until = await node.typing.start(caller, _conversation_id(data))
+            cid = _conversation_id(data)
+            until = await node.typing.start(caller, cid)
+            if len(self.typing_in) < MAX_MUTED:
+                self.typing_in.add(cid)
             return {"success": True, "expiresAt": until}
         if event == "typing:stop":
-            await node.typing.stop(caller, _conversation_id(data))
+            cid = _conversation_id(data)
+            self.typing_in.discard(cid)
+            await node.typing.stop(caller, cid)
             return {"success": True}
         if event == "presence:update":
             status = data.get("status") if isinstance(data, dict) else data
