@@ -219,6 +219,8 @@ async def test_bad_frames_and_read_only_keys(server: ServerProcess, api: Api) ->
     ack = await w.wait_until(lambda: w.acks.get(None))
     assert ack["data"]["code"] == "bad_frame"
     assert (await w.call("no:such", {}))["error"] == "Unknown event"
+    await w.ws.send('{"event":"message:send","data":"' + "x" * 300_000 + '"}')
+    await w.wait_until(lambda: w.acks[None]["data"]["code"] == "too_large")
     await w.close()
     r = await api.http.post(
         "/v1/api-keys",

@@ -97,7 +97,7 @@ class SymbiaSocketIO:
         self.sockets[sid] = conn
         # Set up once the server has answered CONNECT: the handshake stays
         # quick, and no event is written before the client is connected.
-        self._spawn(conn.open())
+        conn.start()
 
     def _backlog(self, sid: str) -> int:
         """Packets waiting in Engine.IO's queue of that socket (0 if unknown)."""

@@ -129,6 +129,7 @@ class SymbiaSocket:
         self._limited = False
         self._alias = _Alias(self)
         self._writer: asyncio.Task[None] | None = None
+        self._opening: asyncio.Task[None] | None = None
         self._joined = False
         self._closed = False
         translator.remember_kind(self.user_id, who.user_type, who.agent_id)
@@ -157,6 +158,11 @@ class SymbiaSocket:
         self.wake.set()
 
     # -- lifecycle ------------------------------------------------------------
+    def start(self) -> None:
+        """`open` in its own task (Socket.IO: after the handshake has been answered);
+        `close` waits for it, so presence cannot count a closed connection."""
+        self._opening = asyncio.get_running_loop().create_task(self.open())
+
     async def open(self) -> None:
         node = self.node
         if self._closed:
@@ -175,6 +181,8 @@ class SymbiaSocket:
     async def _announce_online(self) -> None:
         """`participant:online` to the other members of each of the user's conversations."""
         convs = await self.node.conversations.list_for(self.caller)
+        # Not the public room (spec 001): everyone is in it, and it has its own user list.
+        convs = [c for c in convs if c.kind != "room"]
         for conv in convs[:MAX_ROOMS_ANNOUNCED]:
             others = [symbia_key(m.user_id) for m in conv.members if m.user_id != self.user_id]
             if others:
@@ -186,6 +194,9 @@ class SymbiaSocket:
     async def close(self, code: int, reason: str) -> None:
         node = self.node
         self._closed = True
+        if self._opening is not None:
+            with contextlib.suppress(Exception):
+                await self._opening
         if not self._joined:
             return
         self._joined = False
