@@ -191,7 +191,7 @@ async def test_person_and_agent_flow(server: ServerProcess, api: Api) -> None:
     assert ws_t["channel"] == "chat/typing" and ws_t["data"]["user_id"] == bot_id
     assert "seq" not in ws_t or ws_t["seq"] is None
     await ws_person.ok("chat/typing", "SetTyping", {"conversation_id": cid, "typing": True})
-    await s_bot.event("typing:started", userId=person[0])
+    await s_bot.wait_until(lambda: len(s_bot.seen("typing:started", userId=person[0])) == 2)
 
     # Presence: only to those who share a conversation.
     assert (await w_bot.call("presence:update", "busy")) == {"success": True, "status": "busy"}

@@ -23,7 +23,7 @@ from typing import Any
 
 import socketio
 
-from hubbub.errors import HubbubError
+from hubbub.errors import HubbubError, Unauthorized
 from hubbub.protocols.channels.endpoint import origin_allowed
 from hubbub.protocols.symbia.events import Translator
 from hubbub.protocols.symbia.handshake import AUTH_REQUIRED, Credentials, authenticate
@@ -82,8 +82,11 @@ class SymbiaSocketIO:
         )
         try:
             who = await authenticate(self.node, creds)
-        except HubbubError:
+        except Unauthorized:
             raise socketio.exceptions.ConnectionRefusedError(AUTH_REQUIRED) from None
+        except HubbubError as exc:  # storage unavailable: the client retries later
+            log.warning("symbia handshake failed", extra={"error": exc.code})
+            raise socketio.exceptions.ConnectionRefusedError("Service unavailable") from None
 
         async def emit(event: str, data: Any) -> None:
             await self.sio.emit(event, data, to=sid)

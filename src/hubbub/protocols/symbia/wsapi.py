@@ -25,7 +25,7 @@ import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from hubbub.credentials import bearer_token
-from hubbub.errors import HubbubError
+from hubbub.errors import HubbubError, Unauthorized
 from hubbub.protocols.channels.endpoint import origin_allowed
 from hubbub.protocols.symbia.events import Translator
 from hubbub.protocols.symbia.handshake import AUTH_REQUIRED, Credentials, authenticate
@@ -61,7 +61,11 @@ async def serve_api_ws(node: Node, translator: Translator, ws: WebSocket) -> Non
     await ws.accept()
     try:
         who = await authenticate(node, creds)
-    except HubbubError:
+    except HubbubError as exc:
+        if not isinstance(exc, Unauthorized):  # storage unavailable: retry later
+            with contextlib.suppress(Exception):
+                await ws.close(1011, "service unavailable")
+            return
         with contextlib.suppress(Exception):
             await ws.send_text(
                 _encode({"event": "connect_error", "data": {"message": AUTH_REQUIRED}}).decode()
