@@ -21,6 +21,7 @@ from hubbub.protocols import mtchat
 from hubbub.protocols.channels.endpoint import Connection, ws_endpoint
 from hubbub.protocols.simplechat import files as simplechat_files
 from hubbub.protocols.simplechat.endpoint import RoomConnection
+from hubbub.protocols.symbia.realtime import SymbiaRealtime, install_realtime
 from hubbub.rest import (
     accounts,
     admin,
@@ -56,8 +57,13 @@ class Edge:
     def __init__(self, app: FastAPI, node: Node) -> None:
         self.app = app
         self.node = node
+        # Spec 002's /socket.io/ (HTTP long-polling and WebSocket) and /api/ws.
+        self.symbia: SymbiaRealtime | None = getattr(app.state, "symbia_realtime", None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.symbia is not None and self.symbia.serves(scope):
+            await self.symbia(scope, receive, send)
+            return
         if scope["type"] == "websocket":
             path = scope["path"]
             if path == "/ws":
@@ -137,4 +143,5 @@ def create_app(settings: Settings, node: Node | None = None) -> FastAPI:
         for path in ROOM_PATHS:
             app.add_api_websocket_route(path, room_endpoint)
     mtchat.install(app, node)
+    install_realtime(app, node)
     return app

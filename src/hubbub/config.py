@@ -100,6 +100,7 @@ class Settings:
     mtchat_presence_ttl_s: float = 60.0
     mtchat_archive_after_s: float = 259200.0
     public_url: str = ""
+    typing_ttl_s: float = 6.0
 
     @property
     def resolved_database_url(self) -> str:
@@ -194,6 +195,7 @@ _HELP: dict[str, str] = {
     "account's lockout for this long",
     "registrations_per_address": "registrations per client address per window",
     "registration_window_s": "the registration window",
+    "typing_ttl_s": "seconds a typing indicator lasts when no stop comes (it is never stored)",
     "trusted_proxies": "comma-separated proxy addresses/CIDRs whose X-Forwarded-For is believed",
 }
 

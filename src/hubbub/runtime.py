@@ -57,6 +57,7 @@ from hubbub.core.sync import Sync
 from hubbub.core.throttle import Throttle, ThrottlePolicy
 from hubbub.core.timers import ExpiryWorker
 from hubbub.core.totp import Totp
+from hubbub.core.typing_status import TypingStatus
 from hubbub.core.voice import Voice, VoicePolicy
 from hubbub.realtime.dispatch import Dispatcher
 from hubbub.realtime.hub import Hub
@@ -188,6 +189,12 @@ class Node:
             self.presence, self.clock, int(settings.mtchat_presence_ttl_s * 1000)
         )
         self._heartbeat_wake = asyncio.Event()
+        self.typing = TypingStatus(
+            self.conversations, self.publisher, self.clock, int(settings.typing_ttl_s * 1000)
+        )
+        self._typing_wake = asyncio.Event()
+        self.typing.on_scheduled.append(self._typing_wake.set)
+        self._typing_task: asyncio.Task[None] | None = None
         self._heartbeat_task: asyncio.Task[None] | None = None
         self._archive_task: asyncio.Task[None] | None = None
         self.sync = Sync(st.events, st.sync, self.clock, settings.sync_page_size)
@@ -355,6 +362,21 @@ class Node:
             except Exception:
                 log.warning("presence sweep failed")
 
+    async def _sweep_typing(self) -> None:
+        while True:
+            due = self.typing.due_in_ms()
+            self._typing_wake.clear()
+            try:
+                await asyncio.wait_for(
+                    self._typing_wake.wait(), None if due is None else due / 1000 + 0.01
+                )
+            except TimeoutError:
+                pass
+            try:
+                await self.typing.sweep()
+            except Exception:
+                log.warning("typing sweep failed")
+
     async def _auto_archive(self) -> None:
         after_ms = int(self.settings.mtchat_archive_after_s * 1000)
         interval = max(0.5, min(60.0, self.settings.mtchat_archive_after_s / 2))
@@ -412,6 +434,7 @@ class Node:
             self.chat_relay.start()
         loop = asyncio.get_running_loop()
         self._heartbeat_task = loop.create_task(self._sweep_heartbeats())
+        self._typing_task = loop.create_task(self._sweep_typing())
         if self.settings.mtchat_archive_after_s > 0:
             self._archive_task = loop.create_task(self._auto_archive())
         self.ready = True
@@ -424,7 +447,7 @@ class Node:
         await self.chat_events_sink.close()
         if self._presence_task is not None:
             self._presence_task.cancel()
-        for task in (self._heartbeat_task, self._archive_task, self._gc_task):
+        for task in (self._heartbeat_task, self._typing_task, self._archive_task, self._gc_task):
             if task is not None:
                 task.cancel()
         await self.accounts.close()

@@ -30,6 +30,7 @@ from hubbub.protocols.channels.asyncapi import build_asyncapi
 from hubbub.protocols.channels.declarations import (
     ERROR_CODES,
     EXTRA_SERVER_EVENTS,
+    HUBBUB_CHANNELS,
     REQUIRES_SUBSCRIPTION,
     Ack,
     Authenticate,
@@ -255,7 +256,8 @@ def test_server_frame_omits_unset_seq_and_ref() -> None:
 def test_extra_server_events() -> None:
     assert EXTRA_SERVER_EVENTS[("chat/messages", "ChatMessageReceived")] is ChatMessageReceived
     for channel, _ in EXTRA_SERVER_EVENTS:
-        assert channel in CHANNELS
+        assert channel in CHANNELS or channel in HUBBUB_CHANNELS
+    assert not HUBBUB_CHANNELS.keys() & CHANNELS.keys()  # hubbub's channels are its own
     fields = [f.name for f in msgspec.structs.fields(ChatMessageReceived)]
     assert fields == [
         "message_id",

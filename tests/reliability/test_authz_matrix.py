@@ -225,6 +225,8 @@ SURFACES: tuple[Surface, ...] = (
     ws(REACT, {"message_id": "{msgX}", "reaction": "👍"}, "msgX", ALL_HIDDEN, "others' chat"),
     ws(STICKER, sticker("{G}"), "G", GROUP, "group"),
     ws(STICKER, sticker("{D}"), "D", DIRECT, "direct"),
+    ws("chat/typing SetTyping", {"conversation_id": "{G}", "typing": True}, "G", GROUP, "group"),
+    ws("chat/typing SetTyping", {"conversation_id": "{D}", "typing": False}, "D", DIRECT, "direct"),
     ws("chat/polls CreatePoll", POLL_D, "D", DIRECT, "direct"),
     ws("chat/polls CreatePoll", POLL_G, "G", GROUP, "group"),
     ws("chat/polls/votes VotePoll", VOTE_G, "pollG G", GROUP, "group poll"),

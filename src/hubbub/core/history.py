@@ -41,6 +41,16 @@ class History:
         if user_id not in await self.conversations.members(conversation_id):
             raise NotFound("conversation not found")
 
+    async def find(self, user_id: str, message_id: str) -> StoredMessage:
+        """A live plaintext message by id alone, for a member of its conversation
+        (spec 002's `message:edit` / `message:delete` name no conversation)."""
+        msg = await self.store.message(message_id) if len(message_id) <= 64 else None
+        if msg is None or msg.deleted_at is not None or msg.kind == "e2e":
+            raise NotFound("message not found")
+        if user_id not in await self.conversations.members(msg.conversation_id):
+            raise NotFound("message not found")
+        return msg
+
     async def message(self, user_id: str, conversation_id: str, message_id: str) -> StoredMessage:
         await self.require_member(user_id, conversation_id)
         msg = await self._anchor(conversation_id, message_id, "$.id")

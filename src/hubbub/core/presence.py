@@ -9,6 +9,12 @@ a TTL in a cluster (so the users of a node that dies turn offline by
 themselves). A user is announced online when their first connection on this
 node opens while no other node had them, and offline when their last
 connection closes while no other node has them; `last_seen_at` is stored then.
+
+Besides online and offline, a connected user may say they are `away` or
+`busy` (spec 002's `presence:update`; `set_status`). That is a statement, not
+a connection count: it is announced to the same people, through the same
+`PresenceStatusUpdated`, and not kept (the next connect or disconnect
+announces online or offline again).
 """
 
 from __future__ import annotations
@@ -16,10 +22,14 @@ from __future__ import annotations
 import logging
 
 from hubbub.clock import Clock, iso
+from hubbub.core.context import Caller
 from hubbub.core.ports import Contacts, LastSeenStore, PresenceRegistry
 from hubbub.core.publisher import Publisher
+from hubbub.errors import ValidationFailed
 
-__all__ = ["Presence"]
+__all__ = ["STATUSES", "Presence"]
+
+STATUSES = ("online", "away", "busy", "offline")
 
 CHANNEL = "user/presence"
 TYPE = "PresenceStatusUpdated"
@@ -108,3 +118,15 @@ class Presence:
             return  # still connected on another node
         contacts = await self.contacts.contacts_of(user_id)
         await self.publisher.ephemeral(CHANNEL, TYPE, self._data(user_id, "offline", now), contacts)
+
+    async def set_status(self, caller: Caller, status: str) -> str:
+        """Announce the caller's chosen status to everyone who shares a conversation."""
+        if status not in STATUSES:
+            raise ValidationFailed(f"must be one of {', '.join(STATUSES)}", path="$.data.status")
+        now = self.clock.now_ms()
+        contacts = await self.contacts.contacts_of(caller.user_id)
+        last_seen = now if status == "offline" else None
+        await self.publisher.ephemeral(
+            CHANNEL, TYPE, self._data(caller.user_id, status, last_seen), contacts
+        )
+        return iso(now)

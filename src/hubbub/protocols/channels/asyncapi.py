@@ -22,6 +22,7 @@ from hubbub.protocols.channels.declarations import (
     ERROR_CODES,
     EXTRA_FIELDS,
     EXTRA_SERVER_EVENTS,
+    HUBBUB_CHANNELS,
     REQUIRES_SUBSCRIPTION,
     SERVER_ENVELOPE_TYPES,
     ChannelDecl,
@@ -108,7 +109,7 @@ def _messages() -> dict[str, _Message]:
         add(name, client_struct, "client")
     for name, server_struct in SERVER_ENVELOPE_TYPES.items():
         add(name, server_struct, "server")
-    for decl in CHANNELS.values():
+    for decl in [*CHANNELS.values(), *HUBBUB_CHANNELS.values()]:
         if decl.client_message and decl.client_type:
             add(decl.client_message, decl.client_type, "client")
         if decl.server_message and decl.server_type:
@@ -317,7 +318,7 @@ def build_asyncapi(server_url: str = "/ws") -> dict[str, Any]:
 
     connection, operations = _connection_channel()
     channels: dict[str, Any] = {_CONNECTION: connection}
-    for decl in CHANNELS.values():
+    for decl in [*CHANNELS.values(), *HUBBUB_CHANNELS.values()]:
         cid, channel, ops = _channel_and_operations(decl)
         if cid in channels:
             raise RuntimeError(f"channel id {cid!r} is not unique")

@@ -30,6 +30,7 @@ __all__ = [
     "ERROR_CODES",
     "EXTRA_FIELDS",
     "EXTRA_SERVER_EVENTS",
+    "HUBBUB_CHANNELS",
     "REQUIRES_SUBSCRIPTION",
     "SERVER_ENVELOPE_TYPES",
     "Ack",
@@ -52,7 +53,10 @@ __all__ = [
     "ReadPositionUpdated",
     "ServerFrame",
     "ServerMessage",
+    "SetTyping",
     "Subscribe",
+    "TypingStarted",
+    "TypingStopped",
     "Unsubscribe",
     "channel_parameters",
     "resolve",
@@ -311,6 +315,37 @@ class ConversationDeleted(ServerMessage, kw_only=True, omit_defaults=False):
     timestamp: _AT
 
 
+class SetTyping(ClientMessage, kw_only=True, omit_defaults=False):
+    """Start or stop the typing indicator in a conversation (hubbub's; spec 000 has none).
+
+    Never stored. A start lapses after the server's typing TTL unless repeated;
+    the reply's `ids.expires_at` says when.
+    """
+
+    conversation_id: Annotated[str, msgspec.Meta(description="Conversation ID", max_length=64)]
+    typing: Annotated[bool, msgspec.Meta(description="true: typing now; false: stopped")]
+
+
+class TypingStarted(ServerMessage, kw_only=True, omit_defaults=False):
+    """Another member started typing (pushed to the members; no `seq`, never in sync)."""
+
+    conversation_id: _CID
+    user_id: _UID
+    timestamp: _AT
+    expires_at: Annotated[
+        str, msgspec.Meta(description="When it lapses unless the member goes on typing")
+    ]
+
+
+class TypingStopped(ServerMessage, kw_only=True, omit_defaults=False):
+    """A member stopped typing, or their indicator lapsed (`expired`). Idempotent."""
+
+    conversation_id: _CID
+    user_id: _UID
+    timestamp: _AT
+    expired: Annotated[bool, msgspec.Meta(description="true: no stop came before the TTL")]
+
+
 ERROR_CODES: Final[dict[str, str]] = {
     "bad_frame": "The frame is not JSON or not a valid envelope.",
     "unknown_channel": "No channel of that name, or not a valid value for its parameters.",
@@ -463,6 +498,20 @@ EXTRA_SERVER_EVENTS: Final[dict[tuple[str, str], type[ServerMessage]]] = {
     ("group/membership", "ConversationMemberJoined"): ConversationMemberJoined,
     ("group/membership", "ConversationMemberLeft"): ConversationMemberLeft,
     ("group/membership", "ConversationDeleted"): ConversationDeleted,
+    ("chat/typing", "TypingStopped"): TypingStopped,
+}
+
+# Channels hubbub adds to spec 000's (docs/protocol.md), resolved and
+# documented like them.
+HUBBUB_CHANNELS: Final[dict[str, ChannelDecl]] = {
+    "chat/typing": ChannelDecl(
+        name="chat/typing",
+        description="Typing indicators of conversation members (hubbub's; ephemeral)",
+        client_message="SetTyping",
+        client_type=SetTyping,
+        server_message="TypingStarted",
+        server_type=TypingStarted,
+    ),
 }
 
 # Everything else that concerns a user is pushed without asking (DESIGN.md).
@@ -499,8 +548,9 @@ def _index() -> _Index:
     # Imported here: `schema` imports this module.
     from hubbub.protocols.channels.schema import CHANNELS
 
-    exact = {name: decl for name, decl in CHANNELS.items() if not decl.parameters}
-    templated = [decl for decl in CHANNELS.values() if decl.parameters]
+    every = {**CHANNELS, **HUBBUB_CHANNELS}
+    exact = {name: decl for name, decl in every.items() if not decl.parameters}
+    templated = [decl for decl in every.values() if decl.parameters]
     # Most literal text first, so a more specific template wins an overlap.
     templated.sort(key=lambda d: -len(_PARAM.sub("", d.name)))
     return exact, tuple((_template_pattern(d.name), d) for d in templated)

@@ -26,6 +26,7 @@ from hubbub.protocols.channels.handlers import (
     status,
     stickers,
     sync,
+    typing_status,
     voice,
 )
 from hubbub.protocols.channels.handlers.base import Handler, Reply, ack
@@ -48,6 +49,7 @@ AREAS: tuple[ModuleType, ...] = (
     calls,
     voice,
     broadcasts,
+    typing_status,
 )
 
 
