@@ -22,8 +22,9 @@ the head without reading the messages back or building their events, and
 is not woken per commit (it looks every `idle_s`): a server without NATS
 whose events nobody reads pays one head read and at most one cursor write
 per idle interval, instead of a read, a member lookup and an event per
-message (docs/performance.md, "Chat event relay"). What a subscriber that
-attaches later gets is in protocols/chatevents/inprocess.py.
+message (docs/performance.md, "Chat event relay"); connection and
+rate-limit events are not built either. What a subscriber that attaches
+later gets is in protocols/chatevents/inprocess.py.
 
 Each message carries its origin (the request's W3C `traceparent`, or the
 trace started for it; the connection; the device), stored with it, so a
