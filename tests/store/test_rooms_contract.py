@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from hubbub.blobs.filesystem import FsBlobs
 from hubbub.core.frames import event
 from hubbub.core.model import MessageRecord
 from hubbub.core.ports.blobs import BlobMeta
 from hubbub.core.ports.rooms import JoinOutcome
 from hubbub.ids import new_id
+from hubbub.store.sql import chatevents as chatevents_sql
 from hubbub.store.sql.stores import SqlStores
 from tests.store.test_store_contract import make_user, now_ms, store
 
@@ -162,3 +165,27 @@ async def test_relay_member_windows_follow_membership_changes(store: SqlStores) 
     assert await members_of(m2, start) == tuple(sorted([a, b]))
     # read again from the start: each message as of its own commit
     assert await members_of(m1, start) == tuple(sorted([a, b, c]))
+
+
+async def test_relay_member_cache_is_bounded(
+    store: SqlStores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past its bound the cache starts again, keeping what the step needs."""
+    monkeypatch.setattr(chatevents_sql, "MAX_CACHED", 1)
+    a = await make_user(store)
+    start = await store.chatevents.head()
+    mids = []
+    for _ in range(3):  # three direct conversations in one step
+        other = await make_user(store)
+        cid, _ = await store.conversations.open_direct(new_id(), a, other, now_ms())
+        mid = new_id()
+        rec = MessageRecord(mid, cid, a, "text", now_ms(), None, None, None, False, None)
+        ev = event("c", cid, "chat/messages", "ChatMessageReceived", {"content": "x"}, mid)
+        await store.messages.append_message(rec, {"content": "x"}, ev)
+        mids.append((mid, tuple(sorted([a, other]))))
+    for _ in range(2):
+        got = {
+            m.message_id: m.members
+            for m in await store.chatevents.committed_messages(start, 10**12, 100)
+        }
+        assert all(got[mid] == members for mid, members in mids)

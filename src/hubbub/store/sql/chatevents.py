@@ -178,8 +178,8 @@ class SqlRelay(SqlArea):
                 loaded: dict[str, list[Window]] = {c: [] for c in stale}
                 for row in await conn.execute(_WINDOWS, {"cs": stale}):
                     loaded[row.conversation_id].append((row.user_id, row.joined_pos, row.left_pos))
-                if len(self._windows) + len(stale) > MAX_CACHED:
-                    self._windows.clear()
+                if len(self._windows) + len(stale) > MAX_CACHED:  # bounded: keep this step's
+                    self._windows = {c: self._windows[c] for c in cids if c in self._windows}
                 for c in stale:
                     self._windows[c] = _Windows.of(prints.get(c), loaded[c])
         windows = self._windows
