@@ -541,3 +541,85 @@ async def test_mtchat_connections_are_chat_events_too(inproc: InProc) -> None:
     d = bye.payload.userDisconnected
     assert d.forced is False and d.code == 1000
     await api.aclose()
+
+
+async def _relayed_to_head(node: Node) -> None:
+    """Until the relay's cursor is at the stream head (it polls on its own)."""
+    head = await node.stores.events.max_pos()
+    while (node.chat_relay.cursor or 0) < head:  # noqa: ASYNC110 - the relay's own loop moves it
+        await asyncio.sleep(0.02)
+
+
+async def test_without_a_subscriber_the_relay_skips_messages(inproc: InProc) -> None:
+    """Nobody subscribed in process: messages are passed without being read back;
+    a subscriber that attaches gets the events of messages committed after it."""
+    node, sink = inproc.node, inproc.node.chat_events_sink
+    assert isinstance(sink, InProcessChatEvents) and not sink.consumed()
+    room = await RoomClient(inproc).connect()  # type: ignore[arg-type]
+    await room.init()
+    for n in range(5):
+        await room.text(f"unheard {n}")
+    await asyncio.wait_for(_relayed_to_head(node), 10)
+    assert node.chat_relay.published == 0 and node.chat_relay.skipped >= 1
+    assert sink.published == 0  # not even built
+
+    sub = sink.subscribe()
+    assert sink.consumed()
+    sent = await room.text("heard")
+    ev = await next_event(sub, "personalChatSent")
+    assert ev.payload["message_id"] == sent["id"] and ev.payload["payload"] == "heard"
+    assert node.chat_relay.published == 1
+    sub.close()
+    assert not sink.consumed()
+    await room.close()
+
+
+async def test_target_members_follow_joins_and_leaves(inproc: InProc) -> None:
+    """`target_members` is as of each message's commit, through the relay's
+    cached member windows: a leave and a join between two messages show."""
+    sub = inproc.node.chat_events_sink.subscribe()  # type: ignore[attr-defined]
+    api = Api(inproc)  # type: ignore[arg-type]
+    a, b, c = await api.user(3)
+    ca = await api.client(a, "a-dev")
+    g = await ca.ok(
+        "chat/groups",
+        "CreateGroup",
+        {"name": "g", "member_ids": [b[0], c[0]], "client_request_id": "g"},
+    )
+    gid = g["data"]["group_id"]
+
+    async def say(text: str) -> list[str]:
+        r = await ca.ok(
+            "chat/messages/ack",
+            "SendChatMessageWithClientId",
+            {"client_message_id": text, "conversation_id": gid, "content": text},
+        )
+        ev = await next_event(sub, "personalChatSent")
+        assert ev.payload["message_id"] == r["data"]["message_id"]
+        return sorted(ev.payload["target_members"])
+
+    assert await say("all three") == sorted([b[0], c[0]])
+    assert await say("again") == sorted([b[0], c[0]])  # from the cache
+    cc = await api.client(c, "c-dev")
+    await cc.ok("group/membership", "LeaveGroup", {"group_id": gid})
+    assert await say("c left") == [b[0]]
+
+    # the room: a guest who joins is a recipient of the messages after it only
+    x = await RoomClient(inproc).connect()  # type: ignore[arg-type]
+    await x.init()
+    x_id = (await next_event(sub, "userConnected", client_id=x.handle)).user_id
+    first = await x.text("before y")
+    ev1 = await next_event(sub, "personalChatSent", client_id=x.handle)
+    y = await RoomClient(inproc).connect()  # type: ignore[arg-type]
+    await y.init()
+    y_id = (await next_event(sub, "userConnected", client_id=y.handle)).user_id
+    second = await x.text("after y")
+    ev2 = await next_event(sub, "personalChatSent", client_id=x.handle)
+    assert ev1.payload["message_id"] == first["id"] and ev2.payload["message_id"] == second["id"]
+    assert y_id not in ev1.payload["target_members"]
+    assert y_id in ev2.payload["target_members"] and x_id not in ev2.payload["target_members"]
+    for conn in (x, y):
+        await conn.close()
+    for client in (ca, cc):
+        await client.close()
+    await api.aclose()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from hubbub.blobs.filesystem import FsBlobs
 from hubbub.core.frames import event
 from hubbub.core.model import MessageRecord
 from hubbub.core.ports.blobs import BlobMeta
 from hubbub.core.ports.rooms import JoinOutcome
 from hubbub.ids import new_id
+from hubbub.store.sql import chatevents as chatevents_sql
 from hubbub.store.sql.stores import SqlStores
 from tests.store.test_blob_streams import whole
 from tests.store.test_store_contract import make_user, now_ms, store
@@ -129,4 +132,62 @@ async def test_committed_messages_as_the_relay_reads_them(store: SqlStores) -> N
         "hi",
     )
     assert (m.trace_parent, m.session_id, m.client_id) == (fields["trace_parent"], "s", "dev")
-    assert m.members == sorted([a, b])
+    assert m.members == tuple(sorted([a, b]))
+
+
+async def test_relay_member_windows_follow_membership_changes(store: SqlStores) -> None:
+    """The relay's cached member windows: re-read when membership changes, and
+    each message's members as of its commit, read in one step or in several."""
+    a, b, c = await make_user(store), await make_user(store), await make_user(store)
+    cid = new_id()
+    ev = event("c", cid, "group/membership", "GroupCreated", {}, None)
+    await store.groups.create_group(cid, "g", a, [b, c], None, now_ms(), ev)
+    start = await store.chatevents.head()
+
+    async def send(text: str) -> str:
+        mid = new_id()
+        rec = MessageRecord(mid, cid, a, "text", now_ms(), None, None, None, False, None)
+        msg = event("c", cid, "chat/messages", "ChatMessageReceived", {"content": text}, mid)
+        await store.messages.append_message(rec, {"content": text}, msg)
+        return mid
+
+    async def members_of(mid: str, after: int) -> tuple[str, ...]:
+        [m] = [
+            m
+            for m in await store.chatevents.committed_messages(after, 10**12, 100)
+            if m.message_id == mid
+        ]
+        return m.members
+
+    m1 = await send("all")
+    assert await members_of(m1, start) == tuple(sorted([a, b, c]))
+    assert await members_of(m1, start) == tuple(sorted([a, b, c]))  # cached
+    await store.groups.leave_group(cid, c, event("c", cid, "group/membership", "Left", {}, None))
+    m2 = await send("c left")
+    assert await members_of(m2, start) == tuple(sorted([a, b]))
+    # read again from the start: each message as of its own commit
+    assert await members_of(m1, start) == tuple(sorted([a, b, c]))
+
+
+async def test_relay_member_cache_is_bounded(
+    store: SqlStores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past its bound the cache starts again, keeping what the step needs."""
+    monkeypatch.setattr(chatevents_sql, "MAX_CACHED", 1)
+    a = await make_user(store)
+    start = await store.chatevents.head()
+    mids = []
+    for _ in range(3):  # three direct conversations in one step
+        other = await make_user(store)
+        cid, _ = await store.conversations.open_direct(new_id(), a, other, now_ms())
+        mid = new_id()
+        rec = MessageRecord(mid, cid, a, "text", now_ms(), None, None, None, False, None)
+        ev = event("c", cid, "chat/messages", "ChatMessageReceived", {"content": "x"}, mid)
+        await store.messages.append_message(rec, {"content": "x"}, ev)
+        mids.append((mid, tuple(sorted([a, other]))))
+    for _ in range(2):
+        got = {
+            m.message_id: m.members
+            for m in await store.chatevents.committed_messages(start, 10**12, 100)
+        }
+        assert all(got[mid] == members for mid, members in mids)

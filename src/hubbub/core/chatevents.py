@@ -16,6 +16,16 @@ One node relays at a time (it holds the lease); the cursor row is created
 by the migration at the stream head, so every message committed since the
 feature exists is covered.
 
+When the sink says nobody consumes its events (`ChatEventSink.consumed`:
+the in-process sink without a subscriber), the relay moves the cursor to
+the head without reading the messages back or building their events, and
+is not woken per commit (it looks every `idle_s`): a server without NATS
+whose events nobody reads pays one head read and at most one cursor write
+per idle interval, instead of a read, a member lookup and an event per
+message (docs/performance.md, "Chat event relay"); connection and
+rate-limit events are not built either. What a subscriber that attaches
+later gets is in protocols/chatevents/inprocess.py.
+
 Each message carries its origin (the request's W3C `traceparent`, or the
 trace started for it; the connection; the device), stored with it, so a
 re-published event has the same `traceId` and `spanContext`.
@@ -90,6 +100,8 @@ class ChatEvents:
     def connected(
         self, user_id: str, session_id: str, client_id: str, trace_parent: str | None
     ) -> None:
+        if not self.sink.consumed():  # nobody to tell: not even built
+            return
         self.sink.emit(
             self.envelope(
                 "userConnected",
@@ -114,6 +126,8 @@ class ChatEvents:
         reason: str,
         forced: bool,
     ) -> None:
+        if not self.sink.consumed():
+            return
         self.sink.emit(
             self.envelope(
                 "userDisconnected",
@@ -136,6 +150,8 @@ class ChatEvents:
         retry_after_ms: int,
     ) -> None:
         """Under the seed's (mistaken) payload key `userDisconnected`, on purpose."""
+        if not self.sink.consumed():
+            return
         self.sink.emit(
             self.envelope(
                 "userChatRateLimited",
@@ -154,7 +170,8 @@ class ChatEvents:
         )
 
     def personal_chat_sent(self, m: CommittedMessage) -> ChatEvent:
-        recipients = [u for u in m.members if u != m.sender_id]
+        sender = m.sender_id
+        recipients = [u for u in m.members if u != sender]
         direct = m.conversation_kind == "direct"
         target = recipients[0] if direct and recipients else m.conversation_id
         return self.envelope(
@@ -201,15 +218,25 @@ class ChatRelay:
         self.idle_s = idle_s
         self.lease_ms = lease_ms
         self.published = 0
+        self.skipped = 0  # steps that passed messages while nobody consumed events
         self._cursor: int | None = None  # while this node holds the lease
         self._renew_at = 0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._on_error = on_error
 
+    @property
+    def cursor(self) -> int | None:
+        """The stream position relayed up to, while this node holds the lease."""
+        return self._cursor
+
     def wake(self) -> None:
-        """A message committed on this node: look now rather than at the next poll."""
-        self._wake.set()
+        """A message committed on this node: look now rather than at the next poll.
+
+        Not while nobody consumes events: the next poll skips them all at once.
+        """
+        if self.events.sink.consumed():
+            self._wake.set()
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -263,11 +290,17 @@ class ChatRelay:
         head = await self.store.head()
         if head <= cursor:
             return False
-        batch = await self.store.committed_messages(cursor, head, BATCH)
-        upto = head if len(batch) < BATCH else batch[-1].pos
-        if batch:
-            await self.events.sink.publish([self.events.personal_chat_sent(m) for m in batch])
-            self.published += len(batch)
+        # Asked after reading the head: a subscriber that attached before a
+        # message committed is seen here, so that message is not skipped.
+        if not self.events.sink.consumed():
+            upto = head
+            self.skipped += 1
+        else:
+            batch = await self.store.committed_messages(cursor, head, BATCH)
+            upto = head if len(batch) < BATCH else batch[-1].pos
+            if batch:
+                await self.events.sink.publish([self.events.personal_chat_sent(m) for m in batch])
+                self.published += len(batch)
         now = self.clock.now_ms()
         if not await self.store.advance(RELAY_NAME, self.owner, upto, now, self.lease_ms):
             log.warning("chat event relay lost its lease")

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from hubbub.protocols.channels.asyncapi import build_asyncapi
+from hubbub.protocols.simplechat.asyncapi import build_simplechat_asyncapi
 from hubbub.rest.deps import node_of
 
 __all__ = ["router"]
@@ -25,6 +26,7 @@ LLMS_TXT = """# hubbub
 ## Documents
 - /docs/openapi.json: REST routes (accounts, devices, users, blocks, conversations)
 - /docs/asyncapi.json: every /ws channel and message, AsyncAPI 3.0
+- /docs/asyncapi-simplechat.json: the public room at / and /chat (spec 001), AsyncAPI 3.0
 
 ## Quick start
 1. POST /v1/auth/register {"username","password"} -> {"user_id","token"}
@@ -72,9 +74,20 @@ async def metrics(request: Request) -> Response:
     return Response(generate_latest(node.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
+@lru_cache(maxsize=1)
+def _simplechat_asyncapi() -> dict[str, Any]:
+    return build_simplechat_asyncapi()
+
+
 @router.get("/docs/asyncapi.json", include_in_schema=False)
 async def asyncapi() -> JSONResponse:
     return JSONResponse(_asyncapi())
+
+
+@router.get("/docs/asyncapi-simplechat.json", include_in_schema=False)
+async def simplechat_asyncapi() -> JSONResponse:
+    """Served whether or not the room is on: it documents the protocol, not this node."""
+    return JSONResponse(_simplechat_asyncapi())
 
 
 @router.get("/docs/llms.txt", include_in_schema=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 __all__ = ["ChatEvent", "ChatEventSink", "CommittedMessage", "RelayStore"]
@@ -48,7 +48,7 @@ class CommittedMessage:
     trace_parent: str | None
     session_id: str | None
     client_id: str | None
-    members: list[str] = field(default_factory=list)  # as of the commit, sender included
+    members: tuple[str, ...] = ()  # as of the commit, sender included, sorted
 
 
 class ChatEventSink(Protocol):
@@ -59,6 +59,14 @@ class ChatEventSink(Protocol):
 
     def emit(self, event: ChatEvent) -> None:
         """Best effort, never blocks: connection and rate-limit events."""
+        ...
+
+    def consumed(self) -> bool:
+        """Whether a published event reaches anyone now.
+
+        False (the in-process sink with no subscriber) lets the relay move
+        its cursor past committed messages without reading or encoding them.
+        """
         ...
 
     async def close(self) -> None: ...

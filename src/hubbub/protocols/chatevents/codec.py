@@ -52,16 +52,16 @@ def to_proto(ev: ChatEvent) -> chat_pb2.Event:
     )
     p = ev.payload
     if ev.payload_key == "personalChatSent":
-        msg.payload.personalChatSent.CopyFrom(
-            chat_pb2.PersonalChatSent(
-                message_id=str(p["message_id"]),
-                sender_id=str(p["sender_id"]),
-                target_id=str(p["target_id"]),
-                payload=str(p["payload"]),
-                target_type=str(p["target_type"]),
-                target_members=[str(m) for m in p["target_members"]],
-            )
-        )
+        # Filled in place: no intermediate message to copy, the member ids
+        # (1,000 in a big group) appended once.
+        sent = msg.payload.personalChatSent
+        sent.message_id = p["message_id"]
+        sent.sender_id = p["sender_id"]
+        sent.target_id = p["target_id"]
+        sent.payload = p["payload"]
+        sent.target_type = p["target_type"]
+        sent.target_members.extend(p["target_members"])
+        sent.SetInParent()
     elif ev.payload_key == "userConnected":
         msg.payload.userConnected.SetInParent()
     elif ev.payload_key == "userDisconnected":

@@ -4,10 +4,20 @@
     event = await sub.get()
 
 A subscriber that does not keep up loses its oldest events (counted in
-`dropped`); publishing never waits for one. Durability does not depend on
-subscribers: the relay's cursor (core/chatevents.py) is the same with or
-without NATS, so after a restart the events of messages committed but not
-yet relayed are handed out again.
+`dropped`); publishing never waits for one.
+
+While nobody is subscribed, `consumed()` is False and the relay
+(core/chatevents.py) moves its cursor past committed messages without
+reading them back or building their events: an in-process event nobody
+holds a queue for is lost anyway, and a server without NATS pays nothing
+for spec 004. A subscriber therefore gets `personalChatSent` for every
+message committed after it subscribed, and possibly for some committed
+shortly before (those the relay had not yet skipped, at most about one
+idle interval's worth); never for older ones. Connection and rate-limit
+events are emitted live and reach only the subscribers of that moment.
+With subscribers, the relay's cursor works as with NATS: after a restart
+the events of messages committed but not yet relayed are handed out again
+to whoever subscribed by then.
 """
 
 from __future__ import annotations
@@ -53,6 +63,9 @@ class InProcessChatEvents:
 
     async def start(self) -> None:
         return None
+
+    def consumed(self) -> bool:
+        return bool(self.subscribers)
 
     async def publish(self, events: Sequence[ChatEvent]) -> None:
         for ev in events:

@@ -129,6 +129,10 @@ class JetStreamChatEvents:
         await asyncio.wait_for(asyncio.gather(*acks), self._timeout)
         self.published += len(acks)
 
+    def consumed(self) -> bool:
+        """Always: the stream keeps events for consumers that come later."""
+        return True
+
     def emit(self, event: ChatEvent) -> None:
         try:
             self._queue.put_nowait(event)
