@@ -90,7 +90,7 @@ async def logout(request: Request) -> Response:
     return out
 
 
-@router.get("/session", response_model=SessionOut)
+@router.get("/session", response_model=SessionOut, response_model_exclude_none=True)
 async def session(request: Request) -> dict[str, Any]:
     me = await optional_user(request)
     if me is None:
