@@ -1,4 +1,9 @@
-"""The chat-event relay's cursor and reads (`core.ports.RelayStore`)."""
+"""The chat-event relay's cursor and reads (`core.ports.RelayStore`).
+
+The content of a message of data class `secret` or `phi` (Symbia's
+`X-Data-Class`, `message_details.data_class`) is not relayed: its event
+carries an empty payload.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ from hubbub.store.sql.events import _MAX_POS, stream_head
 __all__ = ["SqlRelay"]
 
 _r, _e, _m, _c, _mem = t.relay_cursors, t.events, t.messages, t.conversations, t.members
+_det = t.message_details
+REDACTED = ("secret", "phi")
 _COMMITTED = (
     select(
         _e.c.pos,
@@ -26,8 +33,13 @@ _COMMITTED = (
         _m.c.trace_parent,
         _m.c.session_id,
         _m.c.client_id,
+        _det.c.data_class,
     )
-    .select_from(_e.join(_m, _m.c.id == _e.c.message_id).join(_c, _c.c.id == _m.c.conversation_id))
+    .select_from(
+        _e.join(_m, _m.c.id == _e.c.message_id)
+        .join(_c, _c.c.id == _m.c.conversation_id)
+        .outerjoin(_det, _det.c.message_id == _m.c.id)
+    )
     .where(
         _e.c.pos > bindparam("after"),
         _e.c.pos <= bindparam("upto"),
@@ -115,7 +127,9 @@ class SqlRelay(SqlArea):
                     conversation_id=r.conversation_id,
                     conversation_kind=r.conversation_kind,
                     kind=r.kind,
-                    content=(r.ciphertext if r.kind == "e2e" else r.content) or "",
+                    content=""
+                    if r.data_class in REDACTED
+                    else (r.ciphertext if r.kind == "e2e" else r.content) or "",
                     created_at=r.created_at,
                     trace_parent=r.trace_parent,
                     session_id=r.session_id,
