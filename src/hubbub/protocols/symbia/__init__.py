@@ -13,6 +13,7 @@ fields, so `/ws` members share them (docs/symbia.md).
     conversations.py  conversations and participants
     messages.py       messages, edits and their history, control events, runs
     admin.py          /api/admin: conversations, stats, organisations, capabilities
+    openapi.py        the security schemes in /docs/openapi.json
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from fastapi import FastAPI
 
 from hubbub.protocols.symbia import admin, conversations, login, messages, meta
 from hubbub.protocols.symbia.deps import error_body, is_symbia_path, validation_body
+from hubbub.protocols.symbia.openapi import add_security
 from hubbub.runtime import Node
 
 __all__ = ["error_body", "install", "is_symbia_path", "validation_body"]
@@ -31,3 +33,4 @@ def install(app: FastAPI, node: Node) -> None:
     del node  # the routes find it on `app.state.node`
     for module in (meta, login, messages, conversations, admin):
         app.include_router(module.router)
+    add_security(app)

@@ -48,7 +48,19 @@ async def user_json(node: Node, me: SymbiaUser) -> dict[str, Any]:
     }
 
 
-@router.post("/login", response_model=LoginOut, responses={401: {"description": INVALID}})
+_BAD: dict[int | str, dict[str, Any]] = {400: {"description": "invalid body"}}
+
+
+@router.post(
+    "/login",
+    response_model=LoginOut,
+    responses={
+        **_BAD,
+        401: {"description": INVALID},
+        403: {"description": "deactivated"},
+        429: {"description": "too many attempts"},
+    },
+)
 async def login(body: LoginBody, request: Request) -> Any:
     node = node_of(request)
     try:
@@ -98,7 +110,7 @@ async def session(request: Request) -> dict[str, Any]:
     return {"authenticated": True, "user": await user_json(node_of(request), me)}
 
 
-@router.get("/me")
+@router.get("/me", responses={401: {"description": "Authentication required"}})
 async def me_route(request: Request, me: Me) -> dict[str, Any]:
     user = await user_json(node_of(request), me)
     return {"user": user, "organizations": user["organizations"]}
