@@ -16,16 +16,16 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from hubbub.clock import iso
 from hubbub.protocols.symbia.deps import Me, check_id, no_nul
 from hubbub.protocols.symbia.models import (
-    AdminAddParticipantIn,
-    AdminDetailOut,
-    AdminListOut,
-    CapabilityIn,
-    ConversationOut,
-    OrgIn,
-    OrgMemberIn,
-    OrgOut,
-    ParticipantOut,
-    StatsOut,
+    SymbiaAdminAddParticipantIn,
+    SymbiaAdminDetailOut,
+    SymbiaAdminListOut,
+    SymbiaCapabilityIn,
+    SymbiaConversationOut,
+    SymbiaOrgIn,
+    SymbiaOrgMemberIn,
+    SymbiaOrgOut,
+    SymbiaParticipantOut,
+    SymbiaStatsOut,
 )
 from hubbub.protocols.symbia.rows import conversation_row, message_row, participant_row
 from hubbub.rest.deps import node_of
@@ -42,7 +42,7 @@ _ERR: dict[int | str, dict[str, Any]] = {
 OrgQ = Annotated[str | None, Query(max_length=64)]
 
 
-@router.get("/conversations", response_model=AdminListOut, responses=_ERR)
+@router.get("/conversations", response_model=SymbiaAdminListOut, responses=_ERR)
 async def list_all(
     request: Request,
     me: Me,
@@ -64,7 +64,7 @@ async def list_all(
     }
 
 
-@router.get("/conversations/{id}", response_model=AdminDetailOut, responses=_ERR)
+@router.get("/conversations/{id}", response_model=SymbiaAdminDetailOut, responses=_ERR)
 async def detail(request: Request, me: Me, id: str) -> dict[str, Any]:
     """The conversation (also flat, as Symbia spreads it), its participants
     and its first 100 messages."""
@@ -91,7 +91,9 @@ async def delete(request: Request, me: Me, id: str) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/users/{userId}/conversations", response_model=list[ConversationOut], responses=_ERR)
+@router.get(
+    "/users/{userId}/conversations", response_model=list[SymbiaConversationOut], responses=_ERR
+)
 async def user_conversations(
     request: Request,
     me: Me,
@@ -106,14 +108,14 @@ async def user_conversations(
 @router.post(
     "/conversations/{id}/participants",
     status_code=201,
-    response_model=ParticipantOut,
+    response_model=SymbiaParticipantOut,
     responses=_ERR,
 )
 async def add_participant(
     request: Request,
     me: Me,
     id: str,
-    body: AdminAddParticipantIn,
+    body: SymbiaAdminAddParticipantIn,
 ) -> dict[str, Any]:
     node = node_of(request)
     scope = await node.tenants.admin_scope(me.caller)
@@ -138,7 +140,7 @@ async def remove_participant(
     return Response(status_code=204)
 
 
-@router.get("/stats", response_model=StatsOut, responses=_ERR)
+@router.get("/stats", response_model=SymbiaStatsOut, responses=_ERR)
 async def stats(request: Request, me: Me, orgId: OrgQ = None) -> dict[str, Any]:
     node = node_of(request)
     scope = await node.tenants.admin_scope(me.caller)
@@ -147,13 +149,13 @@ async def stats(request: Request, me: Me, orgId: OrgQ = None) -> dict[str, Any]:
     return out
 
 
-@router.post("/orgs", status_code=201, response_model=OrgOut, responses=_ERR)
-async def create_org(request: Request, me: Me, body: OrgIn) -> dict[str, Any]:
+@router.post("/orgs", status_code=201, response_model=SymbiaOrgOut, responses=_ERR)
+async def create_org(request: Request, me: Me, body: SymbiaOrgIn) -> dict[str, Any]:
     org = await node_of(request).tenants.create_org(me.caller, body.name, body.id)
     return {"id": org.id, "name": org.name, "created_at": iso(org.created_at)}
 
 
-@router.get("/orgs", response_model=list[OrgOut], responses=_ERR)
+@router.get("/orgs", response_model=list[SymbiaOrgOut], responses=_ERR)
 async def list_orgs(request: Request, me: Me) -> list[dict[str, Any]]:
     orgs = await node_of(request).tenants.list_orgs(me.caller)
     return [{"id": o.id, "name": o.name, "created_at": iso(o.created_at)} for o in orgs]
@@ -170,7 +172,7 @@ async def add_org_member(
     request: Request,
     me: Me,
     orgId: str,
-    body: OrgMemberIn,
+    body: SymbiaOrgMemberIn,
 ) -> Response:
     await node_of(request).tenants.add_member(
         me.caller, orgId, check_id(body.userId, "User"), body.role
@@ -197,7 +199,7 @@ async def capabilities_of(request: Request, me: Me, userId: str) -> list[str]:
 
 
 @router.post("/capabilities", status_code=204, responses=_ERR)
-async def grant(request: Request, me: Me, body: CapabilityIn) -> Response:
+async def grant(request: Request, me: Me, body: SymbiaCapabilityIn) -> Response:
     await node_of(request).capabilities.grant(
         me.caller, check_id(body.userId, "User"), body.capability
     )

@@ -12,12 +12,12 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from hubbub.protocols.symbia.deps import Me, Scope, check_id, no_nul
 from hubbub.protocols.symbia.models import (
-    AddParticipantIn,
-    ConversationIn,
-    ConversationOut,
-    ConversationWithParticipantsOut,
-    ParticipantOut,
-    UpdateIn,
+    SymbiaAddParticipantIn,
+    SymbiaConversationIn,
+    SymbiaConversationOut,
+    SymbiaConversationWithParticipantsOut,
+    SymbiaParticipantOut,
+    SymbiaUpdateIn,
 )
 from hubbub.protocols.symbia.rows import conversation_row, participant_row
 from hubbub.rest.deps import node_of
@@ -33,7 +33,7 @@ _ERR: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("", response_model=list[ConversationOut], responses=_ERR)
+@router.get("", response_model=list[SymbiaConversationOut], responses=_ERR)
 async def list_conversations(
     request: Request,
     me: Me,
@@ -46,9 +46,11 @@ async def list_conversations(
     return [conversation_row(r) for r in rows]
 
 
-@router.post("", status_code=201, response_model=ConversationWithParticipantsOut, responses=_ERR)
+@router.post(
+    "", status_code=201, response_model=SymbiaConversationWithParticipantsOut, responses=_ERR
+)
 async def create_conversation(
-    request: Request, me: Me, scope: Scope, body: ConversationIn
+    request: Request, me: Me, scope: Scope, body: SymbiaConversationIn
 ) -> dict[str, Any]:
     node = node_of(request)
     if body.orgId is not None:
@@ -65,18 +67,18 @@ async def create_conversation(
     return {**conversation_row(row), "participants": [participant_row(p) for p in parts]}
 
 
-@router.get("/{id}", response_model=ConversationWithParticipantsOut, responses=_ERR)
+@router.get("/{id}", response_model=SymbiaConversationWithParticipantsOut, responses=_ERR)
 async def get_conversation(request: Request, me: Me, id: str) -> dict[str, Any]:
     row, parts = await node_of(request).conversation_details.get_for(me.caller, check_id(id))
     return {**conversation_row(row), "participants": [participant_row(p) for p in parts]}
 
 
-@router.patch("/{id}", response_model=ConversationOut, responses=_ERR)
+@router.patch("/{id}", response_model=SymbiaConversationOut, responses=_ERR)
 async def update_conversation(
     request: Request,
     me: Me,
     id: str,
-    body: UpdateIn,
+    body: SymbiaUpdateIn,
 ) -> dict[str, Any]:
     row = await node_of(request).conversation_details.update(
         me.caller, check_id(id), body.name, body.description, body.metadata
@@ -90,7 +92,7 @@ async def delete_conversation(request: Request, me: Me, id: str) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/{id}/join", status_code=201, response_model=ParticipantOut, responses=_ERR)
+@router.post("/{id}/join", status_code=201, response_model=SymbiaParticipantOut, responses=_ERR)
 async def join(request: Request, me: Me, id: str) -> dict[str, Any]:
     p = await node_of(request).conversation_details.join(me.caller, check_id(id))
     return participant_row(p)
@@ -102,12 +104,14 @@ async def leave(request: Request, me: Me, id: str) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/{id}/participants", status_code=201, response_model=ParticipantOut, responses=_ERR)
+@router.post(
+    "/{id}/participants", status_code=201, response_model=SymbiaParticipantOut, responses=_ERR
+)
 async def add_participant(
     request: Request,
     me: Me,
     id: str,
-    body: AddParticipantIn,
+    body: SymbiaAddParticipantIn,
 ) -> dict[str, Any]:
     """Owner or admin only; `userType` is ignored (the account says what it is)."""
     p = await node_of(request).conversation_details.add_participant(

@@ -19,7 +19,7 @@ from hubbub.core.context import Caller
 from hubbub.errors import Unauthorized
 from hubbub.protocols.symbia.auth import COOKIE, SESSION_COOKIE, SymbiaUser, optional_user
 from hubbub.protocols.symbia.deps import Me
-from hubbub.protocols.symbia.models import LoginIn, LoginOut, SessionOut
+from hubbub.protocols.symbia.models import SymbiaLoginIn, SymbiaLoginOut, SymbiaSessionOut
 from hubbub.rest.deps import client_ip, node_of
 from hubbub.runtime import Node
 
@@ -29,7 +29,7 @@ router = APIRouter(prefix="/api/auth", tags=["symbia"])
 INVALID = "Invalid email or password"
 
 
-class LoginBody(LoginIn):
+class SymbiaLoginBody(SymbiaLoginIn):
     totpCode: str | None = Field(default=None, max_length=16)
 
 
@@ -53,7 +53,7 @@ _BAD: dict[int | str, dict[str, Any]] = {400: {"description": "invalid body"}}
 
 @router.post(
     "/login",
-    response_model=LoginOut,
+    response_model=SymbiaLoginOut,
     responses={
         **_BAD,
         401: {"description": INVALID},
@@ -61,7 +61,7 @@ _BAD: dict[int | str, dict[str, Any]] = {400: {"description": "invalid body"}}
         429: {"description": "too many attempts"},
     },
 )
-async def login(body: LoginBody, request: Request) -> Any:
+async def login(body: SymbiaLoginBody, request: Request) -> Any:
     node = node_of(request)
     try:
         uid, token = await node.signin.login(
@@ -102,7 +102,7 @@ async def logout(request: Request) -> Response:
     return out
 
 
-@router.get("/session", response_model=SessionOut, response_model_exclude_none=True)
+@router.get("/session", response_model=SymbiaSessionOut, response_model_exclude_none=True)
 async def session(request: Request) -> dict[str, Any]:
     me = await optional_user(request)
     if me is None:

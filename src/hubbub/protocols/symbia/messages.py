@@ -19,12 +19,12 @@ from hubbub.clock import iso
 from hubbub.errors import ValidationFailed
 from hubbub.protocols.symbia.deps import Me, Scope, check_id, no_nul
 from hubbub.protocols.symbia.models import (
-    ControlIn,
-    EditIn,
-    HistoryOut,
-    MessageIn,
-    MessageOut,
-    RunOut,
+    SymbiaControlIn,
+    SymbiaEditIn,
+    SymbiaHistoryOut,
+    SymbiaMessageIn,
+    SymbiaMessageOut,
+    SymbiaRunOut,
 )
 from hubbub.protocols.symbia.rows import message_row, run_row
 from hubbub.rest.deps import node_of
@@ -56,7 +56,7 @@ def _ms(value: str | None, path: str) -> int | None:
         raise ValidationFailed("out of range", path=path) from None
 
 
-@router.get("/{id}/messages", response_model=list[MessageOut], responses=_ERR)
+@router.get("/{id}/messages", response_model=list[SymbiaMessageOut], responses=_ERR)
 async def list_messages(
     request: Request,
     me: Me,
@@ -77,13 +77,13 @@ async def list_messages(
     return [message_row(m) for m in page]
 
 
-@router.post("/{id}/messages", status_code=201, response_model=MessageOut, responses=_ERR)
+@router.post("/{id}/messages", status_code=201, response_model=SymbiaMessageOut, responses=_ERR)
 async def send_message(
     request: Request,
     me: Me,
     scope: Scope,
     id: str,
-    body: MessageIn,
+    body: SymbiaMessageIn,
 ) -> dict[str, Any]:
     """A client `id` is an idempotency key: a retry answers the first message."""
     view = await node_of(request).message_details.send(
@@ -104,13 +104,13 @@ async def send_message(
     return message_row(view)
 
 
-@router.post("/{id}/control", status_code=201, response_model=MessageOut, responses=_ERR)
+@router.post("/{id}/control", status_code=201, response_model=SymbiaMessageOut, responses=_ERR)
 async def send_control(
     request: Request,
     me: Me,
     scope: Scope,
     id: str,
-    body: ControlIn,
+    body: SymbiaControlIn,
 ) -> dict[str, Any]:
     """A control event on run `runId` (required), committed as a message of
     content type `event`; its effect on the run is enforced (docs/symbia.md)."""
@@ -130,14 +130,14 @@ async def send_control(
     return message_row(view)
 
 
-@router.get("/{id}/runs", response_model=list[RunOut], responses=_ERR)
+@router.get("/{id}/runs", response_model=list[SymbiaRunOut], responses=_ERR)
 async def list_runs(request: Request, me: Me, id: str) -> list[dict[str, Any]]:
     """The current state of every run of the conversation, oldest first."""
     runs = await node_of(request).message_details.runs(me.caller, check_id(id))
     return [run_row(r) for r in runs]
 
 
-@router.get("/{id}/runs/{runId}", response_model=RunOut, responses=_ERR)
+@router.get("/{id}/runs/{runId}", response_model=SymbiaRunOut, responses=_ERR)
 async def get_run(
     request: Request,
     me: Me,
@@ -154,13 +154,13 @@ async def _view(request: Request, mid: str) -> dict[str, Any]:
     return message_row(view)
 
 
-@router.patch("/{id}/messages/{messageId}", response_model=MessageOut, responses=_ERR)
+@router.patch("/{id}/messages/{messageId}", response_model=SymbiaMessageOut, responses=_ERR)
 async def edit_message(
     request: Request,
     me: Me,
     id: str,
     messageId: str,
-    body: EditIn,
+    body: SymbiaEditIn,
 ) -> dict[str, Any]:
     """Sender only; the replaced text is kept in the message's history."""
     node = node_of(request)
@@ -184,7 +184,7 @@ async def delete_message(
     return Response(status_code=204)
 
 
-@router.get("/{id}/messages/{messageId}/history", response_model=HistoryOut, responses=_ERR)
+@router.get("/{id}/messages/{messageId}/history", response_model=SymbiaHistoryOut, responses=_ERR)
 async def message_history(
     request: Request,
     me: Me,

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from hubbub import __version__
-from hubbub.protocols.symbia.models import BootstrapOut, HealthOut
+from hubbub.protocols.symbia.models import SymbiaBootstrapOut, SymbiaHealthOut
 
 __all__ = ["CLIENT_EVENTS", "SERVER_EVENTS", "router"]
 
@@ -42,7 +42,7 @@ SERVER_EVENTS = [
 ]
 
 
-@router.get("/health", response_model=HealthOut)
+@router.get("/health", response_model=SymbiaHealthOut)
 async def health() -> dict[str, str]:
     return {"status": "ok", "service": SERVICE}
 
@@ -69,12 +69,12 @@ def _bootstrap() -> dict[str, Any]:
     }
 
 
-@router.get("/bootstrap", response_model=BootstrapOut)
+@router.get("/bootstrap", response_model=SymbiaBootstrapOut)
 async def bootstrap() -> dict[str, Any]:
     """Service metadata, including the WebSocket event lists."""
     return _bootstrap()
 
 
-@router.get("/bootstrap/service", response_model=BootstrapOut)
+@router.get("/bootstrap/service", response_model=SymbiaBootstrapOut)
 async def bootstrap_service() -> dict[str, Any]:
     return _bootstrap()

@@ -9,31 +9,31 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
-    "AddParticipantIn",
-    "AdminAddParticipantIn",
-    "AdminDetailOut",
-    "AdminListOut",
-    "BootstrapOut",
-    "CapabilityIn",
-    "ControlIn",
-    "ConversationIn",
-    "ConversationOut",
-    "ConversationWithParticipantsOut",
-    "EditIn",
-    "HealthOut",
-    "HistoryOut",
-    "LoginIn",
-    "LoginOut",
-    "MessageIn",
-    "MessageOut",
-    "OrgIn",
-    "OrgMemberIn",
-    "OrgOut",
-    "ParticipantOut",
-    "RunOut",
-    "SessionOut",
-    "StatsOut",
-    "UpdateIn",
+    "SymbiaAddParticipantIn",
+    "SymbiaAdminAddParticipantIn",
+    "SymbiaAdminDetailOut",
+    "SymbiaAdminListOut",
+    "SymbiaBootstrapOut",
+    "SymbiaCapabilityIn",
+    "SymbiaControlIn",
+    "SymbiaConversationIn",
+    "SymbiaConversationOut",
+    "SymbiaConversationWithParticipantsOut",
+    "SymbiaEditIn",
+    "SymbiaHealthOut",
+    "SymbiaHistoryOut",
+    "SymbiaLoginIn",
+    "SymbiaLoginOut",
+    "SymbiaMessageIn",
+    "SymbiaMessageOut",
+    "SymbiaOrgIn",
+    "SymbiaOrgMemberIn",
+    "SymbiaOrgOut",
+    "SymbiaParticipantOut",
+    "SymbiaRunOut",
+    "SymbiaSessionOut",
+    "SymbiaStatsOut",
+    "SymbiaUpdateIn",
 ]
 
 Priority = Literal["low", "normal", "high", "critical"]
@@ -63,27 +63,27 @@ class Body(BaseModel):
         return self
 
 
-class LoginIn(Body):
+class SymbiaLoginIn(Body):
     email: str = Field(max_length=254)
     password: str = Field(max_length=1024)
 
 
-class LoginOut(BaseModel):
+class SymbiaLoginOut(BaseModel):
     token: str | None = None
     user: dict[str, Any] | None = None
 
 
-class SessionOut(BaseModel):
+class SymbiaSessionOut(BaseModel):
     authenticated: bool
     user: dict[str, Any] | None = None
 
 
-class HealthOut(BaseModel):
+class SymbiaHealthOut(BaseModel):
     status: str
     service: str
 
 
-class BootstrapOut(BaseModel):
+class SymbiaBootstrapOut(BaseModel):
     service: str
     version: str
     description: str | None = None
@@ -93,36 +93,36 @@ class BootstrapOut(BaseModel):
     websocketEvents: dict[str, Any] | None = None
 
 
-class ParticipantIn(Body):
+class SymbiaParticipantIn(Body):
     userId: str = Field(max_length=64)
     userType: UserType | None = None
 
 
-class ConversationIn(Body):
+class SymbiaConversationIn(Body):
     type: Literal["private", "group"]
     name: str | None = Field(default=None, max_length=256)
     description: str | None = Field(default=None, max_length=2048)
     orgId: str | None = Field(default=None, max_length=64)
     metadata: dict[str, Any] | None = None
-    participants: list[ParticipantIn] | None = Field(default=None, max_length=1000)
+    participants: list[SymbiaParticipantIn] | None = Field(default=None, max_length=1000)
 
 
-class UpdateIn(Body):
+class SymbiaUpdateIn(Body):
     name: str | None = Field(default=None, max_length=256)
     description: str | None = Field(default=None, max_length=2048)
     metadata: dict[str, Any] | None = None
 
 
-class AddParticipantIn(Body):
+class SymbiaAddParticipantIn(Body):
     userId: str = Field(max_length=64)
     userType: UserType | None = None
 
 
-class AdminAddParticipantIn(AddParticipantIn):
+class SymbiaAdminAddParticipantIn(SymbiaAddParticipantIn):
     role: Role
 
 
-class MessageIn(Body):
+class SymbiaMessageIn(Body):
     id: str | None = Field(default=None, max_length=128)
     content: str = Field(max_length=64 * 1024)
     contentType: str | None = Field(default=None, max_length=64)
@@ -135,13 +135,13 @@ class MessageIn(Body):
     preemptedBy: str | None = Field(default=None, max_length=64)
 
 
-class Target(Body):
+class SymbiaTarget(Body):
     model_config = ConfigDict(extra="allow")
     principalId: str | None = Field(default=None, max_length=64)
     principalType: Literal["user", "agent", "service", "bot"] | None = None
 
 
-class ControlIn(Body):
+class SymbiaControlIn(Body):
     event: Literal[
         "stream.pause",
         "stream.resume",
@@ -151,7 +151,7 @@ class ControlIn(Body):
         "stream.cancel",
         "stream.priority",
     ]
-    target: Target | None = None
+    target: SymbiaTarget | None = None
     reason: str | None = Field(default=None, max_length=1024)
     preemptedBy: str | None = Field(default=None, max_length=64)
     runId: str | None = Field(default=None, max_length=64)
@@ -162,11 +162,11 @@ class ControlIn(Body):
     )
 
 
-class EditIn(Body):
+class SymbiaEditIn(Body):
     content: str = Field(max_length=64 * 1024)
 
 
-class ConversationOut(BaseModel):
+class SymbiaConversationOut(BaseModel):
     id: str
     type: Literal["private", "group"]
     name: str | None = None
@@ -178,7 +178,7 @@ class ConversationOut(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
-class ParticipantOut(BaseModel):
+class SymbiaParticipantOut(BaseModel):
     id: str
     conversation_id: str
     user_id: str
@@ -188,11 +188,11 @@ class ParticipantOut(BaseModel):
     last_read_at: str | None = None
 
 
-class ConversationWithParticipantsOut(ConversationOut):
-    participants: list[ParticipantOut]
+class SymbiaConversationWithParticipantsOut(SymbiaConversationOut):
+    participants: list[SymbiaParticipantOut]
 
 
-class MessageOut(BaseModel):
+class SymbiaMessageOut(BaseModel):
     id: str
     conversation_id: str
     sender_id: str
@@ -213,19 +213,19 @@ class MessageOut(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
-class VersionOut(BaseModel):
+class SymbiaVersionOut(BaseModel):
     version: int
     content: str
     valid_from: str
     replaced_at: str | None = None
 
 
-class HistoryOut(BaseModel):
-    message: MessageOut
-    versions: list[VersionOut]
+class SymbiaHistoryOut(BaseModel):
+    message: SymbiaMessageOut
+    versions: list[SymbiaVersionOut]
 
 
-class RunOut(BaseModel):
+class SymbiaRunOut(BaseModel):
     run_id: str
     conversation_id: str
     state: Literal["active", "paused", "preempted", "cancelled"]
@@ -240,21 +240,21 @@ class RunOut(BaseModel):
     updated_at: str
 
 
-class AdminListOut(BaseModel):
-    items: list[ConversationOut]
-    conversations: list[ConversationOut]
+class SymbiaAdminListOut(BaseModel):
+    items: list[SymbiaConversationOut]
+    conversations: list[SymbiaConversationOut]
     limit: int
     offset: int
     total: int
 
 
-class AdminDetailOut(ConversationOut):
-    conversation: ConversationOut
-    participants: list[ParticipantOut]
-    recentMessages: list[MessageOut]
+class SymbiaAdminDetailOut(SymbiaConversationOut):
+    conversation: SymbiaConversationOut
+    participants: list[SymbiaParticipantOut]
+    recentMessages: list[SymbiaMessageOut]
 
 
-class StatsOut(BaseModel):
+class SymbiaStatsOut(BaseModel):
     totalConversations: int
     totalMessages: int
     uniqueParticipants: int
@@ -262,22 +262,22 @@ class StatsOut(BaseModel):
     filters: dict[str, Any] | None = None
 
 
-class OrgIn(Body):
+class SymbiaOrgIn(Body):
     id: str | None = Field(default=None, max_length=64)
     name: str = Field(max_length=256)
 
 
-class OrgOut(BaseModel):
+class SymbiaOrgOut(BaseModel):
     id: str
     name: str
     created_at: str
 
 
-class OrgMemberIn(Body):
+class SymbiaOrgMemberIn(Body):
     userId: str = Field(max_length=64)
     role: Literal["admin", "member"] = "member"
 
 
-class CapabilityIn(Body):
+class SymbiaCapabilityIn(Body):
     userId: str = Field(max_length=64)
     capability: Literal["messaging.interrupt", "messaging.route"]
