@@ -11,7 +11,7 @@ from typing import Any
 
 from tests.integration.operators_support import own_server
 from tests.integration.symbia import Person, client, group, person
-from tests.support import ServerProcess
+from tests.support import Client, ServerProcess
 
 
 def _run() -> str:
@@ -192,3 +192,49 @@ async def test_run_state_survives_a_restart(tmp_path: Path) -> None:
         await _send(agent, cid, run)
         await owner.aclose()
         await agent.aclose()
+
+
+async def test_two_nodes_share_runs_and_events(
+    tmp_path: Path, pg_url: str, jetstream_url: str
+) -> None:
+    """A run paused through node 1 refuses the agent on node 0; a `/ws` member
+    on node 1 gets the message sent and the control event made on node 0."""
+    env = {"HUBBUB_NATS_PREFIX": "hubbub_t_" + secrets.token_hex(4)}
+    nodes = [
+        ServerProcess(
+            tmp_path / f"n{i}",
+            database_url=pg_url,
+            nats_url=jetstream_url,
+            extra_env={**env, "HUBBUB_NODE_ID": f"n{i}"},
+        ).start()
+        for i in range(2)
+    ]
+    try:
+        n0, n1 = nodes
+        owner = await person(n0)
+        agent = await person(n0, agent=True)
+        cid = (await group(owner, agent))["id"]
+        ws = await Client(n1, owner.user_id, owner.token, "d-" + secrets.token_hex(3)).connect()
+        run = _run()
+        sent = await _send(agent, cid, run)
+        [got] = await ws.events("ChatMessageReceived", message_id=sent["id"])
+        assert got["data"]["run_id"] == run and got["seq"] == sent["sequence"]
+        owner1 = Person(
+            owner.user_id,
+            owner.username,
+            owner.email,
+            owner.token,
+            client(n1, Authorization=f"Bearer {owner.token}"),
+        )
+        ctl = await _control(owner1, cid, "stream.pause", run)
+        r = await _send(agent, cid, run, 409)
+        assert r["code"] == "run_paused"
+        await ws.events("StreamControl", message_id=ctl["id"])
+        await _control(owner, cid, "stream.resume", run)
+        await _send(agent, cid, run)
+        await ws.close()
+        for p in (owner, owner1, agent):
+            await p.aclose()
+    finally:
+        for n in nodes:
+            n.stop()

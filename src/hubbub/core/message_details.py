@@ -100,6 +100,8 @@ class MessageDetails:
         scope: Scoping | None = None,
     ) -> MessageView:
         conv, _role = await self.details.role_of(caller, conversation_id)
+        # The core's write rule too: a direct conversation frozen by a block.
+        await self.details.conversations.require_member(caller, conversation_id)
         if not content:
             raise ValidationFailed("Message content is required", path="$.content")
         if len(content) > MAX_CONTENT:
@@ -168,6 +170,7 @@ class MessageDetails:
         if event_name not in EVENTS:
             raise ValidationFailed(f"must be one of {', '.join(EVENTS)}", path="$.event")
         conv, role = await self.details.role_of(caller, conversation_id)
+        await self.details.conversations.require_member(caller, conversation_id)
         if role not in ("owner", "admin"):
             needed = ROUTE if event_name in ROUTING else INTERRUPT
             if not await self.capabilities.has(caller.user_id, needed):
