@@ -287,3 +287,30 @@ async def test_symbia_and_ws_share_messages(server: ServerProcess, api: Api) -> 
     await ws.close()
     for p in (owner, bot):
         await p.aclose()
+
+
+async def test_openapi_documents_every_api_route_with_security(server: ServerProcess) -> None:
+    from hubbub.protocols.symbia import admin, conversations, login, messages, meta
+
+    async with client(server) as anon:
+        doc = (await anon.get("/docs/openapi.json")).json()
+    schemes = doc["components"]["securitySchemes"]
+    assert schemes["bearerAuth"]["scheme"] == "bearer"
+    assert schemes["apiKeyAuth"] == {"type": "apiKey", "in": "header", "name": "X-API-Key"}
+    assert {schemes["cookieAuthToken"]["name"], schemes["cookieAuthSession"]["name"]} == {
+        "token",
+        "symbia_session",
+    }
+    for module in (admin, conversations, login, messages, meta):
+        for route in module.router.routes:
+            path = route.path  # type: ignore[attr-defined]
+            for method in route.methods:  # type: ignore[attr-defined]
+                op = doc["paths"][path][method.lower()]
+                assert (
+                    "200" in op["responses"] or "201" in op["responses"] or "204" in op["responses"]
+                ), (method, path)
+                if path.startswith(("/api/conversations", "/api/admin")):
+                    assert {"bearerAuth": []} in op["security"], (method, path)
+    send = doc["paths"]["/api/conversations/{id}/messages"]["post"]
+    assert "requestBody" in send
+    assert "$ref" in str(send["responses"]["201"]["content"]["application/json"]["schema"])

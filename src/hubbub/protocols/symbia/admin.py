@@ -23,6 +23,7 @@ from hubbub.protocols.symbia.models import (
     SymbiaConversationOut,
     SymbiaOrgIn,
     SymbiaOrgMemberIn,
+    SymbiaOrgMemberOut,
     SymbiaOrgOut,
     SymbiaParticipantOut,
     SymbiaStatsOut,
@@ -161,7 +162,7 @@ async def list_orgs(request: Request, me: Me) -> list[dict[str, Any]]:
     return [{"id": o.id, "name": o.name, "created_at": iso(o.created_at)} for o in orgs]
 
 
-@router.get("/orgs/{orgId}/members", responses=_ERR)
+@router.get("/orgs/{orgId}/members", response_model=list[SymbiaOrgMemberOut], responses=_ERR)
 async def org_members(request: Request, me: Me, orgId: str) -> list[dict[str, Any]]:
     found = await node_of(request).tenants.members(me.caller, orgId)
     return [{"user_id": u, "role": r, "added_at": iso(at)} for u, r, at in found]
@@ -191,7 +192,7 @@ async def remove_org_member(
     return Response(status_code=204)
 
 
-@router.get("/users/{userId}/capabilities", responses=_ERR)
+@router.get("/users/{userId}/capabilities", response_model=list[str], responses=_ERR)
 async def capabilities_of(request: Request, me: Me, userId: str) -> list[str]:
     node = node_of(request)
     await node.admin.require(me.caller)

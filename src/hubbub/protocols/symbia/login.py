@@ -19,7 +19,14 @@ from hubbub.core.context import Caller
 from hubbub.errors import Unauthorized
 from hubbub.protocols.symbia.auth import COOKIE, SESSION_COOKIE, SymbiaUser, optional_user
 from hubbub.protocols.symbia.deps import Me
-from hubbub.protocols.symbia.models import SymbiaLoginIn, SymbiaLoginOut, SymbiaSessionOut
+from hubbub.protocols.symbia.models import (
+    SymbiaAuthConfigOut,
+    SymbiaLoginIn,
+    SymbiaLoginOut,
+    SymbiaLogoutOut,
+    SymbiaMeOut,
+    SymbiaSessionOut,
+)
 from hubbub.rest.deps import client_ip, node_of
 from hubbub.runtime import Node
 
@@ -88,7 +95,7 @@ async def login(body: SymbiaLoginBody, request: Request) -> Any:
     return out
 
 
-@router.post("/logout")
+@router.post("/logout", response_model=SymbiaLogoutOut)
 async def logout(request: Request) -> Response:
     """Ends the session token the request carries (bearer or cookie), if any."""
     node = node_of(request)
@@ -110,12 +117,14 @@ async def session(request: Request) -> dict[str, Any]:
     return {"authenticated": True, "user": await user_json(node_of(request), me)}
 
 
-@router.get("/me", responses={401: {"description": "Authentication required"}})
+@router.get(
+    "/me", response_model=SymbiaMeOut, responses={401: {"description": "Authentication required"}}
+)
 async def me_route(request: Request, me: Me) -> dict[str, Any]:
     user = await user_json(node_of(request), me)
     return {"user": user, "organizations": user["organizations"]}
 
 
-@router.get("/config")
+@router.get("/config", response_model=SymbiaAuthConfigOut)
 async def config() -> dict[str, str]:
     return {"loginUrl": "/api/auth/login", "logoutUrl": "/api/auth/logout"}

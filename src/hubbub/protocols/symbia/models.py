@@ -13,6 +13,7 @@ __all__ = [
     "SymbiaAdminAddParticipantIn",
     "SymbiaAdminDetailOut",
     "SymbiaAdminListOut",
+    "SymbiaAuthConfigOut",
     "SymbiaBootstrapOut",
     "SymbiaCapabilityIn",
     "SymbiaControlIn",
@@ -24,10 +25,13 @@ __all__ = [
     "SymbiaHistoryOut",
     "SymbiaLoginIn",
     "SymbiaLoginOut",
+    "SymbiaLogoutOut",
+    "SymbiaMeOut",
     "SymbiaMessageIn",
     "SymbiaMessageOut",
     "SymbiaOrgIn",
     "SymbiaOrgMemberIn",
+    "SymbiaOrgMemberOut",
     "SymbiaOrgOut",
     "SymbiaParticipantOut",
     "SymbiaRunOut",
@@ -281,3 +285,23 @@ class SymbiaOrgMemberIn(Body):
 class SymbiaCapabilityIn(Body):
     userId: str = Field(max_length=64)
     capability: Literal["messaging.interrupt", "messaging.route"]
+
+
+class SymbiaOrgMemberOut(BaseModel):
+    user_id: str
+    role: Literal["admin", "member"]
+    added_at: str
+
+
+class SymbiaLogoutOut(BaseModel):
+    ok: bool
+
+
+class SymbiaMeOut(BaseModel):
+    user: dict[str, Any]
+    organizations: list[dict[str, Any]]
+
+
+class SymbiaAuthConfigOut(BaseModel):
+    loginUrl: str
+    logoutUrl: str

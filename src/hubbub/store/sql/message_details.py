@@ -162,7 +162,12 @@ class SqlMessageDetails(SqlArea):
     async def page(
         self, conversation_id: str, limit: int, before: int | None, after: int | None
     ) -> list[MessageView]:
-        q = _VIEW.where(_msg.c.conversation_id == conversation_id, _msg.c.deleted_at.is_(None))
+        # End-to-end encrypted messages (`/ws` only) are opaque: not Symbia's to list.
+        q = _VIEW.where(
+            _msg.c.conversation_id == conversation_id,
+            _msg.c.deleted_at.is_(None),
+            _msg.c.kind != "e2e",
+        )
         if before is not None:
             q = q.where(_msg.c.created_at < before)
         if after is not None:
