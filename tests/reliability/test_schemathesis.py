@@ -231,7 +231,7 @@ def symbia_ids(
 # Spec 003's routes (about 30 operations) tripled the document: ~140 s alone on
 # 2 vCPU, more beside the rest of the suite; spec 002's /api (40 operations,
 # its admin routes twice) adds as much again.
-@pytest.mark.timeout(1500)
+@pytest.mark.timeout(900)
 def test_openapi_operations_conform_for_two_users(st_server: ServerProcess, figure: Figure) -> None:
     base = st_server.base_url
     max_examples = scale(15, 300)
