@@ -148,6 +148,10 @@ async def test_scope_headers_validated_and_logged_without_content(server: Server
         r = await owner.call("GET", "/conversations", headers={header: value})
         assert r.status_code == 400, header
         assert r.json()["path"] == f"$.headers.{header.lower().replace('environment', 'env')}"
+    # on every /api route, not only those that store the scope
+    for path in (f"/conversations/{cid}", "/admin/stats", "/health", "/auth/session"):
+        r = await owner.call("GET", path, headers={"X-Data-Class": "classified"})
+        assert r.status_code == 400 and r.json()["path"] == "$.headers.x-data-class", path
     secret = "launch-code-" + secrets.token_hex(8)
     svc = "svc-" + secrets.token_hex(4)
     sent = await owner.ok(

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from hubbub.clock import iso
-from hubbub.protocols.symbia.deps import Me, check_id, no_nul
+from hubbub.protocols.symbia.deps import Me, check_id, no_nul, scope_of
 from hubbub.protocols.symbia.models import (
     SymbiaAdminAddParticipantIn,
     SymbiaAdminDetailOut,
@@ -33,7 +33,9 @@ from hubbub.rest.deps import node_of
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/admin", tags=["symbia-admin"], dependencies=[Depends(no_nul)])
+router = APIRouter(
+    prefix="/api/admin", tags=["symbia-admin"], dependencies=[Depends(no_nul), Depends(scope_of)]
+)
 _ERR: dict[int | str, dict[str, Any]] = {
     400: {"description": "invalid body or parameter"},
     401: {"description": "Authentication required"},

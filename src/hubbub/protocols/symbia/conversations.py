@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from hubbub.protocols.symbia.deps import Me, Scope, check_id, no_nul
+from hubbub.protocols.symbia.deps import Me, Scope, check_id, no_nul, scope_of
 from hubbub.protocols.symbia.models import (
     SymbiaAddParticipantIn,
     SymbiaConversationIn,
@@ -24,7 +24,9 @@ from hubbub.rest.deps import node_of
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/conversations", tags=["symbia"], dependencies=[Depends(no_nul)])
+router = APIRouter(
+    prefix="/api/conversations", tags=["symbia"], dependencies=[Depends(no_nul), Depends(scope_of)]
+)
 _ERR: dict[int | str, dict[str, Any]] = {
     400: {"description": "invalid body or parameter"},
     401: {"description": "Authentication required"},

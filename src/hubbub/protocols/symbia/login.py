@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from hubbub.core.context import Caller
 from hubbub.errors import Unauthorized
 from hubbub.protocols.symbia.auth import COOKIE, SESSION_COOKIE, SymbiaUser, optional_user
-from hubbub.protocols.symbia.deps import Me
+from hubbub.protocols.symbia.deps import Me, scope_of
 from hubbub.protocols.symbia.models import (
     SymbiaAuthConfigOut,
     SymbiaLoginIn,
@@ -32,7 +32,12 @@ from hubbub.runtime import Node
 
 __all__ = ["router", "user_json"]
 
-router = APIRouter(prefix="/api/auth", tags=["symbia"])
+router = APIRouter(
+    prefix="/api/auth",
+    tags=["symbia"],
+    dependencies=[Depends(scope_of)],
+    responses={400: {"description": "an invalid body or scope header"}},
+)
 INVALID = "Invalid email or password"
 
 

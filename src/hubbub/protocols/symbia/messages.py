@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from hubbub.clock import iso
 from hubbub.errors import ValidationFailed
-from hubbub.protocols.symbia.deps import Me, Scope, check_id, no_nul
+from hubbub.protocols.symbia.deps import Me, Scope, check_id, no_nul, scope_of
 from hubbub.protocols.symbia.models import (
     SymbiaControlIn,
     SymbiaEditIn,
@@ -31,7 +31,9 @@ from hubbub.rest.deps import node_of
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/conversations", tags=["symbia"], dependencies=[Depends(no_nul)])
+router = APIRouter(
+    prefix="/api/conversations", tags=["symbia"], dependencies=[Depends(no_nul), Depends(scope_of)]
+)
 _ERR: dict[int | str, dict[str, Any]] = {
     400: {"description": "invalid body or parameter"},
     401: {"description": "Authentication required"},

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from hubbub import __version__
+from hubbub.protocols.symbia.deps import scope_of
 from hubbub.protocols.symbia.models import SymbiaBootstrapOut, SymbiaHealthOut
 
 __all__ = ["CLIENT_EVENTS", "SERVER_EVENTS", "router"]
 
-router = APIRouter(prefix="/api", tags=["symbia"])
+router = APIRouter(
+    prefix="/api",
+    tags=["symbia"],
+    dependencies=[Depends(scope_of)],
+    responses={400: {"description": "an invalid scope header"}},
+)
 
 SERVICE = "messaging"
 CLIENT_EVENTS = [
