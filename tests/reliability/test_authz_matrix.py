@@ -1190,3 +1190,25 @@ def test_every_symbia_route_with_an_id_has_a_row() -> None:
                 if "{" in route.path and (method, shape(route.path)) not in rows:
                     missing.append(f"{method} {route.path}")
     assert missing == []
+
+
+async def test_symbia_refusals_landed_nothing(api: Api, sym_world: SymWorld) -> None:
+    """After every Symbia cell (run again here): no message, participant or run
+    change from a refused caller reached SG."""
+    for surface, role in SYM_CASES:
+        if not surface.fresh:
+            await run_sym_case(api, sym_world, surface, role)
+    h = {"Authorization": f"Bearer {sym_world.tokens['O']}"}
+    sg = sym_world.ids["SG"]
+    msgs = (await api.http.get(f"/api/conversations/{sg}/messages?limit=200", headers=h)).json()
+    outsiders = {sym_world.ids[k] for k in ("S", "R", "B")}
+    assert not [m for m in msgs if m["sender_id"] in outsiders]
+    conv = (await api.http.get(f"/api/conversations/{sg}", headers=h)).json()
+    assert {p["user_id"] for p in conv["participants"]} == {
+        sym_world.ids[k] for k in ("O", "M", "M2")
+    }
+    assert (
+        await api.http.get(
+            f"/api/conversations/{sg}/messages/{sym_world.ids['msgSG']}/history", headers=h
+        )
+    ).status_code == 200
