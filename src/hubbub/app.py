@@ -17,7 +17,7 @@ from starlette.websockets import WebSocket
 from hubbub import __version__
 from hubbub.config import Settings
 from hubbub.errors import HubbubError
-from hubbub.protocols import mtchat
+from hubbub.protocols import mtchat, symbia
 from hubbub.protocols.channels.endpoint import Connection, ws_endpoint
 from hubbub.protocols.simplechat import files as simplechat_files
 from hubbub.protocols.simplechat.endpoint import RoomConnection
@@ -99,15 +99,19 @@ def create_app(settings: Settings, node: Node | None = None) -> FastAPI:
     app.state.node = node
 
     @app.exception_handler(HubbubError)
-    async def on_error(_request: Request, exc: HubbubError) -> JSONResponse:
+    async def on_error(request: Request, exc: HubbubError) -> JSONResponse:
+        if symbia.is_symbia_path(request.url.path):
+            return symbia.error_body(exc)  # Symbia's `{"error": "..."}`, its statuses
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         if exc.retry_after_ms is not None:
             headers = {"Retry-After": str(-(-exc.retry_after_ms // 1000))}
         return JSONResponse({"error": exc.as_dict()}, status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    async def on_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         """Schema errors get the same body shape as every other error."""
+        if symbia.is_symbia_path(request.url.path):
+            return symbia.validation_body(exc)
         first = exc.errors()[0] if exc.errors() else {}
         loc = [str(p) for p in first.get("loc", ()) if p != "body"]
         path = "$." + ".".join(loc) if loc else "$"
@@ -118,6 +122,8 @@ def create_app(settings: Settings, node: Node | None = None) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> Response:
         """A body FastAPI cannot even decode (e.g. not UTF-8) is invalid like bad JSON."""
+        if exc.status_code == 400 and symbia.is_symbia_path(request.url.path):
+            return JSONResponse({"error": "body is not valid JSON", "path": "$"}, status_code=400)
         if exc.status_code == 400:
             err = {"code": "validation_failed", "message": "body is not valid JSON", "path": "$"}
             return JSONResponse({"error": err}, status_code=422)
@@ -144,4 +150,5 @@ def create_app(settings: Settings, node: Node | None = None) -> FastAPI:
             app.add_api_websocket_route(path, room_endpoint)
     mtchat.install(app, node)
     install_realtime(app, node)
+    symbia.install(app, node)
     return app

@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     for name, help_ in (("serve", "run the server"), ("migrate", "apply database migrations")):
         add_arguments(sub.add_parser(name, help=help_))
-    from hubbub.operator import add_operator_commands, run_operator_command
+    from hubbub.operator import OPERATOR_COMMANDS, add_operator_commands, run_operator_command
 
     add_operator_commands(sub, add_arguments)
     ns = parser.parse_args(argv)
@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
             pass
     elif ns.command == "migrate":
         _run(_migrate(settings))
-    elif ns.command in ("admin", "user", "registration-token", "api-key"):
+    elif ns.command in OPERATOR_COMMANDS:
         _run(run_operator_command(ns, settings))
     else:  # pragma: no cover - argparse rejects unknown commands
         parser.print_help()

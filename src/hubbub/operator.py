@@ -1,4 +1,5 @@
-"""Operator commands: `hubbub admin | user | registration-token | api-key`.
+"""Operator commands: `hubbub admin | user | registration-token | api-key |
+capability | org`.
 
 They work on the configured database directly (`--database-url`, or SQLite
 in `--data-dir`), offline or while nodes run: each builds the same core
@@ -24,15 +25,19 @@ from hubbub.core.accounts import Accounts
 from hubbub.core.admin import Admin
 from hubbub.core.apikeys import ApiKeys
 from hubbub.core.audit import Audit
+from hubbub.core.capabilities import CAPABILITIES, Capabilities
 from hubbub.core.model import User
 from hubbub.core.publisher import Publisher
+from hubbub.core.tenants import ORG_ROLES, Tenants
 from hubbub.errors import HubbubError, NotFound
 from hubbub.store.sql.engine import create_engine
 from hubbub.store.sql.migrate import migrate
 from hubbub.store.sql.stores import SqlStores
 from hubbub.store.sql.writer import GroupCommitWriter
 
-__all__ = ["add_operator_commands", "run_operator_command"]
+__all__ = ["OPERATOR_COMMANDS", "add_operator_commands", "run_operator_command"]
+
+OPERATOR_COMMANDS = ("admin", "user", "registration-token", "api-key", "capability", "org")
 
 
 @dataclass
@@ -42,6 +47,8 @@ class Console:
     audit: Audit
     admin: Admin
     apikeys: ApiKeys
+    tenants: Tenants
+    capabilities: Capabilities
 
 
 @asynccontextmanager
@@ -64,7 +71,9 @@ async def console(settings: Settings) -> AsyncIterator[Console]:
         audit = Audit(st.audit, clock)
         admin = Admin(accounts, st.admin, st.registration, audit, clock)
         apikeys = ApiKeys(st.apikeys, publisher, audit, clock)
-        yield Console(st, accounts, audit, admin, apikeys)
+        tenants = Tenants(st.tenants, st.accounts, admin, audit, clock)
+        capabilities = Capabilities(st.capabilities, st.accounts, admin, audit, clock)
+        yield Console(st, accounts, audit, admin, apikeys, tenants, capabilities)
         await accounts.close()
     finally:
         await writer.close()
@@ -95,6 +104,7 @@ def add_operator_commands(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     create.add_argument("--display-name", default=None)
+    create.add_argument("--email", default=None, help="its email (Symbia signs in by email)")
     add_settings(create)
 
     reg = sub.add_parser("registration-token", help="registration tokens for --registration token")
@@ -113,6 +123,30 @@ def add_operator_commands(
     kc.add_argument("--name", default="cli", help="a label for the key")
     kc.add_argument("--read-only", action="store_true", help="it may only read")
     add_settings(kc)
+
+    cap = sub.add_parser("capability", help="grant or revoke messaging.interrupt / messaging.route")
+    cap_sub = cap.add_subparsers(dest="cap_command", required=True)
+    for name in ("grant", "revoke"):
+        p = cap_sub.add_parser(name, help=f"{name} CAPABILITY for USERNAME")
+        p.add_argument("username")
+        p.add_argument("capability", choices=CAPABILITIES)
+        add_settings(p)
+
+    org = sub.add_parser("org", help="organizations (Symbia tenants)")
+    org_sub = org.add_subparsers(dest="org_command", required=True)
+    oc = org_sub.add_parser("create", help="create an organization; prints its id")
+    oc.add_argument("name")
+    oc.add_argument("--id", default=None, help="its id (default: a new UUID)")
+    add_settings(oc)
+    oa = org_sub.add_parser("add", help="add USERNAME to organization ORG_ID")
+    oa.add_argument("org_id")
+    oa.add_argument("username")
+    oa.add_argument("--role", choices=ORG_ROLES, default="member")
+    add_settings(oa)
+    orm = org_sub.add_parser("remove", help="remove USERNAME from organization ORG_ID")
+    orm.add_argument("org_id")
+    orm.add_argument("username")
+    add_settings(orm)
 
 
 def _password(ns: argparse.Namespace) -> str:
@@ -161,6 +195,7 @@ async def _dispatch(c: Console, ns: argparse.Namespace, password: str) -> None:
             ns.username,
             password,
             ns.display_name,
+            email=ns.email,
             session=False,
             admin=ns.admin,
             agent=ns.agent,
@@ -180,3 +215,20 @@ async def _dispatch(c: Console, ns: argparse.Namespace, password: str) -> None:
         user = await _find(c, ns.username)
         key, _record = await c.apikeys.create(user.id, ns.name, read_only=ns.read_only)
         print(key)
+    elif ns.command == "capability":
+        user = await _find(c, ns.username)
+        if ns.cap_command == "grant":
+            await c.capabilities.grant(None, user.id, ns.capability)
+        else:
+            await c.capabilities.revoke(None, user.id, ns.capability)
+        print(f"{user.username}: {ns.capability} {ns.cap_command}ed")
+    elif ns.command == "org":
+        if ns.org_command == "create":
+            print((await c.tenants.create_org(None, ns.name, ns.id)).id)
+            return
+        user = await _find(c, ns.username)
+        if ns.org_command == "add":
+            await c.tenants.add_member(None, ns.org_id, user.id, ns.role)
+        else:
+            await c.tenants.remove_member(None, ns.org_id, user.id)
+        print(f"{user.username}: {ns.org_command} {ns.org_id}")

@@ -28,7 +28,9 @@ from hubbub.core.blobs import BlobPolicy, Blobs
 from hubbub.core.blocks import Blocks
 from hubbub.core.broadcasts import Broadcasts
 from hubbub.core.calls import Calls
+from hubbub.core.capabilities import Capabilities
 from hubbub.core.chatevents import ChatEvents, ChatRelay
+from hubbub.core.conversation_details import ConversationDetails
 from hubbub.core.conversations import Conversations
 from hubbub.core.dialogs import Dialogs
 from hubbub.core.edits import Edits
@@ -40,6 +42,7 @@ from hubbub.core.heartbeats import Heartbeats
 from hubbub.core.history import History
 from hubbub.core.keys import Keys
 from hubbub.core.mentions import Mentions
+from hubbub.core.message_details import MessageDetails
 from hubbub.core.messages import Messages
 from hubbub.core.polls import POLL_TIMER, Polls
 from hubbub.core.ports import BlobStore, Bus, PresenceRegistry
@@ -54,6 +57,7 @@ from hubbub.core.signin import SignIn
 from hubbub.core.status import StatusService
 from hubbub.core.stickers import Stickers
 from hubbub.core.sync import Sync
+from hubbub.core.tenants import Tenants
 from hubbub.core.throttle import Throttle, ThrottlePolicy
 from hubbub.core.timers import ExpiryWorker
 from hubbub.core.totp import Totp
@@ -267,6 +271,27 @@ class Node:
         )
         self.dialogs = Dialogs(
             st.dialogs, self.conversations, self.messages, self.publisher, self.clock
+        )
+        # Symbia (spec 002): tenants, capabilities, conversation and message details.
+        self.tenants = Tenants(st.tenants, st.accounts, self.admin, self.audit, self.clock)
+        self.capabilities = Capabilities(
+            st.capabilities, st.accounts, self.admin, self.audit, self.clock
+        )
+        self.conversation_details = ConversationDetails(
+            st.conversation_details,
+            self.conversations,
+            self.tenants,
+            st.accounts,
+            self.publisher,
+            self.clock,
+        )
+        self.message_details = MessageDetails(
+            st.message_details,
+            self.messages,
+            self.conversation_details,
+            self.capabilities,
+            st.accounts,
+            self.clock,
         )
         self.hub = Hub(self.conversations.invalidate)
         self.flusher = Flusher(

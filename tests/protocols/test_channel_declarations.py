@@ -268,6 +268,17 @@ def test_extra_server_events() -> None:
         "timestamp",
         "self_destruct",
         "expires_at",
+        # optional, present only when set (a Symbia message, spec 002)
+        "content_type",
+        "sender_type",
+        "run_id",
+        "trace_id",
+        "priority",
+        "interruptible",
+        "preempted_by",
+        "metadata",
+        "org_id",
+        "reply_to_id",
     ]
 
 

@@ -945,3 +945,272 @@ async def test_admin_routes_refusals_changed_nothing_and_admins_pass(
     for method, path, body in ADMIN_ROUTES:
         r = await api.http.request(method, path.format(**admin_world.ids), json=body, headers=h)
         assert 200 <= r.status_code < 300, (method, path, r.text)
+
+
+# -- Symbia (spec 002) routes ----------------------------------------------------------
+#
+# Symbia answers a participant-only route for someone who can see the
+# conversation but is not (or no longer) in it with 403 (wire-notes), and an
+# id of another tenant's conversation exactly like a random id (404). The
+# world: org A holds O (owner), M, M2, R (left) and S (never joined) of
+# conversation SG; B is an admin of org B only (another tenant). Each cell
+# compares the real call with the same call for random ids; `fresh` cells
+# (which change membership) get a new SG each.
+
+SYM_ROLES = ("stranger", "removed", "member", "owner", "tenant")
+SYM_ACTOR = {"stranger": "S", "removed": "R", "member": "M", "owner": "O", "tenant": "B"}
+REFUSED, NOT_IN = "refused", "not_in"  # 403 for a real id; 404 (Not a participant)
+SYM_READ = {"stranger": REFUSED, "removed": REFUSED, "member": OK, "owner": OK, "tenant": HIDDEN}
+SYM_MANAGE = {**SYM_READ, "member": REFUSED}
+SYM_SENDER_ONLY = {**SYM_READ, "member": REFUSED, "owner": REFUSED}
+SYM_ADMIN = {"stranger": REFUSED, "removed": REFUSED, "member": REFUSED, "owner": REFUSED}
+SYM_ADMIN_CONV = {**SYM_ADMIN, "tenant": HIDDEN}
+SYM_SERVER_ADMIN = {**SYM_ADMIN, "tenant": REFUSED}
+
+
+@dataclass(frozen=True)
+class SymSurface:
+    method: str
+    path: str  # under /api
+    targets: tuple[str, ...]
+    expect: dict[str, str]
+    body: Any = None
+    fresh: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"{self.method} /api{self.path}"
+
+
+def sym(
+    method: str,
+    path: str,
+    targets: str,
+    expect: dict[str, str],
+    body: Any = None,
+    fresh: bool = False,
+) -> SymSurface:
+    return SymSurface(method, path, tuple(targets.split()), expect, body, fresh)
+
+
+CONTROL = {"event": "stream.priority", "runId": "{RUN}", "priority": "high"}
+SYM_SURFACES: tuple[SymSurface, ...] = (
+    sym("GET", "/conversations/{SG}", "SG", SYM_READ),
+    sym("PATCH", "/conversations/{SG}", "SG", SYM_MANAGE, {"description": "{TEXT}"}),
+    sym("DELETE", "/conversations/{SG}", "SG", {**SYM_MANAGE, "owner": OK}, fresh=True),
+    sym(
+        "POST",
+        "/conversations/{SG}/join",
+        "SG",
+        {**SYM_READ, "stranger": OK, "removed": OK},
+        fresh=True,
+    ),
+    sym(
+        "POST",
+        "/conversations/{SG}/leave",
+        "SG",
+        {"stranger": NOT_IN, "removed": NOT_IN, "member": OK, "tenant": HIDDEN},
+        fresh=True,
+    ),
+    sym(
+        "POST", "/conversations/{SG}/participants", "SG", SYM_MANAGE, {"userId": "{S}"}, fresh=True
+    ),
+    sym("DELETE", "/conversations/{SG}/participants/{M2}", "SG", SYM_MANAGE, fresh=True),
+    sym("GET", "/conversations/{SG}/messages", "SG", SYM_READ),
+    sym("POST", "/conversations/{SG}/messages", "SG", SYM_READ, {"content": "{TEXT}"}),
+    sym("POST", "/conversations/{SG}/control", "SG", SYM_MANAGE, CONTROL),
+    sym("GET", "/conversations/{SG}/runs", "SG", SYM_READ),
+    sym("GET", "/conversations/{SG}/runs/{RUN}", "SG RUN", SYM_READ),
+    sym(
+        "PATCH",
+        "/conversations/{SG}/messages/{msgSG}",
+        "SG msgSG",
+        SYM_SENDER_ONLY,
+        {"content": "x"},
+    ),
+    sym("DELETE", "/conversations/{SG}/messages/{msgSG}", "SG msgSG", SYM_SENDER_ONLY),
+    sym("GET", "/conversations/{SG}/messages/{msgSG}/history", "SG msgSG", SYM_READ),
+    sym("GET", "/admin/conversations/{SG}", "SG", SYM_ADMIN_CONV),
+    sym("DELETE", "/admin/conversations/{SG}", "SG", SYM_ADMIN_CONV),
+    sym(
+        "POST",
+        "/admin/conversations/{SG}/participants",
+        "SG",
+        SYM_ADMIN_CONV,
+        {"userId": "{S}", "role": "admin"},
+    ),
+    sym("DELETE", "/admin/conversations/{SG}/participants/{M2}", "SG", SYM_ADMIN_CONV),
+    sym("GET", "/admin/users/{M}/conversations", "M", SYM_ADMIN),
+    sym("GET", "/admin/orgs/{ORG}/members", "ORG", SYM_SERVER_ADMIN),
+    sym("POST", "/admin/orgs/{ORG}/members", "ORG", SYM_SERVER_ADMIN, {"userId": "{S}"}),
+    sym("DELETE", "/admin/orgs/{ORG}/members/{S}", "ORG S", SYM_SERVER_ADMIN),
+    sym("GET", "/admin/users/{M}/capabilities", "M", SYM_SERVER_ADMIN),
+    sym("DELETE", "/admin/capabilities/{M}/{CAP}", "M", SYM_SERVER_ADMIN),
+)
+SYM_CASES = [(s, r) for s in SYM_SURFACES for r in SYM_ROLES if r in s.expect]
+
+
+@dataclass
+class SymWorld:
+    tokens: dict[str, str]  # actor -> bearer token
+    ids: dict[str, str]
+    secrets: set[str]
+
+
+async def _sym_conv(http: Any, tokens: dict[str, str], ids: dict[str, str]) -> str:
+    """A conversation of org A: O owns it, M and M2 are in it, R joined and left."""
+    h = {"Authorization": f"Bearer {tokens['O']}", "X-Org-Id": ids["ORG"]}
+    body = {
+        "type": "group",
+        "name": ids["symname"],
+        "participants": [{"userId": ids[k]} for k in ("M", "M2", "R")],
+    }
+    r = await http.post("/api/conversations", json=body, headers=h)
+    assert r.status_code == 201, r.text
+    sg = str(r.json()["id"])
+    r = await http.post(
+        f"/api/conversations/{sg}/leave", headers={"Authorization": f"Bearer {tokens['R']}"}
+    )
+    assert r.status_code == 204, r.text
+    return sg
+
+
+async def build_sym_world(server: ServerProcess) -> SymWorld:
+    from tests.support import hubbub_cli
+
+    api = Api(server)
+    try:
+        users = {k: await api.register() for k in ("O", "M", "M2", "R", "S", "B", "root")}
+        await hubbub_cli(server, "admin", "grant", users["root"][2])
+        tokens = {k: v[1] for k, v in users.items()}
+        ids = {k: v[0] for k, v in users.items()}
+        root = {"Authorization": f"Bearer {tokens['root']}"}
+        org_a = (await api.http.post("/api/admin/orgs", json={"name": "A"}, headers=root)).json()
+        org_b = (await api.http.post("/api/admin/orgs", json={"name": "B"}, headers=root)).json()
+        for k in ("O", "M", "M2", "R", "S"):
+            r = await api.http.post(
+                f"/api/admin/orgs/{org_a['id']}/members", json={"userId": ids[k]}, headers=root
+            )
+            assert r.status_code == 204, r.text
+        r = await api.http.post(
+            f"/api/admin/orgs/{org_b['id']}/members",
+            json={"userId": ids["B"], "role": "admin"},
+            headers=root,
+        )
+        assert r.status_code == 204, r.text
+        ids.update(ORG=org_a["id"], symname="sym-" + secrets.token_hex(4), CAP="messaging.route")
+        ids["SG"] = await _sym_conv(api.http, tokens, ids)
+        marker = "secret-sg-" + secrets.token_hex(6)
+        run = str(uuid.uuid4())
+        m2 = {"Authorization": f"Bearer {tokens['M2']}"}
+        r = await api.http.post(
+            f"/api/conversations/{ids['SG']}/messages",
+            json={"content": marker, "runId": run},
+            headers=m2,
+        )
+        assert r.status_code == 201, r.text
+        ids.update(msgSG=r.json()["id"], RUN=run)
+        hidden = {marker, ids["symname"]} | {
+            v for k, v in ids.items() if k not in ("symname", "CAP")
+        }
+        return SymWorld(tokens, ids, hidden)
+    finally:
+        await api.aclose()
+
+
+@pytest.fixture(scope="module")
+def sym_world(server: ServerProcess) -> Iterator[SymWorld]:
+    yield _run(build_sym_world(server))
+
+
+async def sym_call(api: Api, token: str, s: SymSurface, values: dict[str, str]) -> tuple[int, Any]:
+    r = await api.http.request(
+        s.method,
+        "/api" + fill(s.path, values),
+        json=fill(s.body, values) if s.body is not None else None,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    return r.status_code, (r.json() if r.content else None)
+
+
+async def run_sym_case(api: Api, w: SymWorld, s: SymSurface, role: str) -> str:
+    actor = SYM_ACTOR[role]
+    values = {**w.ids, "TEXT": "hello " + secrets.token_hex(4)}
+    if s.fresh:
+        values["SG"] = await _sym_conv(api.http, w.tokens, w.ids)
+    expect = s.expect[role]
+    status, body = await sym_call(api, w.tokens[actor], s, values)
+    problems: list[str] = []
+    if expect == OK:
+        if not 200 <= status < 300:
+            problems.append(f"expected success, got {status} {body}")
+    else:
+        rstatus, rbody = await sym_call(api, w.tokens[actor], s, random_ids(s, values))  # type: ignore[arg-type]
+        want = {REFUSED: 403, NOT_IN: 404, HIDDEN: 404}[expect]
+        if status != want:
+            problems.append(f"expected {want}, got {status} {body}")
+        elif expect == HIDDEN and (status, body) != (rstatus, rbody):
+            problems.append(f"real id {status} {body} != random id {rstatus} {rbody}")
+        elif expect != HIDDEN and rstatus not in (403, 404):
+            problems.append(f"random id answered {rstatus} {rbody}")
+        if not isinstance(body, dict) or not set(body) <= {"error", "code", "path"}:
+            problems.append(f"error body carries more than error/code/path: {body}")
+    sent = [fill(s.path, values), fill(s.body, values)]
+    got, req = json.dumps(body), json.dumps(sent)
+    pool = w.secrets - {w.ids[actor]} if expect != OK else set()
+    found = sorted(v for v in pool if v in got and v not in req)
+    if found:
+        problems.append(f"reply leaks {found}")
+    return "; ".join(problems)
+
+
+@pytest.mark.parametrize(
+    ("surface", "role"), SYM_CASES, ids=[f"{s.name}-{r}" for s, r in SYM_CASES]
+)
+async def test_symbia_authz_cell(
+    api: Api, sym_world: SymWorld, surface: SymSurface, role: str
+) -> None:
+    assert await run_sym_case(api, sym_world, surface, role) == ""
+
+
+def test_every_symbia_route_with_an_id_has_a_row() -> None:
+    from fastapi.routing import APIRoute
+
+    from hubbub.protocols.symbia import admin as sym_admin
+    from hubbub.protocols.symbia import conversations as sym_conv
+    from hubbub.protocols.symbia import messages as sym_msgs
+
+    def shape(path: str) -> str:
+        return re.sub(r"\{[^}]*\}", "{}", path)
+
+    rows = {(s.method, shape("/api" + s.path)) for s in SYM_SURFACES}
+    missing = []
+    for router in (sym_admin.router, sym_conv.router, sym_msgs.router):
+        for route in router.routes:
+            assert isinstance(route, APIRoute)
+            for method in route.methods:
+                if "{" in route.path and (method, shape(route.path)) not in rows:
+                    missing.append(f"{method} {route.path}")
+    assert missing == []
+
+
+async def test_symbia_refusals_landed_nothing(api: Api, sym_world: SymWorld) -> None:
+    """After every Symbia cell (run again here): no message, participant or run
+    change from a refused caller reached SG."""
+    for surface, role in SYM_CASES:
+        if not surface.fresh:
+            await run_sym_case(api, sym_world, surface, role)
+    h = {"Authorization": f"Bearer {sym_world.tokens['O']}"}
+    sg = sym_world.ids["SG"]
+    msgs = (await api.http.get(f"/api/conversations/{sg}/messages?limit=200", headers=h)).json()
+    outsiders = {sym_world.ids[k] for k in ("S", "R", "B")}
+    assert not [m for m in msgs if m["sender_id"] in outsiders]
+    conv = (await api.http.get(f"/api/conversations/{sg}", headers=h)).json()
+    assert {p["user_id"] for p in conv["participants"]} == {
+        sym_world.ids[k] for k in ("O", "M", "M2")
+    }
+    assert (
+        await api.http.get(
+            f"/api/conversations/{sg}/messages/{sym_world.ids['msgSG']}/history", headers=h
+        )
+    ).status_code == 200

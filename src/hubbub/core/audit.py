@@ -44,6 +44,11 @@ ACTIONS = frozenset(
         "totp.enable",
         "totp.disable",
         "recovery_code.used",
+        "org.create",
+        "org.member_add",
+        "org.member_remove",
+        "capability.grant",
+        "capability.revoke",
     }
 )
 

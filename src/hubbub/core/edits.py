@@ -7,6 +7,11 @@ also turns the message's earlier events into tombstones, so a resume from an
 old `seq` does not hand the content out again (as self-destruct does).
 A message that is not in the conversation, is gone, or is end-to-end
 encrypted (the server cannot edit ciphertext) answers `not_found`.
+
+Every edit keeps the text it replaced with the times it was shown, so any
+member can read a message's full history (`history`, served by Symbia's
+`GET /api/conversations/{id}/messages/{message_id}/history`); deleting the
+message erases its history with it.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from hubbub.core.conversations import Conversations
 from hubbub.core.frames import event
 from hubbub.core.messages import MAX_CONTENT
 from hubbub.core.ports import EditStore, HistoryStore
+from hubbub.core.ports.edits import Version
 from hubbub.core.ports.history import StoredMessage
 from hubbub.core.publisher import Publisher
 from hubbub.errors import Forbidden, NotFound, ValidationFailed
@@ -94,3 +100,16 @@ class Edits:
             raise NotFound("message not found")
         members = await self.conversations.members(conversation_id)
         await self.publisher.event(stored, members, skip_conn=caller.conn_id)
+
+    async def versions(
+        self, caller: Caller, conversation_id: str, message_id: str
+    ) -> tuple[StoredMessage, list[Version]]:
+        """The message as it is now and every earlier text, oldest first; any
+        member may read it (`versions`; a non-member gets `not_found`)."""
+        members = await self.conversations.members(conversation_id)
+        if caller.user_id not in members:
+            raise NotFound("conversation not found")
+        msg = await self.history.message(message_id)
+        if msg is None or msg.conversation_id != conversation_id or msg.deleted_at is not None:
+            raise NotFound("message not found")
+        return msg, await self.store.versions(message_id)

@@ -224,19 +224,25 @@ class Messages:
         ev: NewEvent,
         mentions: Sequence[MentionRow] = (),
         extra: Sequence[NewEvent] = (),
+        *,
+        append: Callable[[], Awaitable[tuple[MessageRecord, StoredEvent | None]]] | None = None,
     ) -> MessageRecord:
         """Append a message idempotently on its `client_message_id` and push it.
 
         Every kind of plaintext message (text, sticker, ...) commits through
         here: a retry returns the first record and creates nothing; a message
         whose commit was in doubt is pushed when the retry finds it.
+        `append` replaces the store's append (a message written with rows of
+        its own in the same unit, `core/message_details.py`).
         """
         conversation_id, client_message_id = record.conversation_id, record.client_message_id
         key = (caller.user_id, client_message_id or "")
         notes: list[StoredEvent] = []
         more: list[StoredEvent] = []
         try:
-            if (mentions or extra) and self.mention_store is not None:
+            if append is not None:
+                rec, stored = await append()
+            elif (mentions or extra) and self.mention_store is not None:
                 rec, all_stored = await self.mention_store.append_with_mentions(
                     record, fields, ev, list(mentions), list(extra)
                 )

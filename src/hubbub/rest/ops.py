@@ -41,6 +41,49 @@ LLMS_TXT = """# hubbub
 Errors: {"type":"Error","data":{"code","message","path"?,"retry_after_ms"?}} with
 codes bad_frame, unknown_channel, validation_failed, unauthorized, forbidden,
 not_found, conflict, rate_limited, too_large, unavailable, internal.
+
+## Symbia messaging API (spec 002), base URL /api
+For users, AI agents and services. Requests camelCase, responses snake_case
+rows; errors {"error": "...", "code", "path"?} (400 bad input, 401
+{"error":"Authentication required"}, 403 not a participant / not allowed,
+404 unknown id or another tenant's, 409 the run's state refuses it).
+Credentials, first present wins: Authorization: Bearer <token>; X-API-Key
+(POST /v1/api-keys); cookie token or symbia_session (set by login).
+Scope headers (optional, validated, logged for audit): X-Org-Id,
+X-Service-Id, X-Env|X-Environment (dev|stage|prod), X-Data-Class
+(none|pii|phi|secret: phi/secret content is never logged, relayed or previewed),
+X-Policy-Ref.
+- POST /api/auth/login {email,password} -> {user,token} + cookie; POST
+  /api/auth/logout; GET /api/auth/session -> {authenticated, user?}
+- GET /api/health; GET /api/bootstrap (service, version, websocketEvents)
+- GET|POST /api/conversations (?orgId; body {type: private|group, name,
+  description, orgId, metadata, participants:[{userId}]}) -> 201 with participants
+- GET|PATCH|DELETE /api/conversations/{id}; POST .../join (201) | .../leave (204);
+  POST .../participants {userId}; DELETE .../participants/{userId}
+- GET /api/conversations/{id}/messages?limit=50&before=&after= (ISO times,
+  ascending by sequence); POST .../messages {content, contentType
+  (text/plain|text/markdown|application/json), id (idempotency key), replyTo,
+  metadata, runId, traceId, priority, interruptible, preemptedBy} -> 201 row
+- PATCH|DELETE .../messages/{messageId} (sender only);
+  GET .../messages/{messageId}/history: every version with its times
+- Agent runs: a runId's messages form a run. POST .../control {event:
+  stream.pause|resume|preempt|route|handoff|cancel|priority, runId (required),
+  target:{principalId}, reason, preemptedBy, priority} (owner/admin, or
+  capability messaging.interrupt; messaging.route for route/handoff) -> 201.
+  A paused run's messages get 409 run_paused until resume; preempted or
+  cancelled runs are final (409 run_preempted|run_cancelled); after a
+  route/handoff only the target writes (403 not_run_owner); a run with
+  interruptible false cannot be preempted. GET .../runs, .../runs/{runId}: state.
+- Admin (server admins; org admins for their orgs): GET /api/admin/conversations
+  (?orgId&type&limit&offset -> {items,total,limit,offset}), GET|DELETE
+  /api/admin/conversations/{id}, POST|DELETE .../participants[/{userId}] (with
+  role), GET /api/admin/users/{userId}/conversations, GET /api/admin/stats;
+  organisations POST|GET /api/admin/orgs, POST|GET|DELETE
+  /api/admin/orgs/{orgId}/members; capabilities POST /api/admin/capabilities
+  {userId, capability}, DELETE /api/admin/capabilities/{userId}/{capability}.
+- Real time: Socket.IO at /socket.io/ and a plain WebSocket at /api/ws
+  ({"event","data"} frames): message:new|updated|deleted, typing:*,
+  presence:changed, stream.* events.
 """
 
 

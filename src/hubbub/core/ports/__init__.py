@@ -18,6 +18,7 @@ from hubbub.core.ports.blobs import BlobRefStore, BlobStore
 from hubbub.core.ports.blocks import BlockStore
 from hubbub.core.ports.broadcasts import BroadcastStore
 from hubbub.core.ports.bus import Bus, PresenceRegistry
+from hubbub.core.ports.conversation_details import ConversationDetailStore
 from hubbub.core.ports.conversations import Contacts, ConversationStore
 from hubbub.core.ports.dialogs import DialogStore
 from hubbub.core.ports.edits import EditStore
@@ -28,6 +29,7 @@ from hubbub.core.ports.groups import GroupStore
 from hubbub.core.ports.history import HistoryStore
 from hubbub.core.ports.keys import KeyStore
 from hubbub.core.ports.mentions import MentionStore
+from hubbub.core.ports.message_details import MessageDetailStore
 from hubbub.core.ports.messages import MessageStore
 from hubbub.core.ports.polls import PollRecord, PollStore
 from hubbub.core.ports.presence import LastSeenStore
@@ -36,6 +38,7 @@ from hubbub.core.ports.reactions import ReactionStore
 from hubbub.core.ports.reads import ReadStore
 from hubbub.core.ports.rooms import RoomStore
 from hubbub.core.ports.sync import CursorStore
+from hubbub.core.ports.tenants import CapabilityStore, TenantStore
 from hubbub.core.ports.timers import ExpiryStore
 
 __all__ = [
@@ -48,7 +51,9 @@ __all__ = [
     "BlockStore",
     "BroadcastStore",
     "Bus",
+    "CapabilityStore",
     "Contacts",
+    "ConversationDetailStore",
     "ConversationStore",
     "CursorStore",
     "DialogStore",
@@ -63,6 +68,7 @@ __all__ = [
     "KeyStore",
     "LastSeenStore",
     "MentionStore",
+    "MessageDetailStore",
     "MessageStore",
     "PollRecord",
     "PollStore",
@@ -71,5 +77,6 @@ __all__ = [
     "ReactionStore",
     "ReadStore",
     "RoomStore",
+    "TenantStore",
     "UserDirectory",
 ]

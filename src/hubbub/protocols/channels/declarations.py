@@ -54,6 +54,7 @@ __all__ = [
     "ServerFrame",
     "ServerMessage",
     "SetTyping",
+    "StreamControl",
     "Subscribe",
     "TypingStarted",
     "TypingStopped",
@@ -209,6 +210,50 @@ class ChatMessageReceived(ServerMessage, kw_only=True, omit_defaults=False):
     expires_at: Annotated[
         str | None, msgspec.Meta(description="Deletion time of a self-destructing message")
     ] = None
+    # Present only when set: a message sent over Symbia (spec 002) carries its fields.
+    content_type: Annotated[
+        str | None,
+        msgspec.Meta(
+            description="Symbia content type: text/plain, text/markdown, application/json"
+        ),
+    ] = None
+    sender_type: Annotated[
+        str | None, msgspec.Meta(description="user or agent (from the sender's account)")
+    ] = None
+    run_id: Annotated[str | None, msgspec.Meta(description="The agent run it belongs to")] = None
+    trace_id: Annotated[str | None, msgspec.Meta(description="Caller's trace id")] = None
+    priority: Annotated[str | None, msgspec.Meta(description="low, normal, high, critical")] = None
+    interruptible: Annotated[
+        bool | None, msgspec.Meta(description="Whether its run may be preempted")
+    ] = None
+    preempted_by: Annotated[str | None, msgspec.Meta(description="Run that preempts")] = None
+    metadata: Annotated[
+        dict[str, Any] | None, msgspec.Meta(description="The sender's metadata object")
+    ] = None
+    org_id: Annotated[str | None, msgspec.Meta(description="Its organization (tenant)")] = None
+    reply_to_id: Annotated[str | None, msgspec.Meta(description="Message replied to")] = None
+
+
+class StreamControl(ServerMessage, kw_only=True, omit_defaults=False):
+    """A stream control event on an agent run (spec 002, `core/streams.py`).
+
+    It is a message of the conversation (its `seq` is its sequence) and has
+    already changed the run's state: `stream.pause` / `resume` / `preempt` /
+    `route` / `handoff` / `cancel` / `priority`.
+    """
+
+    conversation_id: Annotated[str, msgspec.Meta(description="Conversation ID")]
+    message_id: Annotated[str, msgspec.Meta(description="The control message's ID")]
+    event: Annotated[str, msgspec.Meta(description="stream.pause, stream.resume, ...")]
+    target: Annotated[
+        dict[str, Any] | None,
+        msgspec.Meta(description="{principalId, principalType} of a route or handoff"),
+    ] = None
+    reason: Annotated[str | None, msgspec.Meta(description="Why")] = None
+    preempted_by: Annotated[str | None, msgspec.Meta(description="The preempting run")] = None
+    run_id: Annotated[str, msgspec.Meta(description="The run it acts on")]
+    trace_id: Annotated[str | None, msgspec.Meta(description="Caller's trace id")] = None
+    effective_at: Annotated[str, msgspec.Meta(description="When it took effect (ISO 8601)")]
 
 
 class ReactionUpdated(ServerMessage, kw_only=True, omit_defaults=False):
@@ -488,6 +533,7 @@ EXTRA_FIELDS: Final[dict[str, dict[str, tuple[dict[str, Any], str]]]] = {
 
 EXTRA_SERVER_EVENTS: Final[dict[tuple[str, str], type[ServerMessage]]] = {
     ("chat/messages", "ChatMessageReceived"): ChatMessageReceived,
+    ("chat/messages", "StreamControl"): StreamControl,
     ("chat/reactions", "ReactionUpdated"): ReactionUpdated,
     ("group/events", "GroupEventDeleted"): GroupEventDeleted,
     ("chat/messages", "ChatMessageEdited"): ChatMessageEdited,

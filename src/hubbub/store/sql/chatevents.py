@@ -9,6 +9,10 @@ conversations): a join, leave or rejoin moves a position or the count, so
 a changed membership is read again before it is used, on any node, with no
 invalidation message to wait for. A group of 1,000 thus costs one small
 aggregate per step instead of 1,000 rows per message.
+
+The content of a message of data class `secret` or `phi` (Symbia's
+`X-Data-Class`, `message_details.data_class`) is not relayed: its event
+carries an empty payload.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from hubbub.store.sql.writer import GroupCommitWriter
 __all__ = ["SqlRelay"]
 
 _r, _e, _m, _c, _mem = t.relay_cursors, t.events, t.messages, t.conversations, t.members
+_det = t.message_details
+REDACTED = ("secret", "phi")
 _COMMITTED = (
     select(
         _e.c.pos,
@@ -42,8 +48,13 @@ _COMMITTED = (
         _m.c.trace_parent,
         _m.c.session_id,
         _m.c.client_id,
+        _det.c.data_class,
     )
-    .select_from(_e.join(_m, _m.c.id == _e.c.message_id).join(_c, _c.c.id == _m.c.conversation_id))
+    .select_from(
+        _e.join(_m, _m.c.id == _e.c.message_id)
+        .join(_c, _c.c.id == _m.c.conversation_id)
+        .outerjoin(_det, _det.c.message_id == _m.c.id)
+    )
     .where(
         _e.c.pos > bindparam("after"),
         _e.c.pos <= bindparam("upto"),
@@ -191,7 +202,9 @@ class SqlRelay(SqlArea):
                 conversation_id=r.conversation_id,
                 conversation_kind=r.conversation_kind,
                 kind=r.kind,
-                content=(r.ciphertext if r.kind == "e2e" else r.content) or "",
+                content=""
+                if r.data_class in REDACTED
+                else (r.ciphertext if r.kind == "e2e" else r.content) or "",
                 created_at=r.created_at,
                 trace_parent=r.trace_parent,
                 session_id=r.session_id,

@@ -22,7 +22,9 @@ from hubbub.store.sql.audit import SqlAudit
 from hubbub.store.sql.blobs import SqlBlobs
 from hubbub.store.sql.blocks import SqlBlocks
 from hubbub.store.sql.broadcasts import SqlBroadcasts
+from hubbub.store.sql.capabilities import SqlCapabilities
 from hubbub.store.sql.chatevents import SqlRelay
+from hubbub.store.sql.conversation_details import SqlConversationDetails
 from hubbub.store.sql.conversations import SqlConversations
 from hubbub.store.sql.dialogs import SqlDialogs
 from hubbub.store.sql.edits import SqlEdits
@@ -33,6 +35,7 @@ from hubbub.store.sql.groups import SqlGroups
 from hubbub.store.sql.history import SqlHistory
 from hubbub.store.sql.keys import SqlKeys
 from hubbub.store.sql.mentions import SqlMentions
+from hubbub.store.sql.message_details import SqlMessageDetails
 from hubbub.store.sql.messages import SqlMessages
 from hubbub.store.sql.polls import SqlPolls
 from hubbub.store.sql.presence import SqlLastSeen
@@ -42,6 +45,7 @@ from hubbub.store.sql.reads import SqlReads
 from hubbub.store.sql.rooms import SqlRooms
 from hubbub.store.sql.signin import SqlRegistration
 from hubbub.store.sql.sync import SqlCursors
+from hubbub.store.sql.tenants import SqlTenants
 from hubbub.store.sql.throttle import SqlThrottle
 from hubbub.store.sql.timers import SqlExpiries
 from hubbub.store.sql.totp import SqlTotp
@@ -86,6 +90,10 @@ class SqlStores:
     archive: SqlArchive
     attachments: SqlAttachments
     broadcasts: SqlBroadcasts
+    tenants: SqlTenants
+    capabilities: SqlCapabilities
+    conversation_details: SqlConversationDetails
+    message_details: SqlMessageDetails
 
     @classmethod
     def build(
@@ -127,4 +135,8 @@ class SqlStores:
             archive=SqlArchive(*args),
             attachments=SqlAttachments(*args),
             broadcasts=SqlBroadcasts(*args),
+            tenants=SqlTenants(*args),
+            capabilities=SqlCapabilities(*args),
+            conversation_details=SqlConversationDetails(*args),
+            message_details=SqlMessageDetails(*args),
         )

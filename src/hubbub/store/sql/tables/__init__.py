@@ -68,6 +68,15 @@ from hubbub.store.sql.tables.security import (
     registration_tokens,
     totp_secrets,
 )
+from hubbub.store.sql.tables.symbia import (
+    capabilities,
+    conversation_details,
+    message_details,
+    message_edits,
+    org_members,
+    orgs,
+    stream_runs,
+)
 
 __all__ = [
     "Ms",
@@ -86,6 +95,8 @@ __all__ = [
     "broadcast_segment_members",
     "broadcast_subscriptions",
     "broadcasts",
+    "capabilities",
+    "conversation_details",
     "conversations",
     "device_cursors",
     "dialog_profiles",
@@ -97,8 +108,12 @@ __all__ = [
     "group_events",
     "members",
     "mentions",
+    "message_details",
+    "message_edits",
     "messages",
     "metadata",
+    "org_members",
+    "orgs",
     "poll_votes",
     "polls",
     "public_keys",
@@ -111,6 +126,7 @@ __all__ = [
     "request_keys",
     "room_users",
     "server_secrets",
+    "stream_runs",
     "timers",
     "tokens",
     "totp_secrets",

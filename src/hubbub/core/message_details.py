@@ -1,0 +1,372 @@
+"""Symbia messages: content types, sender types, runs, priorities, metadata.
+
+A Symbia message is a core plaintext message (so `/ws` members get it as
+`ChatMessageReceived`, the chat-event relay sees it, edits and deletes are
+the core's) whose Symbia fields go in a `message_details` row of the same
+writer unit, and whose event data carries them as extra keys, present only
+when set (s_shared.md #3). Its `sequence` is its stream position.
+
+The client's `id` is an idempotency key: a retry by the same sender returns
+the first message and writes nothing; the id becomes the message's own id
+when it is a UUID nobody used (else a new id is made). `sender_type` comes
+from the account (`agent` for agent accounts, else `user`).
+
+A message with a `runId` is checked and applied against its run's state in
+the same unit (`core/streams.py`); control events are messages too.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from hubbub.clock import Clock, iso
+from hubbub.core.capabilities import INTERRUPT, ROUTE, Capabilities
+from hubbub.core.context import Caller
+from hubbub.core.conversation_details import ConversationDetails, check_metadata, stricter
+from hubbub.core.frames import event
+from hubbub.core.messages import MAX_CONTENT, Messages, _origin
+from hubbub.core.model import MessageRecord, StoredEvent
+from hubbub.core.ports import AccountStore
+from hubbub.core.ports.conversation_details import Scoping
+from hubbub.core.ports.message_details import DetailRow, MessageDetailStore, MessageView, RunState
+from hubbub.core.streams import EVENTS, PRIORITIES, ROUTING, control_transition, message_transition
+from hubbub.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from hubbub.ids import new_id
+
+__all__ = ["CONTENT_TYPES", "MessageDetails", "core_type"]
+
+CONTENT_TYPES = ("text/plain", "text/markdown", "application/json")
+CONTROL_TYPE = "event"
+MAX_PAGE = 200
+
+
+def core_type(content_type: str) -> str:
+    """The core `type` of a Symbia content type (text/plain is hubbub's `text`)."""
+    return "text" if content_type == "text/plain" else content_type
+
+
+def _uuid(value: str | None, path: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise ValidationFailed("must be a UUID", path=path) from None
+
+
+def _bounded(value: str | None, limit: int, path: str) -> None:
+    if value is not None and len(value) > limit:
+        raise ValidationFailed(f"at most {limit} characters", path=path)
+
+
+class MessageDetails:
+    def __init__(
+        self,
+        store: MessageDetailStore,
+        messages: Messages,
+        details: ConversationDetails,
+        capabilities: Capabilities,
+        accounts: AccountStore,
+        clock: Clock,
+    ) -> None:
+        self.store = store
+        self.messages = messages
+        self.details = details
+        self.capabilities = capabilities
+        self.accounts = accounts
+        self.clock = clock
+
+    async def sender_type(self, user_id: str) -> str:
+        user = await self.accounts.get_user(user_id)
+        return "agent" if user is not None and user.is_agent else "user"
+
+    async def send(
+        self,
+        caller: Caller,
+        conversation_id: str,
+        *,
+        content: str,
+        content_type: str | None = None,
+        client_id: str | None = None,
+        reply_to: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        run_id: str | None = None,
+        trace_id: str | None = None,
+        priority: str | None = None,
+        interruptible: bool | None = None,
+        preempted_by: str | None = None,
+        scope: Scoping | None = None,
+    ) -> MessageView:
+        conv, _role = await self.details.role_of(caller, conversation_id)
+        # The core's write rule too: a direct conversation frozen by a block.
+        await self.details.conversations.require_member(caller, conversation_id)
+        if not content:
+            raise ValidationFailed("Message content is required", path="$.content")
+        if len(content) > MAX_CONTENT:
+            raise ValidationFailed(f"at most {MAX_CONTENT} characters", path="$.content")
+        ctype = content_type or "text/plain"
+        if ctype == CONTROL_TYPE:
+            raise ValidationFailed("Use /control for stream events", path="$.contentType")
+        if ctype not in CONTENT_TYPES:
+            raise ValidationFailed(
+                f"must be one of {', '.join(CONTENT_TYPES)}", path="$.contentType"
+            )
+        if priority is not None and priority not in PRIORITIES:
+            raise ValidationFailed(f"must be one of {', '.join(PRIORITIES)}", path="$.priority")
+        _bounded(client_id, 128, "$.id")
+        _bounded(trace_id, 128, "$.traceId")
+        run = _uuid(run_id, "$.runId")
+        preempted = _uuid(preempted_by, "$.preemptedBy")
+        reply = _uuid(reply_to, "$.replyTo")
+        if reply is not None:
+            target = await self.store.view(reply)
+            if target is None or target.conversation_id != conversation_id or target.deleted_at:
+                raise NotFound("message replied to not found", path="$.replyTo")
+        meta = check_metadata(metadata, "$.metadata") or "{}"
+        now = self.clock.now_ms()
+        transition = (
+            message_transition(conversation_id, run, caller.user_id, priority, interruptible, now)
+            if run is not None
+            else None
+        )
+        return await self._commit(
+            caller,
+            conv.scoping,
+            scope,
+            conversation_id,
+            content,
+            ctype,
+            client_id,
+            reply,
+            meta,
+            run,
+            trace_id,
+            priority or "normal",
+            True if interruptible is None else interruptible,
+            preempted,
+            "ChatMessageReceived",
+            transition,
+            now,
+        )
+
+    async def control(
+        self,
+        caller: Caller,
+        conversation_id: str,
+        *,
+        event_name: str,
+        target: dict[str, Any] | None = None,
+        reason: str | None = None,
+        preempted_by: str | None = None,
+        run_id: str | None = None,
+        trace_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        priority: str | None = None,
+        scope: Scoping | None = None,
+    ) -> MessageView:
+        """Commit a control event as a message of the conversation and apply it to its run."""
+        if event_name not in EVENTS:
+            raise ValidationFailed(f"must be one of {', '.join(EVENTS)}", path="$.event")
+        conv, role = await self.details.role_of(caller, conversation_id)
+        await self.details.conversations.require_member(caller, conversation_id)
+        if role not in ("owner", "admin"):
+            needed = ROUTE if event_name in ROUTING else INTERRUPT
+            if not await self.capabilities.has(caller.user_id, needed):
+                raise Forbidden("Not authorized to send control events")
+        run = _uuid(run_id, "$.runId")
+        if run is None:
+            raise ValidationFailed("runId is required: control events act on a run", path="$.runId")
+        preempted = _uuid(preempted_by, "$.preemptedBy")
+        _bounded(reason, 1024, "$.reason")
+        _bounded(trace_id, 128, "$.traceId")
+        target_id: str | None = None
+        if target is not None:
+            pid = target.get("principalId")
+            if pid is not None and (not isinstance(pid, str) or len(pid) > 64):
+                raise ValidationFailed("must be a user id", path="$.target.principalId")
+            target_id = pid
+        if event_name in ROUTING:
+            members = await self.details.conversations.members(conversation_id)
+            if target_id is None:
+                raise ValidationFailed("a target is required", path="$.target.principalId")
+            if target_id not in members:
+                raise ValidationFailed(
+                    "the target must be a participant", path="$.target.principalId"
+                )
+        if event_name == "stream.priority":
+            priority = priority or (metadata or {}).get("priority")
+            if priority not in PRIORITIES:
+                raise ValidationFailed(
+                    f"must be one of {', '.join(PRIORITIES)}", path="$.metadata.priority"
+                )
+        now = self.clock.now_ms()
+        payload = {
+            "event": event_name,
+            "conversationId": conversation_id,
+            "target": target,
+            "reason": reason,
+            "preemptedBy": preempted,
+            "runId": run,
+            "traceId": trace_id,
+            "effectiveAt": iso(now),
+        }
+        meta = check_metadata({**(metadata or {}), "control": payload}, "$.metadata") or "{}"
+        transition = control_transition(event_name, target_id, preempted, priority, now)
+        return await self._commit(
+            caller,
+            conv.scoping,
+            scope,
+            conversation_id,
+            event_name,
+            CONTROL_TYPE,
+            None,
+            None,
+            meta,
+            run,
+            trace_id,
+            "high",
+            False,
+            preempted,
+            "StreamControl",
+            transition,
+            now,
+            control={"event": event_name, "target": target, "reason": reason},
+        )
+
+    async def _commit(
+        self,
+        caller: Caller,
+        conv_scope: Scoping,
+        scope: Scoping | None,
+        conversation_id: str,
+        content: str,
+        ctype: str,
+        client_id: str | None,
+        reply: str | None,
+        meta: str,
+        run: str | None,
+        trace_id: str | None,
+        priority: str,
+        interruptible: bool,
+        preempted: str | None,
+        event_type: str,
+        transition: Any,
+        now: int,
+        control: dict[str, Any] | None = None,
+    ) -> MessageView:
+        scope = scope or Scoping()
+        sender_type = await self.sender_type(caller.user_id)
+        mid = new_id()
+        if client_id is not None:
+            try:
+                candidate = str(uuid.UUID(client_id))
+            except ValueError:
+                candidate = None
+            if candidate is not None:
+                taken = await self.store.view(candidate)
+                if taken is None:
+                    mid = candidate
+                elif taken.sender_id != caller.user_id:
+                    raise Conflict("message id already used", path="$.id")
+        org_id = conv_scope.org_id or scope.org_id
+        details = DetailRow(
+            ctype,
+            sender_type,
+            run,
+            trace_id,
+            priority,
+            interruptible,
+            preempted,
+            meta,
+            org_id,
+            stricter(conv_scope.data_class, scope.data_class),
+            scope.service_id,
+            scope.policy_ref,
+        )
+        if control is not None:
+            data: dict[str, Any] = {
+                "conversation_id": conversation_id,
+                "message_id": mid,
+                **control,
+                "preempted_by": preempted,
+                "run_id": run,
+                "trace_id": trace_id,
+                "effective_at": iso(now),
+            }
+        else:
+            data = {
+                "message_id": mid,
+                "conversation_id": conversation_id,
+                "sender_id": caller.user_id,
+                "content": content,
+                "type": core_type(ctype),
+                "timestamp": iso(now),
+                "self_destruct": False,
+                "expires_at": None,
+                "content_type": ctype,
+                "sender_type": sender_type,
+                "priority": priority,
+                "interruptible": interruptible,
+            }
+            optional = {
+                "run_id": run,
+                "trace_id": trace_id,
+                "preempted_by": preempted,
+                "org_id": org_id,
+                "reply_to_id": reply,
+            }
+            data.update({k: v for k, v in optional.items() if v is not None})
+            if meta != "{}":
+                data["metadata"] = json.loads(meta)
+        record = MessageRecord(
+            mid, conversation_id, caller.user_id, "text", now, None, None, client_id, False, None
+        )
+        fields: dict[str, object] = {
+            "content_type": core_type(ctype),
+            "content": content,
+            **_origin(caller),
+            "reply_to_id": reply,
+        }
+        ev = event("c", conversation_id, "chat/messages", event_type, data, mid)
+
+        async def append() -> tuple[MessageRecord, StoredEvent | None]:
+            out = await self.store.append_detailed(record, fields, ev, details, run, transition)
+            if isinstance(out, Exception):
+                raise out
+            return out
+
+        rec = await self.messages.commit_keyed(caller, record, fields, ev, append=append)
+        view = await self.store.view(rec.id)
+        if view is None:  # deleted at once by someone racing
+            raise NotFound("message not found")
+        return view
+
+    async def page(
+        self,
+        caller: Caller,
+        conversation_id: str,
+        limit: int,
+        before: int | None,
+        after: int | None,
+    ) -> list[MessageView]:
+        await self.details.role_of(caller, conversation_id)
+        if not 1 <= limit <= MAX_PAGE:
+            raise ValidationFailed(f"must be 1-{MAX_PAGE}", path="$.query.limit")
+        return await self.store.page(conversation_id, limit, before, after)
+
+    async def recent(self, conversation_id: str, limit: int) -> list[MessageView]:
+        return await self.store.page(conversation_id, limit, None, None)
+
+    async def runs(self, caller: Caller, conversation_id: str) -> list[RunState]:
+        await self.details.role_of(caller, conversation_id)
+        return await self.store.runs(conversation_id)
+
+    async def run(self, caller: Caller, conversation_id: str, run_id: str) -> RunState:
+        await self.details.role_of(caller, conversation_id)
+        rid = _uuid(run_id, "$.runId")
+        found = await self.store.run(conversation_id, rid or "")
+        if found is None:
+            raise NotFound("run not found")
+        return found

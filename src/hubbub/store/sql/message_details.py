@@ -1,0 +1,203 @@
+"""Symbia messages and agent runs (`core.ports.MessageDetailStore`).
+
+A message with Symbia fields is the core append (`appends.MessageAppends`,
+the same rows a `/ws` message gets) plus its `message_details` row, and for
+a message of a run the run's new state, in one writer unit: a send for a
+cancelled run cannot commit beside the cancel. Plain `/ws` sends keep the
+batched path untouched.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from hubbub.core.model import MessageRecord, NewEvent, StoredEvent
+from hubbub.core.ports.message_details import DetailRow, MessageView, RunState, Transition
+from hubbub.store.sql import tables as t
+from hubbub.store.sql.appends import MessageAppends, message_record
+from hubbub.store.sql.area import SqlArea
+
+__all__ = ["SqlMessageDetails"]
+
+_APPENDS = MessageAppends()
+_msg, _det, _run, _u, _cd = (
+    t.messages,
+    t.message_details,
+    t.stream_runs,
+    t.users,
+    t.conversation_details,
+)
+_DETAIL_COLS = (
+    "content_type",
+    "sender_type",
+    "run_id",
+    "trace_id",
+    "priority",
+    "interruptible",
+    "preempted_by",
+    "metadata",
+    "org_id",
+    "data_class",
+    "service_id",
+    "policy_ref",
+)
+_RUN_COLS = tuple(c.name for c in _run.columns)
+
+
+def _run_state(r: Any) -> RunState:
+    return RunState(**{c: getattr(r, c) for c in _RUN_COLS})
+
+
+def _view(r: Any) -> MessageView:
+    details = None
+    if r.sender_type is not None:
+        details = DetailRow(**{c: getattr(r, c) for c in _DETAIL_COLS})
+        if details.interruptible is not None:
+            details.interruptible = bool(details.interruptible)
+    return MessageView(
+        r.id,
+        r.conversation_id,
+        r.sender_id,
+        r.content,
+        r.m_content_type,
+        r.reply_to_id,
+        r.created_at,
+        r.edited_at,
+        r.deleted_at,
+        r.event_pos,
+        bool(r.is_agent),
+        details,
+    )
+
+
+_VIEW = select(
+    _msg.c.id,
+    _msg.c.conversation_id,
+    _msg.c.sender_id,
+    _msg.c.content,
+    _msg.c.content_type.label("m_content_type"),
+    _msg.c.reply_to_id,
+    _msg.c.created_at,
+    _msg.c.edited_at,
+    _msg.c.deleted_at,
+    _msg.c.event_pos,
+    _u.c.is_agent,
+    *(_det.c[c] for c in _DETAIL_COLS if c != "content_type"),
+    _det.c.content_type,
+).select_from(
+    _msg.outerjoin(_det, _det.c.message_id == _msg.c.id).outerjoin(_u, _u.c.id == _msg.c.sender_id)
+)
+
+
+class SqlMessageDetails(SqlArea):
+    """The message_details area: `message_details` and `stream_runs`."""
+
+    async def append_detailed(
+        self,
+        record: MessageRecord,
+        fields: dict[str, object],
+        event: NewEvent,
+        details: DetailRow,
+        run_id: str | None,
+        transition: Transition | None,
+    ) -> tuple[MessageRecord, StoredEvent | None] | Exception:
+        cid = record.conversation_id
+
+        def unit(conn: Connection) -> tuple[MessageRecord, StoredEvent | None] | Exception:
+            if record.client_message_id is not None:
+                earlier = conn.execute(
+                    select(_msg).where(
+                        _msg.c.sender_id == record.sender_id,
+                        _msg.c.client_message_id == record.client_message_id,
+                    )
+                ).first()
+                if earlier is not None:
+                    return message_record(earlier), None
+            new_run: RunState | None = None
+            had_run = False
+            if run_id is not None and transition is not None:
+                found = conn.execute(
+                    select(_run).where(_run.c.conversation_id == cid, _run.c.run_id == run_id)
+                ).first()
+                had_run = found is not None
+                outcome = transition(_run_state(found) if found is not None else None)
+                if isinstance(outcome, Exception):
+                    return outcome
+                new_run = outcome
+            [(rec, stored)] = _APPENDS.run(conn, [(record, fields, event)])
+            if stored is None:
+                return rec, None
+            conn.execute(
+                insert(_det).values(
+                    message_id=rec.id,
+                    conversation_id=cid,
+                    **{c: getattr(details, c) for c in _DETAIL_COLS},
+                )
+            )
+            conn.execute(
+                update(_cd).where(_cd.c.conversation_id == cid).values(updated_at=rec.created_at)
+            )
+            if new_run is not None:
+                new_run.last_message_id = rec.id
+                values = {c: getattr(new_run, c) for c in _RUN_COLS}
+                if had_run:
+                    conn.execute(
+                        update(_run)
+                        .where(_run.c.conversation_id == cid, _run.c.run_id == run_id)
+                        .values(**values)
+                    )
+                else:
+                    conn.execute(insert(_run).values(**values))
+            return rec, stored
+
+        return await self.writer.submit(unit)
+
+    async def view(self, message_id: str) -> MessageView | None:
+        async with self.engine.connect() as conn:
+            r = (await conn.execute(_VIEW.where(_msg.c.id == message_id))).first()
+        return _view(r) if r is not None else None
+
+    async def page(
+        self, conversation_id: str, limit: int, before: int | None, after: int | None
+    ) -> list[MessageView]:
+        # End-to-end encrypted messages (`/ws` only) are opaque: not Symbia's to list.
+        q = _VIEW.where(
+            _msg.c.conversation_id == conversation_id,
+            _msg.c.deleted_at.is_(None),
+            _msg.c.kind != "e2e",
+        )
+        if before is not None:
+            q = q.where(_msg.c.created_at < before)
+        if after is not None:
+            q = q.where(_msg.c.created_at > after)
+        if before is not None and after is None:
+            q = q.order_by(_msg.c.event_pos.desc()).limit(limit)  # the last `limit` before
+        else:
+            q = q.order_by(_msg.c.event_pos.asc()).limit(limit)
+        async with self.engine.connect() as conn:
+            rows = [_view(r) for r in await conn.execute(q)]
+        rows.sort(key=lambda v: v.pos or 0)
+        return rows
+
+    async def runs(self, conversation_id: str) -> list[RunState]:
+        q = (
+            select(_run)
+            .where(_run.c.conversation_id == conversation_id)
+            .order_by(_run.c.started_at, _run.c.run_id)
+        )
+        async with self.engine.connect() as conn:
+            return [_run_state(r) for r in await conn.execute(q.limit(1000))]
+
+    async def run(self, conversation_id: str, run_id: str) -> RunState | None:
+        q = select(_run).where(_run.c.conversation_id == conversation_id, _run.c.run_id == run_id)
+        async with self.engine.connect() as conn:
+            r = (await conn.execute(q)).first()
+        return _run_state(r) if r is not None else None
+
+    async def forget_runs(self, conversation_id: str) -> None:
+        def unit(conn: Connection) -> None:
+            conn.execute(delete(_run).where(_run.c.conversation_id == conversation_id))
+
+        await self.writer.submit(unit)
