@@ -60,7 +60,6 @@ from hubbub.core.voice import Voice, VoicePolicy
 from hubbub.realtime.dispatch import Dispatcher
 from hubbub.realtime.hub import Hub
 from hubbub.realtime.outbox import Flusher
-from hubbub.store.attachment_files import FileBlobs
 from hubbub.store.sql.engine import create_engine
 from hubbub.store.sql.migrate import migrate
 from hubbub.store.sql.stores import SqlStores
@@ -248,13 +247,19 @@ class Node:
         self.archive = Archive(st.archive, self.conversations, self.publisher, self.clock)
         self.attachments = Attachments(
             st.attachments,
-            FileBlobs(settings.data_dir / "attachments"),
+            self.blobs,
             self.conversations,
             self.clock,
         )
         self.dialogs = Dialogs(
-            st.dialogs, self.conversations, self.messages, self.publisher, self.clock
-        )
+            st.dialogs, self.conversations, self.messages, self.publisher, self.clock,
+            settings.mtchat_scan_batch,
+        )  # fmt: skip
+        from hubbub.protocols.mtchat import webhooks as mtchat_webhooks
+
+        self.webhooks = mtchat_webhooks.build(self)  # None unless configured
+        if self.webhooks is not None:
+            self.messages.on_committed.append(self.webhooks.wake)
         self.hub = Hub(self.conversations.invalidate)
         self.flusher = Flusher(
             self.metrics.frames_out.inc, on_writes=self.metrics.socket_writes.inc
@@ -347,11 +352,13 @@ class Node:
                 log.warning("auto-archive failed")
 
     async def _collect_blobs(self) -> None:
-        """Unreferenced voice notes' audio is deleted, every 10 minutes (core/voice.py)."""
+        """Unreferenced voice notes' audio and unsent MTChat attachments are
+        deleted, every 10 minutes (core/voice.py, core/attachments.py)."""
         while True:
             await asyncio.sleep(600)
             try:
                 await self.voice.collect_orphans()
+                await self.attachments.collect_orphans()
             except Exception:
                 log.warning("blob collection failed")
 
@@ -379,6 +386,8 @@ class Node:
         await self.chat_events_sink.start()
         if self.settings.chat_events_relay:
             self.chat_relay.start()
+        if self.webhooks is not None:
+            self.webhooks.start()
         loop = asyncio.get_running_loop()
         self._heartbeat_task = loop.create_task(self._sweep_heartbeats())
         if self.settings.mtchat_archive_after_s > 0:
@@ -390,6 +399,8 @@ class Node:
         self.ready = False
         await self.expiry.close()
         await self.chat_relay.close()
+        if self.webhooks is not None:
+            await self.webhooks.close()
         await self.chat_events_sink.close()
         if self._presence_task is not None:
             self._presence_task.cancel()

@@ -7,6 +7,7 @@ renders; the rules (who sees what by scope, who may join) are in
 
 from __future__ import annotations
 
+from contextlib import aclosing
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -99,6 +100,35 @@ def _matches(item: dict[str, Any], search: str | None) -> bool:
     return any(needle in (p["company"] or "").lower() for p in item["participants"])
 
 
+async def _available_page(
+    node: Node,
+    me: MtUser,
+    scope: ScopeRule | None,
+    mine: set[str],
+    names: Names,
+    search: str | None,
+    offset: int,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """One page of `available`, read only as far as it needs (no cap: core/dialogs.py)."""
+    items: list[dict[str, Any]] = []
+    skipped = 0
+    async with aclosing(node.dialogs.available(me.user_id, scope)) as found:
+        async for d in found:
+            item = None
+            if search:
+                item = await _item(node, me, d, False, mine, names)
+                if not _matches(item, search):
+                    continue
+            if skipped < offset:
+                skipped += 1
+                continue
+            items.append(item or await _item(node, me, d, False, mine, names))
+            if len(items) == limit:
+                break
+    return items
+
+
 @router.get("/dialogs", responses=_ERR)
 async def list_dialogs(
     request: Request,
@@ -114,11 +144,10 @@ async def list_dialogs(
     names = Names(node)
     mine = await node.archive.archived_of(me.user_id)
     if type == "available":
-        found = [(d, False) for d in await node.dialogs.available(me.user_id, scope)]
-    else:
-        found = [(d, True) for d in await node.dialogs.participating(me.user_id, scope)]
-        if archived is not None:
-            found = [(d, m) for d, m in found if (d.conversation_id in mine) == archived]
+        return data(await _available_page(node, me, scope, mine, names, search, offset, limit))
+    found = [(d, True) for d in await node.dialogs.participating(me.user_id, scope)]
+    if archived is not None:
+        found = [(d, m) for d, m in found if (d.conversation_id in mine) == archived]
     items = []
     for d, member in found:
         item = await _item(node, me, d, member, mine, names)

@@ -89,8 +89,12 @@ async def send_message(request: Request, me: Me, dialog_id: str, body: SendBody)
     node = node_of(request)
     keys = [a.s3_key for a in body.attachments]
     content = _clean(body.content, may_be_empty=bool(keys))
-    if keys:
-        await node.attachments.check_attachable(me.user_id, dialog_id, keys)
+    files = await node.attachments.check_attachable(me.user_id, dialog_id, keys) if keys else []
+    # The files ride on the message's event, so `message.new` lists them (`events.py`).
+    listed = [
+        {"id": f.id, "filename": f.filename, "content_type": f.content_type, "size": f.size}
+        for f in files
+    ]
     sent = await node.messages.send_text(
         me.caller,
         dialog_id,
@@ -99,6 +103,7 @@ async def send_message(request: Request, me: Me, dialog_id: str, body: SendBody)
         None,
         False,
         None,
+        {"attachments": listed} if listed else None,
         reply_to=body.reply_to,
     )
     if keys:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from hubbub.core.ports.attachments import AttachmentRecord
 from hubbub.store.sql import tables as t
@@ -26,6 +26,7 @@ def _record(r: Any) -> AttachmentRecord:
         r.created_at,
         r.uploaded_at,
         r.message_id,
+        r.blob_id,
     )
 
 
@@ -51,12 +52,12 @@ class SqlAttachments(SqlArea):
             row = (await conn.execute(select(_a).where(_a.c.id == attachment_id))).first()
         return _record(row) if row is not None else None
 
-    async def mark_uploaded(self, attachment_id: str, now: int) -> bool:
+    async def mark_uploaded(self, attachment_id: str, now: int, blob_id: str) -> bool:
         async with self.engine.begin() as conn:
             res = await conn.execute(
                 update(_a)
                 .where(_a.c.id == attachment_id, _a.c.uploaded_at.is_(None))
-                .values(uploaded_at=now)
+                .values(uploaded_at=now, blob_id=blob_id)
             )
             return bool(res.rowcount)
 
@@ -86,3 +87,20 @@ class SqlAttachments(SqlArea):
             for r in rows:
                 out.setdefault(r.message_id, []).append(_record(r))
         return out
+
+    async def unsent_before(self, before: int, limit: int) -> list[AttachmentRecord]:
+        q = (
+            select(_a)
+            .where(_a.c.created_at < before, _a.c.message_id.is_(None))
+            .order_by(_a.c.created_at, _a.c.id)
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            return [_record(r) for r in await conn.execute(q)]
+
+    async def delete_unsent(self, attachment_id: str) -> bool:
+        async with self.engine.begin() as conn:
+            res = await conn.execute(
+                delete(_a).where(_a.c.id == attachment_id, _a.c.message_id.is_(None))
+            )
+            return bool(res.rowcount)

@@ -102,5 +102,7 @@ attachments = Table(
     Column("size", BigInteger, nullable=False),
     Column("created_at", Ms, nullable=False),
     Column("uploaded_at", Ms, nullable=True),
+    Column("blob_id", String(64), nullable=True),  # in `blobs` once uploaded
     Index("ix_attachments_message", "message_id"),
+    Index("ix_attachments_created", "created_at"),  # the orphan collector
 )
