@@ -356,11 +356,11 @@ class Node:
         deleted, every 10 minutes (core/voice.py, core/attachments.py)."""
         while True:
             await asyncio.sleep(600)
-            try:
-                await self.voice.collect_orphans()
-                await self.attachments.collect_orphans()
-            except Exception:
-                log.warning("blob collection failed")
+            for collect in (self.voice.collect_orphans, self.attachments.collect_orphans):
+                try:
+                    await collect()
+                except Exception:
+                    log.warning("blob collection failed")
 
     async def start(self) -> None:
         if self.settings.migrate_on_start:
