@@ -14,6 +14,7 @@ from hubbub.config import Settings
 from hubbub.core.attachments import ORPHAN_AFTER_MS
 from hubbub.core.context import Caller
 from hubbub.errors import NotFound
+from hubbub.ids import new_id
 from hubbub.runtime import Node
 from tests.core.test_accounts import T0, ManualClock
 from tests.support import ServerProcess
@@ -55,9 +56,11 @@ async def test_unsent_attachments_are_collected_with_their_blobs(
 
     sent, unsent = await uploaded(), await uploaded()
     never = (await n.attachments.announce(a_id, cid, "b.pdf", "application/pdf", 3)).id
-    await n.attachments.check_attachable(a_id, cid, [sent])
-    msg = await n.messages.send_text(alice, cid, "files", "text", None, False, None)
-    await n.attachments.bind([sent], msg["message_id"])
+    mid = new_id()
+    await n.attachments.reserve(a_id, cid, [sent], mid)
+    with pytest.raises(NotFound):  # one send has it: another cannot take it
+        await n.attachments.reserve(a_id, cid, [sent], new_id())
+    msg = await n.messages.send_text(alice, cid, "files", "text", None, False, None, message_id=mid)
     unsent_blob = await n.stores.attachments.get_attachment(unsent)
     assert unsent_blob is not None and unsent_blob.blob_id is not None
     assert (await n.blobs.open(unsent_blob.blob_id))[1] == DATA  # in the blob store
@@ -74,5 +77,13 @@ async def test_unsent_attachments_are_collected_with_their_blobs(
     assert rec.message_id == msg["message_id"] and data == DATA
     # A file a message took meanwhile is not the collector's any more.
     late = await uploaded()
-    await n.attachments.bind([late], msg["message_id"])
+    await n.attachments.reserve(a_id, cid, [late], msg["message_id"])
     assert not await n.stores.attachments.delete_unsent(late)
+    # A send that failed gives its files back.
+    freed, failed = await uploaded(), new_id()
+    await n.attachments.reserve(a_id, cid, [freed], failed)
+    await n.attachments.release([freed], new_id())  # not that send's: kept
+    with pytest.raises(NotFound):
+        await n.attachments.reserve(a_id, cid, [freed], new_id())
+    await n.attachments.release([freed], failed)
+    assert await n.attachments.reserve(a_id, cid, [freed], new_id())

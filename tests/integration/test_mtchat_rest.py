@@ -103,6 +103,12 @@ async def test_attachments_listed_on_message_new_and_rows_as_mtchat(
     assert "attachments" not in await ws_b.event("message.new", id=plain["id"])
     link = (await bob.ok("GET", f"/attachments/{key}/url"))["data"]
     assert set(link) == {"url", "thumbnail_url", "expires_in"} and link["thumbnail_url"] is None
+
+    # Deleting the message takes its files: no new URL, and the signed ones stop working.
+    await alice.ok("DELETE", f"/dialogs/{cid}/messages/{sent['id']}")
+    assert (await bob.call("GET", f"/attachments/{key}/url")).status_code == 404
+    async with httpx.AsyncClient(timeout=DEFAULT_TIMEOUT) as raw:
+        assert (await raw.get(link["url"])).status_code == 404
     await ws_b.close()
     for c in (alice, bob):
         await c.aclose()

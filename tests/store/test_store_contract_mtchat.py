@@ -191,18 +191,33 @@ async def test_dialogs_without_pages_by_keyset_with_ties(store: SqlStores) -> No
 
 
 async def test_unsent_attachments_are_found_by_age_and_claimed_once(store: SqlStores) -> None:
-    a = await make_user(store)
-    old, sent, young = new_id(), new_id(), new_id()
-    for aid, created in ((old, 1), (sent, 2), (young, 10**15)):
+    a, b = await make_user(store), await make_user(store)
+    cid, _ = await store.conversations.open_direct(new_id(), a, b, now_ms())
+    old, sent, young, crashed, other = (new_id() for _ in range(5))
+    for aid, created in ((old, 1), (sent, 2), (young, 10**15), (crashed, 3), (other, 4)):
         await store.attachments.create_attachment(
-            AttachmentRecord(aid, new_id(), a, "f.txt", "text/plain", 1, created)
+            AttachmentRecord(aid, cid, a, "f.txt", "text/plain", 1, created)
         )
-    assert await store.attachments.mark_uploaded(sent, 3, "blob-" + sent)
-    assert await store.attachments.bind_attachments([sent], new_id()) == 1
+        assert await store.attachments.mark_uploaded(aid, created, "blob-" + aid)
+    assert not await store.attachments.mark_uploaded(sent, 5, "again")  # once
+    mid = await _send(store, cid, a, "with a file")
+    assert await store.attachments.bind_attachments([sent], mid)
+    # All or none: `sent` is taken, so `other` stays free.
+    assert not await store.attachments.bind_attachments([other, sent], new_id())
+    assert (await store.attachments.get_attachment(other)).message_id is None  # type: ignore[union-attr]
+    assert await store.attachments.bind_attachments([crashed], new_id())  # never committed
     found = [r.id for r in await store.attachments.unsent_before(1000, 100)]
-    assert old in found and sent not in found and young not in found
+    assert {old, crashed, other} <= set(found) and sent not in found and young not in found
     results = await asyncio.gather(*[store.attachments.delete_unsent(old) for _ in range(3)])
     assert sum(results) == 1 and await store.attachments.get_attachment(old) is None
+    assert await store.attachments.delete_unsent(crashed)
     assert not await store.attachments.delete_unsent(sent)
     got = await store.attachments.get_attachment(sent)
-    assert got is not None and got.blob_id == "blob-" + sent
+    assert got is not None and got.blob_id == "blob-" + sent and got.message_id == mid
+    await store.attachments.unbind_attachments([sent], new_id())  # not its message: no-op
+    assert (await store.attachments.attachments_of([mid]))[mid][0].id == sent
+    assert await store.attachments.sent_with_live_message(sent)
+    gone = event("c", cid, "chat/messages", "ChatMessageDeleted", {"message_id": mid})
+    assert await store.edits.delete_message(mid, now_ms(), gone) is not None
+    assert not await store.attachments.sent_with_live_message(sent)
+    assert sent in [r.id for r in await store.attachments.unsent_before(1000, 100)]

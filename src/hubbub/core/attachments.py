@@ -2,7 +2,7 @@
 
     presign (a member, name/type/size checked) -> record, upload allowed once
     upload  (exactly the announced size)       -> bytes in the blob store
-    send    (the uploader, same conversation)  -> bound to the new message
+    send    (the uploader, same conversation)  -> bound to the message, then it is sent
     download                                   -> members of the conversation only
 
 Who may upload and download is decided here; the adapters hand out signed,
@@ -12,10 +12,11 @@ of a conversation one is not in answers `not_found`, like an unknown id.
 
 The bytes are a blob of the shared store (`core/blobs.py`, purpose
 `mtchat`): in the database on PostgreSQL, so any node serves a file another
-node took in. An attachment announced but never sent is an orphan after
-`ORPHAN_AFTER_MS` (its upload URL lived 5 minutes) and is collected with
-its blob, like a voice note's (`collect_orphans`, run by every node: the
-row is claimed by deleting it only while it is still unsent).
+node took in. An attachment announced but never sent (or bound to a
+message whose commit never came, or one deleted since) is an orphan after `ORPHAN_AFTER_MS` (its
+upload URL lived 5 minutes) and is collected with its blob, like a voice
+note's (`collect_orphans`, run by every node: the row is claimed by
+deleting it only while it is still unsent).
 """
 
 from __future__ import annotations
@@ -113,10 +114,12 @@ class Attachments:
             await self.blobs.delete(blob.id)  # a concurrent second upload: the first stands
             raise NotFound("upload not found")
 
-    async def check_attachable(
-        self, user_id: str, conversation_id: str, attachment_ids: list[str]
+    async def reserve(
+        self, user_id: str, conversation_id: str, attachment_ids: list[str], message_id: str
     ) -> list[AttachmentRecord]:
-        """Before a send: each file is the sender's, uploaded, of this conversation, free."""
+        """Before a send: each file is the sender's, uploaded, of this conversation,
+        free; then all are bound to the message about to be sent, or none (two
+        sends of one file: one gets it, the other `not_found` before it sends)."""
         if len(attachment_ids) > MAX_PER_MESSAGE:
             raise ValidationFailed(f"at most {MAX_PER_MESSAGE}", path="$.attachments")
         if len(set(attachment_ids)) != len(attachment_ids):
@@ -133,10 +136,14 @@ class Attachments:
             ):
                 raise NotFound("attachment not found", path=f"$.attachments[{i}]")
             found.append(rec)
+        if not await self.store.bind_attachments(attachment_ids, message_id):
+            raise NotFound("attachment not found", path="$.attachments")
         return found
 
-    async def bind(self, attachment_ids: list[str], message_id: str) -> None:
-        await self.store.bind_attachments(attachment_ids, message_id)
+    async def release(self, attachment_ids: list[str], message_id: str) -> None:
+        """The send failed: the files are free again (a crash here leaves them bound to
+        a message that never was, which `collect_orphans` takes as unsent)."""
+        await self.store.unbind_attachments(attachment_ids, message_id)
 
     async def of_messages(self, message_ids: list[str]) -> dict[str, list[AttachmentRecord]]:
         return await self.store.attachments_of(message_ids)
@@ -147,8 +154,11 @@ class Attachments:
             raise NotFound("attachment not found")
         if user_id not in await self.conversations.members(rec.conversation_id):
             raise NotFound("attachment not found")
-        if rec.message_id is None and rec.uploader_id != user_id:
-            raise NotFound("attachment not found")  # not sent yet: only its uploader sees it
+        if rec.message_id is None:
+            if rec.uploader_id != user_id:
+                raise NotFound("attachment not found")  # not sent yet: only its uploader sees it
+        elif not await self.store.sent_with_live_message(rec.id):
+            raise NotFound("attachment not found")  # its message was deleted
         return rec
 
     async def content(self, attachment_id: str) -> tuple[AttachmentRecord, bytes]:
@@ -156,6 +166,8 @@ class Attachments:
         rec = await self.store.get_attachment(attachment_id)
         if rec is None or rec.blob_id is None:
             raise NotFound("attachment not found")
+        if rec.message_id is not None and not await self.store.sent_with_live_message(rec.id):
+            raise NotFound("attachment not found")  # its message was deleted: so is the URL
         _meta, data = await self.blobs.open(rec.blob_id)
         return rec, data
 
