@@ -3,7 +3,8 @@
 An attachment's bytes become a blob (`blobs`, in the database on PostgreSQL,
 so every node serves every file): `attachments.blob_id` names it once the
 upload arrived. Unsent attachments are found by age for the orphan
-collector (`ix_attachments_created`). The webhook relay reads the event
+collector (`ix_attachments_created`); `available` pages dialogs by
+(created_at, id) (`ix_dialogs_created`). The webhook relay reads the event
 stream after its own cursor (`relay_cursors` row `mtchat-webhooks`), which
 starts at the stream's head: events committed from now on are delivered.
 
@@ -26,6 +27,7 @@ def upgrade() -> None:
     with op.batch_alter_table("attachments") as batch:
         batch.add_column(sa.Column("blob_id", sa.String(64), nullable=True))
         batch.create_index("ix_attachments_created", ["created_at"])
+    op.create_index("ix_dialogs_created", "dialogs", ["created_at", "conversation_id"])
     head = op.get_bind().execute(sa.text("SELECT coalesce(max(pos), 0) FROM events")).scalar()
     cursors = sa.table(
         "relay_cursors",
@@ -42,6 +44,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DELETE FROM relay_cursors WHERE name = 'mtchat-webhooks'")
+    op.drop_index("ix_dialogs_created", table_name="dialogs")
     with op.batch_alter_table("attachments") as batch:
         batch.drop_index("ix_attachments_created")
         batch.drop_column("blob_id")

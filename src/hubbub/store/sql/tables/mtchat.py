@@ -47,6 +47,7 @@ dialogs = Table(
     Column("access_scopes", Text, nullable=False, server_default="[]"),
     Column("created_at", Ms, nullable=False),
     Index("ix_dialogs_object", "object_type", "object_id", "created_at"),
+    Index("ix_dialogs_created", "created_at", "conversation_id"),  # `available`'s keyset
 )
 
 # What a dialog's participant shows the others, and their own list settings.
