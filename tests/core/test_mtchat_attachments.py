@@ -44,6 +44,8 @@ async def test_unsent_attachments_are_collected_with_their_blobs(
     node: tuple[Node, ManualClock],
 ) -> None:
     n, clock = node
+    while await n.attachments.collect_orphans():  # other tests' on a shared database
+        pass
     a_id, _ = await n.accounts.register("alice" + str(T0 % 1000), "correct horse battery")
     b_id, _ = await n.accounts.register("bob" + str(T0 % 1000), "correct horse battery")
     alice = Caller(a_id, "d-a")
