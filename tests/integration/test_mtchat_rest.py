@@ -146,7 +146,11 @@ async def test_validation_and_not_found_answer_as_mtchat(
     )
     eleven = [{"s3_key": new_user(), "filename": "a", "content_type": "text/plain", "size": 1}] * 11
     r = await alice.call("POST", f"/dialogs/{cid}/messages", json={"attachments": eleven})
-    error_of(r, 400, "INVALID_INPUT")
+    assert error_of(r, 400, "BAD_REQUEST")["message"] == "Maximum 10 attachments per message"
+    r = await alice.call("GET", "/dialogs", params={"type": "mine"})
+    assert error_of(r, 400, "BAD_REQUEST")["message"] == "Invalid type parameter"
+    r = await alice.call("POST", f"/dialogs/{cid}/join", json={"display_name": "Alice"})
+    assert error_of(r, 400, "BAD_REQUEST")["message"] == "Already a participant"
     r = await admin(mt_server, "POST", "/dialogs", json={"object_type": "order"})
     error_of(r, 400, "INVALID_INPUT")
     r = await http.get("/api/v1/dialogs", headers={**alice.headers(), "X-Scope-Config": "%%"})

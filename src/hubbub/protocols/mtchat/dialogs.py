@@ -16,7 +16,7 @@ from pydantic import Field
 from hubbub.clock import iso
 from hubbub.core.dialogs import DialogView
 from hubbub.core.ports.dialogs import DialogRecord, Participant, ScopeRule
-from hubbub.errors import NotFound
+from hubbub.errors import NotFound, ValidationFailed
 from hubbub.protocols.mtchat.deps import Body, data, mt_user, no_nul, scope_of
 from hubbub.protocols.mtchat.identity import MtUser
 from hubbub.protocols.mtchat.views import Names, dialog_json, participant_json
@@ -211,7 +211,8 @@ async def join_dialog(
     request: Request, me: Me, scope: Scope, dialog_id: str, body: JoinBody
 ) -> dict[str, Any]:
     profile = Participant(me.user_id, body.display_name, body.company, body.email, body.phone)
-    await node_of(request).dialogs.join(me.caller, dialog_id, scope, profile)
+    if not await node_of(request).dialogs.join(me.caller, dialog_id, scope, profile):
+        raise ValidationFailed("Already a participant", code="BAD_REQUEST")  # as MTChat
     return {"status": "joined", "dialog_id": dialog_id}
 
 

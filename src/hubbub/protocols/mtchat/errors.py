@@ -3,7 +3,8 @@
 MTChat's handlers answer every validation failure `400` and name what is
 missing in upper case (`api/mod.rs`, `ErrorCode`)::
 
-    invalid input                  400 INVALID_INPUT (BAD_REQUEST for a count)
+    invalid input                  400 INVALID_INPUT (BAD_REQUEST where MTChat says
+                                       so: a bad `type`, too many files, a second join)
     a file type not on the list    400 UNSUPPORTED_FILE_TYPE
     a size out of range, too big   400 FILE_TOO_LARGE
     no such dialog / message /     404 DIALOG_NOT_FOUND / MESSAGE_NOT_FOUND /
@@ -72,7 +73,9 @@ def mtchat_body(exc: HubbubError) -> tuple[int, dict[str, Any]] | None:
         code, message = _not_found(exc)
         err: dict[str, Any] = {"code": code, "message": message}
     elif isinstance(exc, ValidationFailed):
-        err = {"code": _invalid_code(exc.path), "message": exc.message}
+        # An adapter that knows MTChat's own code gives it (`code="BAD_REQUEST"`).
+        code = exc.code if exc.code.isupper() else _invalid_code(exc.path)
+        err = {"code": code, "message": exc.message}
     elif isinstance(exc, TooLarge):
         err = {"code": "FILE_TOO_LARGE", "message": exc.message}
     else:
@@ -86,12 +89,20 @@ def _schema_error(exc: RequestValidationError) -> JSONResponse:
     """A body or parameter of the wrong shape (MTChat's extractors refuse it too)."""
     first = exc.errors()[0] if exc.errors() else {}
     loc = [str(p) for p in first.get("loc", ()) if p != "body"]
+    code, message = _SCHEMA.get(loc[-1] if loc else "", ("INVALID_INPUT", ""))
     err = {
-        "code": "INVALID_INPUT",
-        "message": str(first.get("msg", "invalid")),
+        "code": code,
+        "message": message or str(first.get("msg", "invalid")),
         "path": "$." + ".".join(loc) if loc else "$",
     }
     return JSONResponse({"error": err}, status_code=400)
+
+
+# Fields whose schema errors MTChat words itself (`BadRequest` in its handlers).
+_SCHEMA = {
+    "type": ("BAD_REQUEST", "Invalid type parameter"),
+    "attachments": ("BAD_REQUEST", "Maximum 10 attachments per message"),
+}
 
 
 def install(app: FastAPI) -> None:
