@@ -117,6 +117,9 @@ async def test_webhooks_as_mtchat_sends_them_signed_and_retried(
         receiver.script, receiver.marker = [500, 503], b"<b>hi</b>"  # two attempts fail
         said = await alice.ok("POST", f"/dialogs/{cid}/messages", json={"content": "<b>hi</b>"})
         await receiver.wait(lambda g: len(receiver.delivered(cid)) == 1)
+        # A 4xx (other than 408/429) is the receiver refusing that payload: not retried.
+        receiver.script, receiver.marker = [422], b"refused"
+        await alice.ok("POST", f"/dialogs/{cid}/messages", json={"content": "refused"})
         r = await admin(
             server,
             "POST",
@@ -128,8 +131,9 @@ async def test_webhooks_as_mtchat_sends_them_signed_and_retried(
         await receiver.wait(lambda g: len(receiver.delivered(cid)) == 3)
     finally:
         server.stop()
-    attempts = [g for g in receiver.of(cid) if b"message_new" in g["body"]]
+    attempts = [g for g in receiver.of(cid) if b"<b>hi</b>" in g["body"]]
     assert [a["status"] for a in attempts] == [500, 503, 200]  # retried with backoff
+    assert [g["status"] for g in receiver.of(cid) if b"refused" in g["body"]] == [422]
     assert len({a["headers"]["x-webhook-id"] for a in attempts}) == 1  # the same delivery
     for g in receiver.of(cid):
         assert g["line"] == "POST /hooks/mtchat HTTP/1.1"
