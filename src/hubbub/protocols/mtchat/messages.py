@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field
 
-from hubbub.errors import ValidationFailed
+from hubbub.errors import Unavailable, ValidationFailed
 from hubbub.ids import new_id
 from hubbub.protocols.mtchat.deps import Body, data, mt_user, no_nul
 from hubbub.protocols.mtchat.html import sanitise
@@ -111,6 +111,8 @@ async def send_message(request: Request, me: Me, dialog_id: str, body: SendBody)
             reply_to=body.reply_to,
             message_id=mid,
         )
+    except Unavailable:
+        raise  # the commit is in doubt: kept bound (collected if the message never was)
     except BaseException:
         if keys:
             await node.attachments.release(keys, mid)
