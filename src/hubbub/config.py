@@ -96,7 +96,12 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     mtchat_jwt_secret: str = field(default="", repr=False)
     mtchat_admin_token: str = field(default="", repr=False)
+    mtchat_jwt_claim: str = "sub"
     mtchat_trust_user_id: bool = False
+    mtchat_webhook_url: str = ""
+    mtchat_webhook_secret: str = field(default="", repr=False)
+    mtchat_webhook_retry_ms: int = 1000
+    mtchat_scan_batch: int = 500
     mtchat_presence_ttl_s: float = 60.0
     mtchat_archive_after_s: float = 259200.0
     public_url: str = ""
@@ -168,7 +173,16 @@ _HELP: dict[str, str] = {
     "chat_events_format": "encoding of spec-004 chat events on NATS: protobuf or json",
     "chat_events_namespace": "the `namespace` field of every chat event",
     "chat_events_relay": "this node may relay chat events of committed messages (true/false)",
-    "mtchat_jwt_secret": "HS256 secret of the JWTs MTChat clients send (sub = user id)",
+    "mtchat_jwt_secret": "HS256 secret of the JWTs MTChat clients send",
+    "mtchat_jwt_claim": "the JWT claim holding the host's user id, a string or a number "
+    "(MTChat's JWT_USER_ID_CLAIM; default sub)",
+    "mtchat_webhook_url": "where MTChat webhooks are POSTed (message.new, participant.joined, "
+    "participant.left; empty: no webhooks)",
+    "mtchat_webhook_secret": "HMAC-SHA256 key of the X-Webhook-Signature header of webhooks",
+    "mtchat_scan_batch": "dialogs read per query while listing MTChat's `available` "
+    "(a tuning knob: the list is complete whatever it is)",
+    "mtchat_webhook_retry_ms": "first delay before a failed webhook is sent again (doubling, "
+    "at most 60 s)",
     "mtchat_admin_token": "bearer token of MTChat's management API (empty: management API off)",
     "mtchat_trust_user_id": "accept MTChat's bare ?user_id= without a token (true/false; only "
     "behind a trusted backend that proxies every request)",

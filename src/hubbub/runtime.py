@@ -66,14 +66,13 @@ from hubbub.core.voice import Voice, VoicePolicy
 from hubbub.realtime.dispatch import Dispatcher
 from hubbub.realtime.hub import Hub
 from hubbub.realtime.outbox import Flusher
-from hubbub.store.attachment_files import FileBlobs
-
-if TYPE_CHECKING:
-    from hubbub.blobs.s3 import S3Blobs
 from hubbub.store.sql.engine import create_engine
 from hubbub.store.sql.migrate import migrate
 from hubbub.store.sql.stores import SqlStores
 from hubbub.store.sql.writer import GroupCommitWriter
+
+if TYPE_CHECKING:
+    from hubbub.blobs.s3 import S3Blobs
 
 __all__ = ["Metrics", "Node", "throttle_policy"]
 
@@ -265,13 +264,19 @@ class Node:
         self.archive = Archive(st.archive, self.conversations, self.publisher, self.clock)
         self.attachments = Attachments(
             st.attachments,
-            FileBlobs(settings.data_dir / "attachments"),
+            self.blobs,
             self.conversations,
             self.clock,
         )
         self.dialogs = Dialogs(
-            st.dialogs, self.conversations, self.messages, self.publisher, self.clock
-        )
+            st.dialogs, self.conversations, self.messages, self.publisher, self.clock,
+            settings.mtchat_scan_batch,
+        )  # fmt: skip
+        from hubbub.protocols.mtchat import webhooks as mtchat_webhooks
+
+        self.webhooks = mtchat_webhooks.build(self)  # None unless configured
+        if self.webhooks is not None:
+            self.messages.on_committed.append(self.webhooks.wake)
         # Symbia (spec 002): tenants, capabilities, conversation and message details.
         self.tenants = Tenants(st.tenants, st.accounts, self.admin, self.audit, self.clock)
         self.capabilities = Capabilities(
@@ -414,11 +419,19 @@ class Node:
 
     async def collect_blobs(self) -> int:
         """One collection pass: voice notes' audio no live message carries
-        (core/voice.py) and room files the room no longer shows (core/rooms.py).
-        How many blobs went."""
-        gone = await self.voice.collect_orphans()
+        (core/voice.py), room files the room no longer shows (core/rooms.py) and
+        MTChat attachments never sent or whose message is gone
+        (core/attachments.py). How many blobs went; one failing collector does
+        not stop the others."""
+        gone = 0
+        collectors = [self.voice.collect_orphans, self.attachments.collect_orphans]
         if self.settings.simplechat:
-            gone += await self.rooms.collect_files()
+            collectors.append(self.rooms.collect_files)
+        for collect in collectors:
+            try:
+                gone += await collect()
+            except Exception:
+                log.warning("blob collection failed")
         return gone
 
     async def _collect_blobs(self) -> None:
@@ -457,6 +470,8 @@ class Node:
         await self.chat_events_sink.start()
         if self.settings.chat_events_relay:
             self.chat_relay.start()
+        if self.webhooks is not None:
+            self.webhooks.start()
         loop = asyncio.get_running_loop()
         self._heartbeat_task = loop.create_task(self._sweep_heartbeats())
         self._typing_task = loop.create_task(self._sweep_typing())
@@ -469,6 +484,8 @@ class Node:
         self.ready = False
         await self.expiry.close()
         await self.chat_relay.close()
+        if self.webhooks is not None:
+            await self.webhooks.close()
         await self.chat_events_sink.close()
         if self._presence_task is not None:
             self._presence_task.cancel()

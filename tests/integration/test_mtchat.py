@@ -72,7 +72,11 @@ async def test_refusals_without_valid_identity(
     r = await http.post("/api/v1/management/dialogs", json=body, headers=bearer(ADMIN + "x"))
     assert r.status_code == 401
     r = await http.get("/api/v1/dialogs", headers={**bearer(token_for(me)), "X-Scope-Config": "%%"})
-    assert r.status_code == 422 and r.json()["error"]["path"] == "$.headers.x-scope-config"
+    assert (
+        r.status_code == 400
+        and r.json()["error"]["code"] == "INVALID_INPUT"
+        and r.json()["error"]["path"] == "$.headers.x-scope-config"
+    )
     # The WebSocket refuses the same way.
     wrong = token_for(me, secret=WRONG)
     for query in (f"user_id={me}", f"token={wrong}"):
@@ -80,10 +84,10 @@ async def test_refusals_without_valid_identity(
             await MtSocket.open(mt_server, query)
     # U+0000 (which PostgreSQL text cannot hold) is refused the same on every backend.
     r = await http.get("/api/v1/dialogs/a%00b", headers=bearer(token_for(me)))
-    assert r.status_code == 422
+    assert r.status_code == 400
     nul = {"object_id": "o\x00", "object_type": "order", "participants": []}
     r = await http.post("/api/v1/management/dialogs", json=nul, headers=bearer(ADMIN))
-    assert r.status_code == 422
+    assert r.status_code == 400
     r = await http.get("/health")
     assert r.status_code == 200 and r.json()["status"] == "ok" and r.json()["version"]
 
@@ -150,7 +154,7 @@ async def test_dialog_lifecycle_over_rest_and_websocket(mt_server: ServerProcess
     got = await ws_a.event("message.new", id=msg["id"])
     assert got["content"] == "<p>Hi <b>there</b></p>" and got["sender_id"] == bob.user
     r = await bob.call("POST", f"/dialogs/{cid}/messages", json={"content": "<script>x</script>"})
-    assert r.status_code == 422 and r.json()["error"]["path"] == "$.content"
+    assert r.status_code == 400 and r.json()["error"]["path"] == "$.content"
     reply = (
         await alice.ok(
             "POST", f"/dialogs/{cid}/messages", json={"content": "ok", "reply_to": msg["id"]}
@@ -269,7 +273,7 @@ async def test_management_adds_and_removes_participants(mt_server: ServerProcess
     r = await admin(mt_server, "GET", "/dialogs/" + new_user())
     assert r.status_code == 404
     r = await admin(mt_server, "POST", "/dialogs", json={"object_type": "order"})
-    assert r.status_code == 422
+    assert r.status_code == 400 and r.json()["error"]["code"] == "INVALID_INPUT"
 
     # Find-or-create: by object and exactly the same scope rules (as sets).
     obj = (await admin(mt_server, "GET", f"/dialogs/{cid}")).json()["data"]["object_id"]
@@ -426,9 +430,13 @@ async def test_attachments_upload_and_download(
     r = await carol.call("POST", "/upload/presign", json={**ask, "size": len(blob)})
     assert r.status_code == 404
     r = await alice.call("POST", "/upload/presign", json={**ask, "size": 10, "content_type": "x/y"})
-    assert r.status_code == 422 and r.json()["error"]["path"] == "$.content_type"
+    assert (
+        r.status_code == 400
+        and r.json()["error"]["code"] == "UNSUPPORTED_FILE_TYPE"
+        and r.json()["error"]["path"] == "$.content_type"
+    )
     r = await alice.call("POST", "/upload/presign", json={**ask, "size": 10**9})
-    assert r.status_code == 413
+    assert r.status_code == 400 and r.json()["error"]["code"] == "FILE_TOO_LARGE"
     pre = (await alice.ok("POST", "/upload/presign", json={**ask, "size": len(blob)}))["data"]
     url, key = pre["upload_url"], pre["s3_key"]
     assert url.startswith(mt_server.base_url + "/") and pre["expires_in"] == 300
@@ -436,14 +444,18 @@ async def test_attachments_upload_and_download(
     # The URL is the permission: tampered, wrong size, or used twice, it is refused.
     assert (await http.put(url.replace("sig=", "sig=0"), content=blob)).status_code == 404
     assert (await http.put(url.replace("exp=", "exp=9"), content=blob)).status_code == 404
-    assert (await http.put(url, content=blob[:-1])).status_code == 422
+    assert (await http.put(url, content=blob[:-1])).status_code == 400
     assert (await http.put(url, content=blob)).status_code == 200
     assert (await http.put(url, content=blob)).status_code == 404
 
     # Someone else cannot send alice's file; alice can, with no text.
     att = [{"s3_key": key, "filename": "report.txt", "content_type": "text/plain", "size": 1}]
     r = await bob.call("POST", f"/dialogs/{cid}/messages", json={"attachments": att})
-    assert r.status_code == 404 and r.json()["error"]["path"] == "$.attachments[0]"
+    assert (
+        r.status_code == 404
+        and r.json()["error"]["code"] == "ATTACHMENT_NOT_FOUND"
+        and r.json()["error"]["path"] == "$.attachments[0]"
+    )
     sent = (await alice.ok("POST", f"/dialogs/{cid}/messages", json={"attachments": att}))["data"]
     [a] = sent["attachments"]
     assert a["id"] == key and a["filename"] == "report.txt" and a["size"] == len(blob)

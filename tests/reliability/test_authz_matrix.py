@@ -47,6 +47,7 @@ from tests.support import Api, Client, ServerProcess
 ROLES = ("stranger", "removed", "member", "owner")
 OK, HIDDEN, FORBIDDEN, LISTED, UNLISTED = "ok", "hidden", "forbidden", "listed", "unlisted"
 ADMIN_ONLY = "admin_only"  # a user's token is refused (401) whatever the id
+ALREADY = "already"  # allowed, and refused as MTChat does: 400 BAD_REQUEST (a second join)
 
 GROUP = {"stranger": HIDDEN, "removed": HIDDEN, "member": OK, "owner": OK}
 DIRECT = {"stranger": HIDDEN, "removed": HIDDEN, "member": OK}
@@ -245,7 +246,13 @@ SURFACES: tuple[Surface, ...] = (
     rest("GET", "/api/v1/dialogs/{DG}", "DG", GROUP),
     rest("GET", "/api/v1/dialogs/by-object/{OTYPE}/{OBJ}", "OBJ", GROUP),
     rest("GET", "/api/v1/dialogs/by-object/{OTYPE}/{OBJ}/list", "OBJ", PUBLIC),
-    rest("POST", "/api/v1/dialogs/{DG}/join", "DG", GROUP, {"display_name": "{TEXT}"}),
+    rest(
+        "POST",
+        "/api/v1/dialogs/{DG}/join",
+        "DG",
+        {**GROUP, "member": ALREADY, "owner": ALREADY},
+        {"display_name": "{TEXT}"},
+    ),
     rest("POST", "/api/v1/dialogs/{DG}/leave", "DG", OUTSIDERS),
     rest("POST", "/api/v1/dialogs/{DG}/archive", "DG", GROUP),
     rest("POST", "/api/v1/dialogs/{DG}/unarchive", "DG", GROUP),
@@ -664,6 +671,9 @@ async def run_case(api: Api, w: World, s: Surface, role: str) -> str:
         elif expect == OK:
             if not 200 <= status < 300:
                 problems.append(f"expected success, got {status} {body}")
+        elif expect == ALREADY:
+            if status != 400 or body.get("error", {}).get("code") != "BAD_REQUEST":
+                problems.append(f"expected 400 BAD_REQUEST, got {status} {body}")
         elif expect == ADMIN_ONLY:
             rstatus, rbody = await rest_call(api, token, s, random_ids(s, values))
             if (status, body) != (rstatus, rbody) or status != 401:

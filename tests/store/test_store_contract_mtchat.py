@@ -7,6 +7,7 @@ import asyncio
 
 from hubbub.core.frames import event
 from hubbub.core.model import User
+from hubbub.core.ports.attachments import AttachmentRecord
 from hubbub.core.ports.dialogs import DialogRecord, Participant, ScopeRule
 from hubbub.ids import new_id
 from hubbub.store.sql.stores import SqlStores
@@ -161,3 +162,62 @@ async def test_deleting_a_dialog_takes_everyone_and_everything_out(store: SqlSto
     feed = await store.events.feed(b, 0, 100)
     assert b"confidential" not in b"".join(e.data for e in feed)
     assert feed[-1].type == "ConversationDeleted"
+
+
+async def test_dialogs_without_pages_by_keyset_with_ties(store: SqlStores) -> None:
+    a, outsider = await make_user(store), await make_user(store)
+    at = now_ms() + 10_000_000  # newer than every other test's dialogs
+    made = []
+    for i in range(5):  # two share a creation time: the id breaks the tie
+        cid = new_id()
+        d = DialogRecord(cid, "order", "o", "T", None, None, None, [], at - (i // 2) * 1000)
+        await store.dialogs.create_dialog(d, [Participant(a, "A", joined_at=at)], a)
+        made.append((d.created_at, cid))
+    # One read's order (ids compare by the database's collation) is the pages' order.
+    expected = [d.conversation_id for d in await store.dialogs.dialogs_without(outsider, 5)]
+    assert sorted(expected) == sorted(cid for _, cid in made)
+    assert [at - (i // 2) * 1000 for i in range(5)] == [
+        dict((c, t) for t, c in made)[cid] for cid in expected
+    ]
+    seen: list[str] = []
+    before: tuple[int, str] | None = None
+    while len(seen) < 5:
+        page = await store.dialogs.dialogs_without(outsider, 2, before)
+        seen += [d.conversation_id for d in page]
+        before = (page[-1].created_at, page[-1].conversation_id)
+    assert seen[:5] == expected  # (the sixth is an older dialog of another test)
+    mine = await store.dialogs.dialogs_without(a, 50)
+    assert expected[0] not in [d.conversation_id for d in mine]
+
+
+async def test_unsent_attachments_are_found_by_age_and_claimed_once(store: SqlStores) -> None:
+    a, b = await make_user(store), await make_user(store)
+    cid, _ = await store.conversations.open_direct(new_id(), a, b, now_ms())
+    old, sent, young, crashed, other = (new_id() for _ in range(5))
+    for aid, created in ((old, 1), (sent, 2), (young, 10**15), (crashed, 3), (other, 4)):
+        await store.attachments.create_attachment(
+            AttachmentRecord(aid, cid, a, "f.txt", "text/plain", 1, created)
+        )
+        assert await store.attachments.mark_uploaded(aid, created, "blob-" + aid)
+    assert not await store.attachments.mark_uploaded(sent, 5, "again")  # once
+    mid = await _send(store, cid, a, "with a file")
+    assert await store.attachments.bind_attachments([sent], mid)
+    # All or none: `sent` is taken, so `other` stays free.
+    assert not await store.attachments.bind_attachments([other, sent], new_id())
+    assert (await store.attachments.get_attachment(other)).message_id is None  # type: ignore[union-attr]
+    assert await store.attachments.bind_attachments([crashed], new_id())  # never committed
+    found = [r.id for r in await store.attachments.unsent_before(1000, 100)]
+    assert {old, crashed, other} <= set(found) and sent not in found and young not in found
+    results = await asyncio.gather(*[store.attachments.delete_unsent(old) for _ in range(3)])
+    assert sum(results) == 1 and await store.attachments.get_attachment(old) is None
+    assert await store.attachments.delete_unsent(crashed)
+    assert not await store.attachments.delete_unsent(sent)
+    got = await store.attachments.get_attachment(sent)
+    assert got is not None and got.blob_id == "blob-" + sent and got.message_id == mid
+    await store.attachments.unbind_attachments([sent], new_id())  # not its message: no-op
+    assert (await store.attachments.attachments_of([mid]))[mid][0].id == sent
+    assert await store.attachments.sent_with_live_message(sent)
+    gone = event("c", cid, "chat/messages", "ChatMessageDeleted", {"message_id": mid})
+    assert await store.edits.delete_message(mid, now_ms(), gone) is not None
+    assert not await store.attachments.sent_with_live_message(sent)
+    assert sent in [r.id for r in await store.attachments.unsent_before(1000, 100)]

@@ -2,25 +2,45 @@
 
     presign (a member, name/type/size checked) -> record, upload allowed once
     upload  (exactly the announced size)       -> bytes in the blob store
-    send    (the uploader, same conversation)  -> bound to the new message
+    send    (the uploader, same conversation)  -> bound to the message, then it is sent
     download                                   -> members of the conversation only
 
 Who may upload and download is decided here; the adapters hand out signed,
 expiring URLs for the two transfers (spec 003's presigned URLs), so the host
 application's page can use them without the caller's token. An attachment
 of a conversation one is not in answers `not_found`, like an unknown id.
+
+The bytes are a blob of the shared store (`core/blobs.py`, purpose
+`mtchat`): in the database on PostgreSQL, so any node serves a file another
+node took in. An attachment announced but never sent (or bound to a
+message whose commit never came, or one deleted since) is an orphan after `ORPHAN_AFTER_MS` (its
+upload URL lived 5 minutes) and is collected with its blob, like a voice
+note's (`collect_orphans`, run by every node: the row is claimed by
+deleting it only while it is still unsent).
 """
 
 from __future__ import annotations
 
 from hubbub.clock import Clock
+from hubbub.core.blobs import Blobs
 from hubbub.core.conversations import Conversations
-from hubbub.core.ports import AttachmentBlobs, AttachmentStore
+from hubbub.core.ports import AttachmentStore
 from hubbub.core.ports.attachments import AttachmentRecord
+from hubbub.core.ports.blobs import BlobMeta
 from hubbub.errors import NotFound, TooLarge, ValidationFailed
 from hubbub.ids import new_id
 
-__all__ = ["ALLOWED_TYPES", "MAX_ATTACHMENT_BYTES", "MAX_PER_MESSAGE", "Attachments"]
+__all__ = [
+    "ALLOWED_TYPES",
+    "ATTACHMENT_PURPOSE",
+    "MAX_ATTACHMENT_BYTES",
+    "MAX_PER_MESSAGE",
+    "ORPHAN_AFTER_MS",
+    "Attachments",
+]
+
+ATTACHMENT_PURPOSE = "mtchat"
+ORPHAN_AFTER_MS = 3600 * 1000
 
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 MAX_PER_MESSAGE = 10
@@ -51,7 +71,7 @@ class Attachments:
     def __init__(
         self,
         store: AttachmentStore,
-        blobs: AttachmentBlobs,
+        blobs: Blobs,
         conversations: Conversations,
         clock: Clock,
     ) -> None:
@@ -88,18 +108,24 @@ class Attachments:
             raise NotFound("upload not found")
         if len(data) != rec.size:
             raise ValidationFailed(f"expected exactly {rec.size} bytes", path="$.body")
-        await self.blobs.put(rec.id, data)
-        if not await self.store.mark_uploaded(rec.id, self.clock.now_ms()):
+        blob = await self.blobs.put_checked(
+            rec.uploader_id, ATTACHMENT_PURPOSE, rec.filename, rec.content_type, data
+        )
+        if not await self.store.mark_uploaded(rec.id, self.clock.now_ms(), blob.id):
+            await self.blobs.delete(blob.id)  # a concurrent second upload: the first stands
             raise NotFound("upload not found")
 
-    async def check_attachable(
-        self, user_id: str, conversation_id: str, attachment_ids: list[str]
-    ) -> None:
-        """Before a send: each file is the sender's, uploaded, of this conversation, free."""
+    async def reserve(
+        self, user_id: str, conversation_id: str, attachment_ids: list[str], message_id: str
+    ) -> list[AttachmentRecord]:
+        """Before a send: each file is the sender's, uploaded, of this conversation,
+        free; then all are bound to the message about to be sent, or none (two
+        sends of one file: one gets it, the other `not_found` before it sends)."""
         if len(attachment_ids) > MAX_PER_MESSAGE:
             raise ValidationFailed(f"at most {MAX_PER_MESSAGE}", path="$.attachments")
         if len(set(attachment_ids)) != len(attachment_ids):
             raise ValidationFailed("an attachment is given twice", path="$.attachments")
+        found = []
         for i, aid in enumerate(attachment_ids):
             rec = await self.store.get_attachment(aid)
             if (
@@ -110,9 +136,15 @@ class Attachments:
                 or rec.message_id is not None
             ):
                 raise NotFound("attachment not found", path=f"$.attachments[{i}]")
+            found.append(rec)
+        if not await self.store.bind_attachments(attachment_ids, message_id):
+            raise NotFound("attachment not found", path="$.attachments")
+        return found
 
-    async def bind(self, attachment_ids: list[str], message_id: str) -> None:
-        await self.store.bind_attachments(attachment_ids, message_id)
+    async def release(self, attachment_ids: list[str], message_id: str) -> None:
+        """The send failed: the files are free again (a crash here leaves them bound to
+        a message that never was, which `collect_orphans` takes as unsent)."""
+        await self.store.unbind_attachments(attachment_ids, message_id)
 
     async def of_messages(self, message_ids: list[str]) -> dict[str, list[AttachmentRecord]]:
         return await self.store.attachments_of(message_ids)
@@ -123,14 +155,30 @@ class Attachments:
             raise NotFound("attachment not found")
         if user_id not in await self.conversations.members(rec.conversation_id):
             raise NotFound("attachment not found")
-        if rec.message_id is None and rec.uploader_id != user_id:
-            raise NotFound("attachment not found")  # not sent yet: only its uploader sees it
+        if rec.message_id is None:
+            if rec.uploader_id != user_id:
+                raise NotFound("attachment not found")  # not sent yet: only its uploader sees it
+        elif not await self.store.sent_with_live_message(rec.id):
+            raise NotFound("attachment not found")  # its message was deleted
         return rec
 
-    async def content(self, attachment_id: str) -> tuple[AttachmentRecord, bytes]:
-        """The bytes behind a signed download URL (checked by the adapter)."""
+    async def content(self, attachment_id: str) -> tuple[AttachmentRecord, BlobMeta]:
+        """The blob behind a signed download URL (checked by the adapter), to stream."""
         rec = await self.store.get_attachment(attachment_id)
-        data = await self.blobs.get(attachment_id) if rec is not None else None
-        if rec is None or data is None:
+        if rec is None or rec.blob_id is None:
             raise NotFound("attachment not found")
-        return rec, data
+        if rec.message_id is not None and not await self.store.sent_with_live_message(rec.id):
+            raise NotFound("attachment not found")  # its message was deleted: so is the URL
+        return rec, await self.blobs.open(rec.blob_id)
+
+    async def collect_orphans(self, limit: int = 200) -> int:
+        """Forget attachments presigned but not sent within `ORPHAN_AFTER_MS`, and
+        their bytes; how many went. Safe on every node at once."""
+        before = self.clock.now_ms() - ORPHAN_AFTER_MS
+        gone = 0
+        for rec in await self.store.unsent_before(before, limit):
+            if await self.store.delete_unsent(rec.id):
+                gone += 1
+                if rec.blob_id is not None:
+                    await self.blobs.delete(rec.blob_id)
+        return gone

@@ -21,6 +21,7 @@ part in nor may see by scope answers `not_found`, like one that does not exist.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
 from hubbub.clock import Clock, iso
@@ -34,12 +35,12 @@ from hubbub.core.publisher import Publisher
 from hubbub.errors import NotFound, ValidationFailed
 from hubbub.ids import new_id
 
-__all__ = ["MAX_AVAILABLE_SCAN", "DialogView", "Dialogs", "scope_matches"]
+__all__ = ["SCAN_BATCH", "DialogView", "Dialogs", "scope_matches"]
 
 MAX_PARTICIPANTS = 1000
 MAX_SCOPES = 50
 MAX_SCOPE_VALUES = 100
-MAX_AVAILABLE_SCAN = 5000  # newest dialogs looked at for `available` (docs/protocol.md)
+SCAN_BATCH = 500  # dialogs read per keyset page while listing `available`
 MEMBERSHIP = "group/membership"
 PREFERENCES = ("is_pinned", "notifications_enabled")
 
@@ -108,12 +109,14 @@ class Dialogs:
         messages: Messages,
         publisher: Publisher,
         clock: Clock,
+        scan_batch: int = SCAN_BATCH,
     ) -> None:
         self.store = store
         self.conversations = conversations
         self.messages = messages
         self.publisher = publisher
         self.clock = clock
+        self.scan_batch = max(1, scan_batch)
 
     async def create(
         self,
@@ -214,11 +217,26 @@ class Dialogs:
             return found
         return [d for d in found if not d.access_scopes or _may_see(d, scope)]
 
-    async def available(self, user_id: str, scope: ScopeRule | None) -> list[DialogRecord]:
+    async def available(
+        self, user_id: str, scope: ScopeRule | None
+    ) -> AsyncGenerator[DialogRecord, None]:
+        """Every dialog the user is not in and may see by scope, newest first.
+
+        Scopes are JSON rules matched here, so the dialogs are read in keyset
+        pages of `scan_batch` and filtered as they come: nothing is skipped
+        however many dialogs there are, and a caller that wants one page
+        stops reading once it has it (no read holds more than one batch)."""
         if scope is None:
-            return []
-        found = await self.store.dialogs_without(user_id, MAX_AVAILABLE_SCAN)
-        return [d for d in found if _may_see(d, scope)]
+            return
+        before: tuple[int, str] | None = None
+        while True:
+            page = await self.store.dialogs_without(user_id, self.scan_batch, before)
+            for d in page:
+                if _may_see(d, scope):
+                    yield d
+            if len(page) < self.scan_batch:
+                return
+            before = (page[-1].created_at, page[-1].conversation_id)
 
     async def by_object(
         self, user_id: str, scope: ScopeRule | None, object_type: str, object_id: str
@@ -265,6 +283,7 @@ class Dialogs:
         data = {
             "conversation_id": conversation_id,
             "user_id": profile.user_id,
+            "joined_as": profile.joined_as,  # MTChat's webhook says how
             "timestamp": iso(now),
         }
         ev = event("c", conversation_id, MEMBERSHIP, "ConversationMemberJoined", data)

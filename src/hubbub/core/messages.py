@@ -149,9 +149,11 @@ class Messages:
         extra: dict[str, Any] | None = None,
         *,
         reply_to: str | None = None,
+        message_id: str | None = None,
     ) -> dict[str, Any]:
         """Store and push a plaintext message; `extra` adds fields to its event data
-        (the public room's sender name and file, see `core/rooms.py`)."""
+        (the public room's sender name and file, see `core/rooms.py`); `message_id`
+        is chosen by a caller that binds something to it first (MTChat's files)."""
         members = await self.conversations.require_member(caller, conversation_id)
         _check_len(content, MAX_CONTENT, "$.data.content")
         if reply_to is not None:
@@ -168,7 +170,7 @@ class Messages:
                 )
         now = self.clock.now_ms()
         expires = now + ttl_seconds * 1000 if self_destruct and ttl_seconds else None
-        mid = new_id()
+        mid = message_id or new_id()
         data = {
             "message_id": mid,
             "conversation_id": conversation_id,

@@ -13,7 +13,7 @@ the caller publishes them only after they return, i.e. after the commit.
 
 from hubbub.core.ports.accounts import AccountStore, UserDirectory
 from hubbub.core.ports.archive import ArchiveStore
-from hubbub.core.ports.attachments import AttachmentBlobs, AttachmentStore
+from hubbub.core.ports.attachments import AttachmentStore
 from hubbub.core.ports.blobs import BlobRefStore, BlobStore
 from hubbub.core.ports.blocks import BlockStore
 from hubbub.core.ports.broadcasts import BroadcastStore
@@ -40,11 +40,11 @@ from hubbub.core.ports.rooms import RoomStore
 from hubbub.core.ports.sync import CursorStore
 from hubbub.core.ports.tenants import CapabilityStore, TenantStore
 from hubbub.core.ports.timers import ExpiryStore
+from hubbub.core.ports.webhooks import Delivery, WebhookTransport
 
 __all__ = [
     "AccountStore",
     "ArchiveStore",
-    "AttachmentBlobs",
     "AttachmentStore",
     "BlobRefStore",
     "BlobStore",
@@ -56,6 +56,7 @@ __all__ = [
     "ConversationDetailStore",
     "ConversationStore",
     "CursorStore",
+    "Delivery",
     "DialogStore",
     "EditStore",
     "EventStream",
@@ -79,4 +80,5 @@ __all__ = [
     "RoomStore",
     "TenantStore",
     "UserDirectory",
+    "WebhookTransport",
 ]

@@ -54,8 +54,11 @@ class DialogStore(Protocol):
         """Dialogs `user_id` is an active participant of, newest first."""
         ...
 
-    async def dialogs_without(self, user_id: str, limit: int) -> list[DialogRecord]:
-        """Dialogs `user_id` does not take part in, newest first (scopes filtered by the core)."""
+    async def dialogs_without(
+        self, user_id: str, limit: int, before: tuple[int, str] | None = None
+    ) -> list[DialogRecord]:
+        """Dialogs `user_id` does not take part in, newest first (scopes filtered by the
+        core); `before` = (created_at, id) of the previous page's last row (keyset)."""
         ...
 
     async def dialogs_by_object(self, object_type: str, object_id: str) -> list[DialogRecord]: ...

@@ -342,6 +342,9 @@ class ConversationMemberJoined(ServerMessage, kw_only=True, omit_defaults=False)
 
     conversation_id: _CID
     user_id: _UID
+    joined_as: Annotated[
+        str, msgspec.Meta(description="participant (added by the host) or joined (by scope)")
+    ] = "participant"
     timestamp: _AT
 
 
@@ -471,6 +474,11 @@ EXTRA_FIELDS: Final[dict[str, dict[str, tuple[dict[str, Any], str]]]] = {
         "message_id": ({"type": ["string", "null"]}, "The forwarded copy's message id"),
     },
     "ChatMessageReceived": {
+        "attachments": (
+            {"type": "array", "items": {"type": "object"}},
+            "Files of a spec 003 message: [{id, filename, content_type, size}] "
+            "(downloads: GET /api/v1/attachments/{id}/url)",
+        ),
         "forwarded": ({"type": ["boolean", "null"]}, "True for a forwarded copy"),
         "forward_id": ({"type": ["string", "null"]}, "With forwarded: the forward's id"),
         "note": ({"type": ["string", "null"]}, "With forwarded: the forwarder's note"),

@@ -7,6 +7,7 @@ renders; the rules (who sees what by scope, who may join) are in
 
 from __future__ import annotations
 
+from contextlib import aclosing
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -15,7 +16,7 @@ from pydantic import Field
 from hubbub.clock import iso
 from hubbub.core.dialogs import DialogView
 from hubbub.core.ports.dialogs import DialogRecord, Participant, ScopeRule
-from hubbub.errors import NotFound
+from hubbub.errors import NotFound, ValidationFailed
 from hubbub.protocols.mtchat.deps import Body, data, mt_user, no_nul, scope_of
 from hubbub.protocols.mtchat.identity import MtUser
 from hubbub.protocols.mtchat.views import Names, dialog_json, participant_json
@@ -99,6 +100,35 @@ def _matches(item: dict[str, Any], search: str | None) -> bool:
     return any(needle in (p["company"] or "").lower() for p in item["participants"])
 
 
+async def _available_page(
+    node: Node,
+    me: MtUser,
+    scope: ScopeRule | None,
+    mine: set[str],
+    names: Names,
+    search: str | None,
+    offset: int,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """One page of `available`, read only as far as it needs (no cap: core/dialogs.py)."""
+    items: list[dict[str, Any]] = []
+    skipped = 0
+    async with aclosing(node.dialogs.available(me.user_id, scope)) as found:
+        async for d in found:
+            item = None
+            if search:
+                item = await _item(node, me, d, False, mine, names)
+                if not _matches(item, search):
+                    continue
+            if skipped < offset:
+                skipped += 1
+                continue
+            items.append(item or await _item(node, me, d, False, mine, names))
+            if len(items) == limit:
+                break
+    return items
+
+
 @router.get("/dialogs", responses=_ERR)
 async def list_dialogs(
     request: Request,
@@ -114,11 +144,10 @@ async def list_dialogs(
     names = Names(node)
     mine = await node.archive.archived_of(me.user_id)
     if type == "available":
-        found = [(d, False) for d in await node.dialogs.available(me.user_id, scope)]
-    else:
-        found = [(d, True) for d in await node.dialogs.participating(me.user_id, scope)]
-        if archived is not None:
-            found = [(d, m) for d, m in found if (d.conversation_id in mine) == archived]
+        return data(await _available_page(node, me, scope, mine, names, search, offset, limit))
+    found = [(d, True) for d in await node.dialogs.participating(me.user_id, scope)]
+    if archived is not None:
+        found = [(d, m) for d, m in found if (d.conversation_id in mine) == archived]
     items = []
     for d, member in found:
         item = await _item(node, me, d, member, mine, names)
@@ -182,7 +211,8 @@ async def join_dialog(
     request: Request, me: Me, scope: Scope, dialog_id: str, body: JoinBody
 ) -> dict[str, Any]:
     profile = Participant(me.user_id, body.display_name, body.company, body.email, body.phone)
-    await node_of(request).dialogs.join(me.caller, dialog_id, scope, profile)
+    if not await node_of(request).dialogs.join(me.caller, dialog_id, scope, profile):
+        raise ValidationFailed("Already a participant", code="BAD_REQUEST")  # as MTChat
     return {"status": "joined", "dialog_id": dialog_id}
 
 

@@ -19,12 +19,13 @@ MTChat's vocabulary; frames MTChat has no word for are dropped::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
 
 from hubbub.protocols.mtchat.html import as_html
-from hubbub.protocols.mtchat.views import Names
+from hubbub.protocols.mtchat.views import Names, attachment_json
 
 __all__ = ["conversation_of", "people_of", "translate"]
 
@@ -57,7 +58,20 @@ def people_of(frame: bytes) -> list[str]:
     return [v for k in ("sender_id", "user_id") if isinstance(v := peeked[1].get(k), str)]
 
 
-def translate(frame: bytes, names: Names) -> dict[str, Any] | None:
+def _files(listed: object, url_of: Callable[[str], str]) -> list[dict[str, Any]]:
+    """The files a message's event carries, as MTChat's attachment objects."""
+    out = []
+    for f in listed if isinstance(listed, list) else []:
+        if isinstance(f, dict) and isinstance(aid := f.get("id"), str):
+            name, ctype, size = str(f.get("filename")), str(f.get("content_type")), f.get("size")
+            out.append(attachment_json(aid, name, ctype, int(size or 0), url_of(aid)))
+    return out
+
+
+def translate(
+    frame: bytes, names: Names, url_of: Callable[[str], str] | None = None
+) -> dict[str, Any] | None:
+    """`url_of` signs a download URL of an attachment for this connection."""
     peeked = _peek(frame)
     if peeked is None:
         return None
@@ -78,6 +92,8 @@ def translate(frame: bytes, names: Names) -> dict[str, Any] | None:
             "message_type": "system" if system else "user",
             "reply_to_id": d.get("reply_to_id"),
         }
+        if url_of is not None and (files := _files(d.get("attachments"), url_of)):
+            out["attachments"] = files  # as the REST row lists them; absent when none
     elif kind == "chat/messages:ChatMessageEdited":
         if d.get("deleted"):
             return None

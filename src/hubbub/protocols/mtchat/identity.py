@@ -1,7 +1,9 @@
 """Who is calling an MTChat route: a JWT, a hubbub token, or (trusted) a bare id.
 
     Authorization: Bearer <jwt>   (REST)  | ?token=<jwt> (WebSocket)
-        HS256 with --mtchat-jwt-secret, `sub` = the host's user id, `exp` required
+        HS256 with --mtchat-jwt-secret, `exp` required; the host's user id is
+        the claim --mtchat-jwt-claim (default `sub`, as MTChat), a string or a
+        number (MTChat stringifies numbers)
     Authorization: Bearer <hubbub token>  a hubbub user, as on /v1 and /ws
     ?user_id=<id> alone                   only with --mtchat-trust-user-id
 
@@ -33,6 +35,7 @@ __all__ = ["NAMESPACE", "MtUser", "admin_ok", "authenticate", "parse_scope"]
 
 NAMESPACE = "mtchat"
 MAX_SCOPE_HEADER = 16 * 1024
+MAX_USER_ID = 255
 _scope = msgspec.json.Decoder(ScopeRule)
 
 
@@ -47,6 +50,17 @@ class MtUser:
     @property
     def caller(self) -> Caller:
         return Caller(self.user_id, "mtchat", None, self.token_hash)
+
+
+def _user_claim(value: object) -> str | None:
+    """MTChat reads the user id from a string or a number claim (numbers as text)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        value = str(value)
+    if not isinstance(value, str) or not value or len(value) > MAX_USER_ID:
+        return None
+    return value
 
 
 def _looks_like_jwt(token: str) -> bool:
@@ -64,14 +78,14 @@ async def authenticate(node: Node, token: str | None, user_id: str | None) -> Mt
                     token,
                     s.mtchat_jwt_secret,
                     algorithms=["HS256"],
-                    options={"require": ["sub", "exp"]},
+                    options={"require": ["exp"], "verify_sub": False},
                 )
             except jwt.ExpiredSignatureError:
                 raise Unauthorized("token expired") from None
             except jwt.InvalidTokenError:
                 raise Unauthorized("invalid token") from None
-            sub = claims.get("sub")
-            if not isinstance(sub, str) or not sub:
+            sub = _user_claim(claims.get(s.mtchat_jwt_claim))
+            if sub is None:
                 raise Unauthorized("invalid token")
             uid = await node.external_users.resolve(NAMESPACE, sub)
             me = MtUser(uid, sub)

@@ -14,7 +14,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field
 
-from hubbub.errors import ValidationFailed
+from hubbub.errors import Unavailable, ValidationFailed
+from hubbub.ids import new_id
 from hubbub.protocols.mtchat.deps import Body, data, mt_user, no_nul
 from hubbub.protocols.mtchat.html import sanitise
 from hubbub.protocols.mtchat.identity import MtUser
@@ -89,20 +90,33 @@ async def send_message(request: Request, me: Me, dialog_id: str, body: SendBody)
     node = node_of(request)
     keys = [a.s3_key for a in body.attachments]
     content = _clean(body.content, may_be_empty=bool(keys))
-    if keys:
-        await node.attachments.check_attachable(me.user_id, dialog_id, keys)
-    sent = await node.messages.send_text(
-        me.caller,
-        dialog_id,
-        content,
-        "html",
-        None,
-        False,
-        None,
-        reply_to=body.reply_to,
-    )
-    if keys:
-        await node.attachments.bind(keys, sent["message_id"])
+    mid = new_id()
+    # Bound before the send, so the message never lists a file another send took.
+    files = await node.attachments.reserve(me.user_id, dialog_id, keys, mid) if keys else []
+    # The files ride on the message's event, so `message.new` lists them (`events.py`).
+    listed = [
+        {"id": f.id, "filename": f.filename, "content_type": f.content_type, "size": f.size}
+        for f in files
+    ]
+    try:
+        sent = await node.messages.send_text(
+            me.caller,
+            dialog_id,
+            content,
+            "html",
+            None,
+            False,
+            None,
+            {"attachments": listed} if listed else None,
+            reply_to=body.reply_to,
+            message_id=mid,
+        )
+    except Unavailable:
+        raise  # the commit is in doubt: kept bound (collected if the message never was)
+    except BaseException:
+        if keys:
+            await node.attachments.release(keys, mid)
+        raise
     msg = await node.history.message(me.user_id, dialog_id, sent["message_id"])
     names = Names(node)
     await names.load([msg.sender_id])

@@ -24,12 +24,20 @@ from hubbub.core.ports.attachments import AttachmentRecord
 from hubbub.errors import NotFound, TooLarge
 from hubbub.protocols.mtchat.deps import Body, data, mt_user, no_nul
 from hubbub.protocols.mtchat.identity import MtUser
-from hubbub.protocols.mtchat.urls import DOWNLOAD_TTL_S, UPLOAD_TTL_S, Signer, base_url
+from hubbub.protocols.mtchat.urls import (
+    DOWNLOAD_TTL_S,
+    UPLOAD_TTL_S,
+    Signer,
+    base_url,
+    download_url,
+)
+from hubbub.protocols.mtchat.views import attachment_json
+from hubbub.rest.blob_ranges import serve_blob
 from hubbub.rest.deps import node_of
 from hubbub.rest.errors import responses
 from hubbub.runtime import Node
 
-__all__ = ["attachment_json", "files_of", "router"]
+__all__ = ["files_of", "router"]
 
 router = APIRouter(prefix="/api/v1", tags=["mtchat"], dependencies=[Depends(no_nul)])
 Me = Annotated[MtUser, Depends(mt_user)]
@@ -52,26 +60,19 @@ def _now_s(node: Node) -> int:
     return node.clock.now_ms() // 1000
 
 
-def download_url(request: Request, rec: AttachmentRecord) -> str:
+def _url(request: Request, rec: AttachmentRecord) -> str:
     node = node_of(request)
-    q = _signer(request).query("get", rec.id, _now_s(node), DOWNLOAD_TTL_S)
-    return f"{base_url(request, node.settings)}/api/v1/attachments/{rec.id}/content?{q}"
+    return download_url(_signer(request), base_url(request, node.settings), rec.id, _now_s(node))
 
 
-def attachment_json(request: Request, rec: AttachmentRecord) -> dict[str, Any]:
-    return {
-        "id": rec.id,
-        "filename": rec.filename,
-        "content_type": rec.content_type,
-        "size": rec.size,
-        "url": download_url(request, rec),
-        "thumbnail_url": None,
-    }
+def _json(request: Request, rec: AttachmentRecord) -> dict[str, Any]:
+    url = _url(request, rec)
+    return attachment_json(rec.id, rec.filename, rec.content_type, rec.size, url)
 
 
 async def files_of(request: Request, message_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
     found = await node_of(request).attachments.of_messages(message_ids)
-    return {mid: [attachment_json(request, r) for r in recs] for mid, recs in found.items()}
+    return {mid: [_json(request, r) for r in recs] for mid, recs in found.items()}
 
 
 @router.post("/upload/presign", responses=responses(401, 404, 413, 422))
@@ -113,19 +114,20 @@ async def upload(request: Request, attachment_id: str) -> dict[str, Any]:
 @router.get("/attachments/{attachment_id}/url", responses=_ERR)
 async def attachment_url(request: Request, me: Me, attachment_id: str) -> dict[str, Any]:
     rec = await node_of(request).attachments.for_download(me.user_id, attachment_id)
-    return data(
-        {"url": download_url(request, rec), "thumbnail_url": None, "expires_in": DOWNLOAD_TTL_S}
-    )
+    # MTChat's answer names `thumbnail_url` (null: hubbub makes no thumbnails).
+    return data({"url": _url(request, rec), "thumbnail_url": None, "expires_in": DOWNLOAD_TTL_S})
 
 
 @router.get("/attachments/{attachment_id}/content", responses=responses(404))
 async def attachment_content(request: Request, attachment_id: str) -> Response:
     _check(request, "get", attachment_id)
-    rec, body = await node_of(request).attachments.content(attachment_id)
-    return Response(
-        body,
-        media_type=rec.content_type,
-        headers={
+    node = node_of(request)
+    rec, meta = await node.attachments.content(attachment_id)
+    return await serve_blob(
+        node.blobs,
+        meta,
+        request.headers.get("range"),
+        {
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(rec.filename)}",
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "sandbox; default-src 'none'",

@@ -17,11 +17,11 @@ import hmac
 import secrets
 from urllib.parse import urlencode
 
-from fastapi import Request
+from starlette.requests import HTTPConnection
 
 from hubbub.config import Settings
 
-__all__ = ["DOWNLOAD_TTL_S", "UPLOAD_TTL_S", "Signer", "base_url"]
+__all__ = ["DOWNLOAD_TTL_S", "UPLOAD_TTL_S", "Signer", "base_url", "download_url"]
 
 UPLOAD_TTL_S = 300
 DOWNLOAD_TTL_S = 3600
@@ -49,7 +49,14 @@ class Signer:
         return hmac.compare_digest(self.sign(op, attachment_id, int(exp)), sig)
 
 
-def base_url(request: Request, settings: Settings) -> str:
+def base_url(conn: HTTPConnection, settings: Settings) -> str:
+    """Where the host's page reaches hubbub; a WebSocket's `ws(s)` becomes `http(s)`."""
     if settings.public_url:
         return settings.public_url.rstrip("/")
-    return f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
+    scheme = {"ws": "http", "wss": "https"}.get(conn.url.scheme, conn.url.scheme)
+    return f"{scheme}://{conn.headers.get('host', conn.url.netloc)}"
+
+
+def download_url(signer: Signer, base: str, attachment_id: str, now_s: int) -> str:
+    q = signer.query("get", attachment_id, now_s, DOWNLOAD_TTL_S)
+    return f"{base}/api/v1/attachments/{attachment_id}/content?{q}"

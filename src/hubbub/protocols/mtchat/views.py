@@ -18,7 +18,7 @@ from hubbub.protocols.mtchat.html import as_html
 from hubbub.protocols.mtchat.identity import NAMESPACE
 from hubbub.runtime import Node
 
-__all__ = ["Names", "dialog_json", "message_json", "participant_json"]
+__all__ = ["Names", "attachment_json", "dialog_json", "message_json", "participant_json"]
 
 
 class Names:
@@ -54,11 +54,26 @@ def dialog_json(d: DialogRecord) -> dict[str, Any]:
     return out
 
 
+def attachment_json(
+    attachment_id: str, filename: str, content_type: str, size: int, url: str
+) -> dict[str, Any]:
+    """MTChat's `AttachmentResponse`: `width`, `height` and `thumbnail_url` are
+    left out when unknown (hubbub makes no thumbnails), as MTChat leaves them."""
+    return {
+        "id": attachment_id,
+        "filename": filename,
+        "content_type": content_type,
+        "size": size,
+        "url": url,
+    }
+
+
 def message_json(
     m: StoredMessage, names: Names, files: dict[str, list[dict[str, Any]]] | None = None
 ) -> dict[str, Any]:
+    """A message row; `attachments` only when it has files (MTChat skips an empty list)."""
     system = m.content_type == "system"
-    return {
+    out: dict[str, Any] = {
         "id": m.id,
         "dialog_id": m.conversation_id,
         "sender_id": None if system else names.of(m.sender_id),
@@ -67,8 +82,10 @@ def message_json(
         "reply_to_id": m.reply_to_id,
         "sent_at": iso(m.created_at),
         "last_edited_at": iso(m.edited_at) if m.edited_at is not None else None,
-        "attachments": (files or {}).get(m.id, []),
     }
+    if found := (files or {}).get(m.id):
+        out["attachments"] = found
+    return out
 
 
 def participant_json(cid: str, p: Participant, names: Names) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from hubbub.ids import new_id
 from hubbub.protocols.channels.endpoint import origin_allowed
 from hubbub.protocols.mtchat.events import conversation_of, people_of, translate
 from hubbub.protocols.mtchat.identity import MtUser, authenticate, parse_scope
+from hubbub.protocols.mtchat.urls import Signer, base_url, download_url
 from hubbub.protocols.mtchat.views import Names
 from hubbub.realtime.outbox import Out
 from hubbub.runtime import Node
@@ -86,6 +87,8 @@ class MtConnection:
         self.ws = ws
         self.scope = scope
         self.names = Names(node)
+        self.signer: Signer = ws.app.state.mtchat_signer
+        self.base = base_url(ws, node.settings)
         self.queue: deque[bytes | Out] = deque()
         self.limit = node.settings.send_queue_limit
         self.wake = asyncio.Event()
@@ -121,7 +124,7 @@ class MtConnection:
                 item = self.queue.popleft()
                 if isinstance(item, Out):
                     await self.names.load(people_of(item.payload))
-                    event = translate(item.payload, self.names)
+                    event = translate(item.payload, self.names, self.url_of)
                     if event is None:
                         continue
                     for extra in self._archive_state(event):
@@ -134,6 +137,10 @@ class MtConnection:
                 with contextlib.suppress(Exception):
                     await self.ws.close(self.closing[0], self.closing[1])
                 return
+
+    def url_of(self, attachment_id: str) -> str:
+        now_s = self.node.clock.now_ms() // 1000
+        return download_url(self.signer, self.base, attachment_id, now_s)
 
     def _archive_state(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         """Follow the user's archive; `dialog.unarchived` before a message that revives one."""

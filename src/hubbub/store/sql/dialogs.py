@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 
 from hubbub.core.model import NewEvent, StoredEvent
 from hubbub.core.ports.dialogs import DialogRecord, Participant, ScopeRule
@@ -128,14 +128,20 @@ class SqlDialogs(SqlArea):
         async with self.engine.connect() as conn:
             return [_record(r) for r in await conn.execute(q)]
 
-    async def dialogs_without(self, user_id: str, limit: int) -> list[DialogRecord]:
+    async def dialogs_without(
+        self, user_id: str, limit: int, before: tuple[int, str] | None = None
+    ) -> list[DialogRecord]:
         mine = select(_m.c.conversation_id).where(_m.c.user_id == user_id, _m.c.left_pos.is_(None))
-        q = (
-            select(_d)
-            .where(_d.c.conversation_id.not_in(mine))
-            .order_by(_d.c.created_at.desc(), _d.c.conversation_id.desc())
-            .limit(limit)
-        )
+        q = select(_d).where(_d.c.conversation_id.not_in(mine))
+        if before is not None:  # keyset: strictly older than the last row of the page before
+            at, cid = before
+            q = q.where(
+                or_(
+                    _d.c.created_at < at,
+                    and_(_d.c.created_at == at, _d.c.conversation_id < cid),
+                )
+            )
+        q = q.order_by(_d.c.created_at.desc(), _d.c.conversation_id.desc()).limit(limit)
         async with self.engine.connect() as conn:
             return [_record(r) for r in await conn.execute(q)]
 
@@ -297,6 +303,12 @@ class SqlDialogs(SqlArea):
                 .where(_m.c.conversation_id == cid, _m.c.left_pos.is_(None))
                 .values(left_pos=stored.pos)
             )
+            # The files' blobs go with them (the bytes too on the database store;
+            # the filesystem store keeps an unreferenced file).
+            files = select(t.attachments.c.blob_id).where(
+                t.attachments.c.conversation_id == cid, t.attachments.c.blob_id.is_not(None)
+            )
+            conn.execute(delete(t.blobs).where(t.blobs.c.id.in_(files)))
             for table in (_p, t.read_positions, t.archives, t.attachments):
                 conn.execute(delete(table).where(table.c.conversation_id == cid))
             return stored

@@ -47,6 +47,7 @@ dialogs = Table(
     Column("access_scopes", Text, nullable=False, server_default="[]"),
     Column("created_at", Ms, nullable=False),
     Index("ix_dialogs_object", "object_type", "object_id", "created_at"),
+    Index("ix_dialogs_created", "created_at", "conversation_id"),  # `available`'s keyset
 )
 
 # What a dialog's participant shows the others, and their own list settings.
@@ -102,5 +103,7 @@ attachments = Table(
     Column("size", BigInteger, nullable=False),
     Column("created_at", Ms, nullable=False),
     Column("uploaded_at", Ms, nullable=True),
+    Column("blob_id", String(64), nullable=True),  # in `blobs` once uploaded
     Index("ix_attachments_message", "message_id"),
+    Index("ix_attachments_created", "created_at"),  # the orphan collector
 )
