@@ -12,6 +12,7 @@ import pytest
 
 from hubbub.config import Settings
 from hubbub.core.attachments import ORPHAN_AFTER_MS
+from hubbub.core.blobs import read_all
 from hubbub.core.context import Caller
 from hubbub.errors import NotFound
 from hubbub.ids import new_id
@@ -65,7 +66,7 @@ async def test_unsent_attachments_are_collected_with_their_blobs(
     msg = await n.messages.send_text(alice, cid, "files", "text", None, False, None, message_id=mid)
     unsent_blob = await n.stores.attachments.get_attachment(unsent)
     assert unsent_blob is not None and unsent_blob.blob_id is not None
-    assert (await n.blobs.open(unsent_blob.blob_id))[1] == DATA  # in the blob store
+    assert (await read_all(n.blobs, unsent_blob.blob_id))[1] == DATA  # in the blob store
 
     assert await n.attachments.collect_orphans() == 0  # within the grace period
     clock.now = T0 + ORPHAN_AFTER_MS + 1
@@ -75,8 +76,8 @@ async def test_unsent_attachments_are_collected_with_their_blobs(
         assert await n.stores.attachments.get_attachment(gone) is None
     with pytest.raises(NotFound):
         await n.blobs.open(unsent_blob.blob_id)
-    rec, data = await n.attachments.content(sent)
-    assert rec.message_id == msg["message_id"] and data == DATA
+    rec, meta = await n.attachments.content(sent)
+    assert rec.message_id == msg["message_id"] and (await read_all(n.blobs, meta.id))[1] == DATA
     # A file a message took meanwhile is not the collector's any more.
     late = await uploaded()
     await n.attachments.reserve(a_id, cid, [late], msg["message_id"])
