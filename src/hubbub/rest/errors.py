@@ -31,6 +31,7 @@ class ValidationErrorOut(BaseModel):
 
 
 _WHEN = {
+    400: "bad request: the body or a parameter is invalid (MTChat's and Symbia's status)",
     401: "unauthorized: missing, invalid or revoked bearer token (or bad credentials)",
     403: "forbidden",
     404: "not_found: no such id, or one the caller may not see (same answer)",
@@ -43,6 +44,6 @@ _WHEN = {
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {
-        s: {"model": ValidationErrorOut if s == 422 else ErrorOut, "description": _WHEN[s]}
+        s: {"model": ValidationErrorOut if s in (400, 422) else ErrorOut, "description": _WHEN[s]}
         for s in statuses
     }

@@ -30,7 +30,7 @@ router = APIRouter(prefix="/api/v1", tags=["mtchat"], dependencies=[Depends(no_n
 
 Me = Annotated[MtUser, Depends(mt_user)]
 Scope = Annotated[ScopeRule | None, Depends(scope_of)]
-_ERR = responses(401, 403, 404, 422)
+_ERR = responses(401, 403, 404, 400)
 
 
 class JoinBody(Body):

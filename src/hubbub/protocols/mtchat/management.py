@@ -33,7 +33,7 @@ router = APIRouter(
     tags=["mtchat-management"],
     dependencies=[Depends(_admin), Depends(no_nul)],
 )
-_ERR = responses(401, 404, 422)
+_ERR = responses(401, 404, 400)
 
 
 class ParticipantIn(Body):

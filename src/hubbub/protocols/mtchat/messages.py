@@ -29,7 +29,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api/v1", tags=["mtchat"], dependencies=[Depends(no_nul)])
 
 Me = Annotated[MtUser, Depends(mt_user)]
-_ERR = responses(401, 403, 404, 422)
+_ERR = responses(401, 403, 404, 400)
 MAX_HTML = 64 * 1024
 
 

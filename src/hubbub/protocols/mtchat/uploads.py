@@ -41,7 +41,7 @@ __all__ = ["files_of", "router"]
 
 router = APIRouter(prefix="/api/v1", tags=["mtchat"], dependencies=[Depends(no_nul)])
 Me = Annotated[MtUser, Depends(mt_user)]
-_ERR = responses(401, 404, 422)
+_ERR = responses(401, 404, 400)
 
 
 class PresignBody(Body):
@@ -75,7 +75,7 @@ async def files_of(request: Request, message_ids: list[str]) -> dict[str, list[d
     return {mid: [_json(request, r) for r in recs] for mid, recs in found.items()}
 
 
-@router.post("/upload/presign", responses=responses(401, 404, 413, 422))
+@router.post("/upload/presign", responses=responses(401, 404, 413, 400))
 async def presign(request: Request, me: Me, body: PresignBody) -> dict[str, Any]:
     node = node_of(request)
     rec = await node.attachments.announce(
@@ -95,7 +95,7 @@ def _check(request: Request, op: str, attachment_id: str) -> None:
         raise NotFound("no such upload or download, or its URL expired")
 
 
-@router.put("/attachments/{attachment_id}/upload", responses=responses(404, 413, 422))
+@router.put("/attachments/{attachment_id}/upload", responses=responses(404, 413, 400))
 async def upload(request: Request, attachment_id: str) -> dict[str, Any]:
     _check(request, "put", attachment_id)
     declared = request.headers.get("content-length", "")
@@ -118,7 +118,7 @@ async def attachment_url(request: Request, me: Me, attachment_id: str) -> dict[s
     return data({"url": _url(request, rec), "thumbnail_url": None, "expires_in": DOWNLOAD_TTL_S})
 
 
-@router.get("/attachments/{attachment_id}/content", responses=responses(404))
+@router.get("/attachments/{attachment_id}/content", responses=responses(400, 404))
 async def attachment_content(request: Request, attachment_id: str) -> Response:
     _check(request, "get", attachment_id)
     node = node_of(request)
