@@ -8,6 +8,7 @@ runs with an injected clock in tests/core/test_typing_status.py)."""
 from __future__ import annotations
 
 import secrets
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 import socketio
 
+from tests.integration.symbia import group, person
 from tests.integration.symbia_rt import ApiWs, Sio
 from tests.integration.test_chat_events import (  # the in-process server and its sink
     TP,
@@ -28,6 +30,7 @@ from tests.integration.test_chat_events import (  # the in-process server and it
 from tests.support import Api, ServerProcess, hubbub_cli
 
 PW = "correct horse battery"
+RUN = "5b0e4a8e-4a8f-4c3e-9d1e-2f7a9c0b1d21"
 __all__ = ["inproc"]  # a fixture, imported for the chat-events test
 
 
@@ -66,6 +69,15 @@ async def test_handshake_auth_order_and_refusals(server: ServerProcess, api: Api
         "message": "Authentication required"
     }
     origin = await refused(server, auth={"token": token}, headers={"Origin": "http://evil.example"})
+    # Scope headers are validated as REST validates them, and named.
+    scoped = await refused(server, auth={"token": token}, headers={"X-Data-Class": "nope"})
+    assert scoped is not None and "must be one of" in str(scoped)
+    w = await ApiWs.open(server, f"token={token}", headers={"X-Env": "moon"})
+    assert (await w.event("connect_error"))["path"] == "$.headers.x-env"
+    await w.wait_until(lambda: w.closed)
+    assert w.closed is not None and w.closed[0] == 4400
+    ok = await Sio.open(server, auth={"token": token}, headers={"X-Data-Class": "secret"})
+    await ok.close()
     assert origin is not None
     # Each way in, in Symbia's order: a bad token falls through to a good API key.
     ways: list[dict[str, Any]] = [
@@ -129,7 +141,7 @@ async def test_person_and_agent_flow(server: ServerProcess, api: Api) -> None:
             "conversationId": cid,
             "content": "**ok**",
             "contentType": "text/markdown",
-            "runId": "run-1",
+            "runId": RUN,
             "priority": "high",
             "metadata": {"k": 1},
         },
@@ -137,7 +149,7 @@ async def test_person_and_agent_flow(server: ServerProcess, api: Api) -> None:
     assert ack["success"] is True
     reply = ack["message"]
     assert reply["sender_type"] == "agent" and reply["content_type"] == "text/markdown"
-    assert reply["run_id"] == "run-1" and reply["sequence"] > row["sequence"]
+    assert reply["run_id"] == RUN and reply["sequence"] > row["sequence"]
     got = await s_person.event("message:new", id=reply["id"])
     assert got["metadata"] == {"k": 1} and got["priority"] == "high"
     assert (await s_bot.event("message:new", id=reply["id"]))["id"] == reply["id"]  # sender too
@@ -165,9 +177,11 @@ async def test_person_and_agent_flow(server: ServerProcess, api: Api) -> None:
         "id": reply["id"],
         "conversationId": cid,
     }
-    # control:send waits for the core's stream control.
+    # control:send: a member without a capability is refused, as over REST (the
+    # enforced effects: test_symbia_realtime_streams.py).
     ctl = await s_bot.call("control:send", {"conversationId": cid, "event": "stream.pause"})
-    assert ctl["success"] is False and ctl["code"] == "unavailable"
+    assert ctl["success"] is False, ctl
+    assert ctl["error"] == "Not authorized to send control events", ctl
 
     # Leaving the room mutes it on that socket only; joining again unmutes it.
     assert (await s_bot.call("leave:conversation", cid)) == {"success": True}
@@ -306,10 +320,31 @@ async def test_two_nodes_see_each_others_messages_and_typing(pair: list[ServerPr
     await sa.call("presence:update", "busy")
     await sb.event("presence:changed", userId=a[0], status="busy")
 
+    # A control event sent over Socket.IO on node 0 reaches Socket.IO and
+    # /api/ws on node 1, and its effect holds there (the run is shared).
+    owner, bot = await person(n0), await person(n0, agent=True)
+    gid = (await group(owner, bot))["id"]
+    so = await Sio.open(n0, auth={"token": owner.token})
+    sg = await Sio.open(n1, auth={"token": bot.token})
+    wg = await ApiWs.open(n1, f"token={bot.token}")
+    run = str(uuid.uuid4())
+    tok = {"conversationId": gid, "content": "tok", "runId": run}
+    first = await sg.call("message:send", tok)
+    assert (await so.event("message:new", id=first["message"]["id"])) == first["message"]
+    ctl = await so.call(
+        "control:send", {"conversationId": gid, "event": "stream.pause", "runId": run}
+    )
+    assert ctl["success"] is True, ctl
+    got = await sg.event("stream.pause", runId=run)
+    assert got["conversationId"] == gid and (await wg.event("stream.pause", runId=run)) == got
+    assert (await sg.call("message:send", tok))["code"] == "run_paused"
+
     assert not se.seen("message:new") and not se.seen("typing:started")
-    assert not se.seen("presence:changed", userId=a[0])
-    for s in (sa, sb, se, wb):
+    assert not se.seen("presence:changed", userId=a[0]) and not se.seen("stream.pause")
+    for s in (sa, sb, se, wb, so, sg, wg):
         await s.close()
+    for p in (owner, bot):
+        await p.aclose()
     await api.aclose()
 
 

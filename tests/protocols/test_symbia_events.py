@@ -11,7 +11,8 @@ from typing import Any, cast
 import msgspec
 import pytest
 
-from hubbub.protocols.symbia.events import STREAM_EVENTS, Translator, message_row
+from hubbub.protocols.symbia.events import STREAM_EVENTS, Translator, event_view
+from hubbub.protocols.symbia.rows import message_row
 from hubbub.runtime import Node
 
 
@@ -59,7 +60,7 @@ async def test_unknown_and_malformed_frames_are_dropped() -> None:
     assert await t.translate(msgspec.json.encode({"channel": "x", "data": 3})) is None
 
 
-def test_message_row_maps_hubbub_defaults_and_symbia_fields() -> None:
+def test_event_rows_are_rest_rows_with_defaults_and_symbia_fields() -> None:
     core = {
         "message_id": "m",
         "conversation_id": "c",
@@ -68,10 +69,22 @@ def test_message_row_maps_hubbub_defaults_and_symbia_fields() -> None:
         "type": "text",
         "timestamp": "2026-12-04T00:00:00.000Z",
     }
-    row = message_row(core, "user", sequence=4)
+    row = message_row(event_view(core, False, 4))
     assert row["content_type"] == "text/plain" and row["sender_type"] == "user"
     assert row["sequence"] == 4 and row["metadata"] == {} and row["run_id"] is None
-    symbia = {**core, "content_type": "application/json", "sender_type": "agent", "run_id": "r"}
-    row = message_row(symbia, "user", sequence=5)
+    assert row["priority"] == "normal" and row["interruptible"] is True
+    assert row["created_at"] == "2026-12-04T00:00:00.000Z" and row["updated_at"] is None
+    assert message_row(event_view(core, True, 4))["sender_type"] == "agent"
+    symbia = {
+        **core,
+        "content_type": "application/json",
+        "sender_type": "agent",
+        "run_id": "r",
+        "priority": "high",
+        "interruptible": False,
+        "metadata": {"k": 1},
+    }
+    row = message_row(event_view(symbia, False, 5))
     assert row["content_type"] == "application/json" and row["sender_type"] == "agent"
-    assert row["run_id"] == "r"
+    assert row["run_id"] == "r" and row["priority"] == "high" and row["interruptible"] is False
+    assert row["metadata"] == {"k": 1}

@@ -18,23 +18,28 @@ frames Symbia has no word for are dropped::
 
 The last one is Symbia's own and is addressed to `symbia_key(user)` (see
 `sockets.py`), which only Symbia connections answer to, so `/ws` clients
-never see it. A message row is the seed's Message in snake_case; the Symbia
-fields (`content_type`, `sender_type`, `run_id`, ...) come from the event's
-data when its sender set them (s_shared #3), else from the account and the
-hubbub defaults. `sequence` is the frame's `seq` (the message's event
-position). The same frame reaches many connections of a node at once, so
-each translation is kept (`MAX_CACHED` frames) and done once per node.
+never see it. A message row is exactly what REST returns for that message
+(`rows.message_row`): for `message:new` rebuilt from the event's data, which
+carries the Symbia fields its sender set (s_shared #3); for
+`message:updated` read from the store (the edit event names only the text),
+so an edit keeps `content_type`, `run_id`, `metadata`... `sequence` is the
+message's stream position (the `seq` of its `ChatMessageReceived` frame).
+The same frame reaches many connections of a node at once, so each
+translation is kept (`MAX_CACHED` frames) and done once per node.
 """
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
 from typing import Any
 
 import msgspec
 
-from hubbub.clock import iso
+from hubbub.clock import parse_iso
+from hubbub.core.ports.message_details import DetailRow, MessageView
 from hubbub.errors import HubbubError
+from hubbub.protocols.symbia.rows import message_row
 from hubbub.runtime import Node
 
 __all__ = [
@@ -42,15 +47,13 @@ __all__ = [
     "STREAM_EVENTS",
     "SymbiaEvent",
     "Translator",
-    "message_row",
+    "event_view",
 ]
 
 PARTICIPANTS_CHANNEL = "symbia/participants"
 STREAM_EVENTS = frozenset(
     f"stream.{e}" for e in ("pause", "resume", "preempt", "route", "handoff", "cancel", "priority")
 )
-CONTENT_TYPES = {"text": "text/plain", "markdown": "text/markdown", "json": "application/json"}
-SYMBIA_FIELDS = ("run_id", "trace_id", "priority", "interruptible", "preempted_by", "org_id")
 MAX_CACHED = 256
 MAX_KINDS = 10_000
 
@@ -60,29 +63,41 @@ SymbiaEvent = tuple[str, dict[str, Any], str | None]
 _decode = msgspec.json.Decoder(dict[str, Any]).decode
 
 
-def message_row(
-    d: dict[str, Any], sender_type: str, *, sequence: int | None, updated_at: str | None = None
-) -> dict[str, Any]:
-    """The seed's Message row from a core message event's data."""
-    kind = str(d.get("type") or "text")
-    content_type = d.get("content_type") or CONTENT_TYPES.get(kind, "text/plain")
-    row: dict[str, Any] = {
-        "id": d.get("message_id"),
-        "conversation_id": d.get("conversation_id"),
-        "sender_id": d.get("sender_id"),
-        "sender_type": d.get("sender_type") or sender_type,
-        "content": d.get("content") or "",
-        "content_type": content_type,
-        "reply_to": d.get("reply_to_id"),
-        "sequence": sequence,
-        "created_at": d.get("timestamp"),
-        "updated_at": updated_at,
-        "deleted_at": None,
-        "metadata": d.get("metadata") if isinstance(d.get("metadata"), dict) else {},
-    }
-    for key in SYMBIA_FIELDS:
-        row[key] = d.get(key)
-    return row
+def event_view(d: dict[str, Any], sender_is_agent: bool, pos: int | None) -> MessageView:
+    """The message a `ChatMessageReceived` event announces, as the store would read it.
+
+    A Symbia send puts every field of its details row in the event (only
+    those set beyond the defaults), so the row is rebuilt without a read;
+    a core message (`/ws`, MTChat) has no details, as in the store.
+    """
+    details = None
+    if isinstance(d.get("content_type"), str):
+        meta = d.get("metadata")
+        details = DetailRow(
+            d["content_type"],
+            str(d.get("sender_type") or ("agent" if sender_is_agent else "user")),
+            d.get("run_id"),
+            d.get("trace_id"),
+            d.get("priority"),
+            d.get("interruptible"),
+            d.get("preempted_by"),
+            json.dumps(meta) if isinstance(meta, dict) else "{}",
+            d.get("org_id"),
+        )
+    return MessageView(
+        str(d.get("message_id")),
+        str(d.get("conversation_id")),
+        str(d.get("sender_id")),
+        d.get("content") if isinstance(d.get("content"), str) else None,
+        str(d.get("type") or "text"),
+        d.get("reply_to_id") if isinstance(d.get("reply_to_id"), str) else None,
+        parse_iso(str(d.get("timestamp"))),
+        None,
+        None,
+        pos,
+        sender_is_agent,
+        details,
+    )
 
 
 class Translator:
@@ -146,7 +161,7 @@ class Translator:
             if d.get("deleted"):
                 return None
             sender_type, _ = await self.kind_of(str(d.get("sender_id")))
-            return "message:new", message_row(d, sender_type, sequence=seq), cid
+            return "message:new", message_row(event_view(d, sender_type == "agent", seq)), cid
         if kind == "chat/messages:ChatMessageEdited":
             return await self._updated(d, cid)
         if kind == "chat/messages:ChatMessageDeleted":
@@ -179,19 +194,15 @@ class Translator:
         return None
 
     async def _updated(self, d: dict[str, Any], cid: str | None) -> SymbiaEvent | None:
-        """An edit's event names only what changed: the rest of the row is read once."""
+        """An edit's event names only what changed: the row (its Symbia fields,
+        `sequence`) is the stored message's, with the text and time of this edit."""
         if d.get("deleted"):
             return None
-        stored = await self.node.stores.history.message(str(d.get("message_id")))
-        sender_type, _ = await self.kind_of(str(d.get("sender_id")))
-        base = dict(d)
-        if stored is not None:
-            base.setdefault("reply_to_id", stored.reply_to_id)
-            base["timestamp"] = iso(stored.created_at)
-        row = message_row(
-            base,
-            sender_type,
-            sequence=stored.pos if stored is not None else None,
-            updated_at=d.get("edited_at"),
-        )
-        return "message:updated", row, cid
+        view = await self.node.message_details.store.view(str(d.get("message_id")))
+        if view is None or view.deleted_at is not None:
+            return None
+        if isinstance(d.get("content"), str):
+            view.content = d["content"]
+        if isinstance(d.get("edited_at"), str):
+            view.edited_at = parse_iso(d["edited_at"])
+        return "message:updated", message_row(view), cid

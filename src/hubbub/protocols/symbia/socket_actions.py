@@ -1,41 +1,46 @@
-"""Spec 002's writing client events: `message:send`, `message:edit`,
-`message:delete`, `control:send`, on the core as it is today.
+"""Spec 002's writing client events on the Symbia core, the calls REST makes.
 
-Kept in this one module so that the Symbia core (its message fields and
-stream control, built beside this adapter) can be wired in here alone:
+Each event is the same core call as its REST route, so every rule holds on
+every transport (docs/symbia.md, "Core calls the real-time adapter shares"):
 
-- `message:send` commits a core text message (`Messages.send_text`, keyed
-  on the client's `id`, which makes a retry idempotent) and carries the
-  Symbia fields (`content_type`, `sender_type` from the account, `run_id`,
-  `trace_id`, `priority`, `interruptible`, `preempted_by`, `metadata`) in its
-  `ChatMessageReceived` event data, present only when set; the event becomes
-  `message:new` for every member's Symbia connections (`events.py`).
-- `message:edit` / `message:delete` are the core's (`Edits`): only the sender
-  may, and a message of a conversation the caller is not in does not exist.
-- `control:send` answers `{success: false}` until the core runs streams.
+- `join:conversation`: `conversation_details.role_of` (a participant, and a
+  conversation of one of the caller's tenants; else "Not a participant").
+- `message:send`: `message_details.send`, the body validated by REST's own
+  model (`SymbiaMessageIn`): every Symbia field stored, the client `id`
+  idempotent, `sender_type` from the account, the run's state enforced (a
+  paused, cancelled or preempted run refuses with REST's typed error), the
+  handshake's scope headers stored as REST stores a request's.
+- `message:edit` / `message:delete`: `edits.edit|delete` after `role_of`, as
+  the PATCH / DELETE routes (sender only, edit history kept). Sockets name
+  the message alone: its conversation is read from the store, and a message
+  of a conversation the caller is not in does not exist.
+- `control:send`: `message_details.control` (`SymbiaControlIn`), with REST's
+  role and capability checks; the ack's `control` is the control message.
 
-Every function returns the ack (`{success, ...}`); refusals are typed errors
-that the caller (`sockets.py`) turns into `{success: false, error, code}`.
+Acks carry the rows REST returns (`rows.message_row`). Refusals are typed
+errors, with field paths under `$.data` (the socket frame's payload), that
+the caller (`sockets.py`) turns into `{success: false, error, code}`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-import msgspec
+from pydantic import BaseModel
+from pydantic import ValidationError as ModelInvalid
 
-from hubbub.clock import iso
 from hubbub.core.context import Caller
-from hubbub.errors import NotFound, Unavailable, ValidationFailed
-from hubbub.protocols.symbia.events import message_row
+from hubbub.core.ports.conversation_details import Scoping
+from hubbub.errors import Forbidden, HubbubError, NotFound, ValidationFailed
+from hubbub.protocols.symbia.deps import check_id
+from hubbub.protocols.symbia.models import SymbiaControlIn, SymbiaEditIn, SymbiaMessageIn
+from hubbub.protocols.symbia.rows import message_row
 from hubbub.runtime import Node
 
-__all__ = ["CONTENT_TYPES", "PRIORITIES", "control", "delete", "edit", "send"]
+__all__ = ["control", "delete", "edit", "join", "message_id_of", "send"]
 
-CONTENT_TYPES = ("text/plain", "text/markdown", "application/json")
-PRIORITIES = ("low", "normal", "high", "critical")
-MAX_ID = 128
-MAX_METADATA = 16 * 1024
+M = TypeVar("M", bound=BaseModel)
+MAX_ID = 64
 
 
 def _obj(data: object) -> dict[str, Any]:
@@ -44,127 +49,131 @@ def _obj(data: object) -> dict[str, Any]:
     return data
 
 
-def _str(d: dict[str, Any], key: str, *, required: bool = False, limit: int = MAX_ID) -> str | None:
+def _id(d: dict[str, Any], key: str, what: str) -> str:
     value = d.get(key)
-    if value is None:
-        if required:
-            raise ValidationFailed("required", path=f"$.data.{key}")
-        return None
-    if not isinstance(value, str) or not value or len(value) > limit:
-        raise ValidationFailed(f"a string of 1-{limit} characters expected", path=f"$.data.{key}")
-    return value
+    if not isinstance(value, str) or not value or len(value) > MAX_ID:
+        raise ValidationFailed("an id expected", path=f"$.data.{key}")
+    return check_id(value, what)
 
 
-def message_id_of(data: object, key: str = "messageId") -> str:
+def conversation_id_of(data: object) -> str:
+    """A bare string id (Symbia's clients), or `{conversationId}`."""
+    if isinstance(data, str):
+        data = {"conversationId": data}
+    return _id(_obj(data), "conversationId", "Conversation")
+
+
+def message_id_of(data: object) -> str:
     """A bare string id, or `{messageId}` (clients send either)."""
     if isinstance(data, str):
-        data = {key: data}
-    mid = _str(_obj(data), key, required=True, limit=64)
-    assert mid is not None
-    return mid
+        data = {"messageId": data}
+    return _id(_obj(data), "messageId", "Message")
 
 
-def _symbia_fields(d: dict[str, Any], sender_type: str) -> dict[str, Any]:
-    content_type = d.get("contentType") or "text/plain"
-    if content_type not in CONTENT_TYPES:
-        raise ValidationFailed(
-            f"must be one of {', '.join(CONTENT_TYPES)}", path="$.data.contentType"
-        )
-    extra: dict[str, Any] = {"content_type": content_type, "sender_type": sender_type}
-    for wire, key in (
-        ("runId", "run_id"),
-        ("traceId", "trace_id"),
-        ("preemptedBy", "preempted_by"),
-    ):
-        if (value := _str(d, wire)) is not None:
-            extra[key] = value
-    priority = d.get("priority")
-    if priority is not None:
-        if priority not in PRIORITIES:
-            raise ValidationFailed(
-                f"must be one of {', '.join(PRIORITIES)}", path="$.data.priority"
-            )
-        extra["priority"] = priority
-    interruptible = d.get("interruptible")
-    if interruptible is not None:
-        if not isinstance(interruptible, bool):
-            raise ValidationFailed("a boolean expected", path="$.data.interruptible")
-        extra["interruptible"] = interruptible
-    metadata = d.get("metadata")
-    if metadata is not None:
-        if not isinstance(metadata, dict):
-            raise ValidationFailed("an object expected", path="$.data.metadata")
-        if len(msgspec.json.encode(metadata)) > MAX_METADATA:
-            raise ValidationFailed(f"at most {MAX_METADATA} bytes", path="$.data.metadata")
-        extra["metadata"] = metadata
-    return extra
+def _body(model: type[M], d: dict[str, Any], *skip: str) -> M:
+    """The frame's payload checked by the REST route's own body model."""
+    try:
+        return model.model_validate({k: v for k, v in d.items() if k not in skip})
+    except ModelInvalid as exc:
+        errors = exc.errors()
+        loc = ".".join(str(p) for p in errors[0]["loc"]) if errors else ""
+        msg = errors[0]["msg"] if errors else "invalid"
+        raise ValidationFailed(msg, path="$.data." + loc if loc else "$.data") from None
 
 
-async def send(node: Node, caller: Caller, sender_type: str, data: object) -> dict[str, Any]:
+def _framed(exc: HubbubError) -> HubbubError:
+    """A core error's field path (`$.content`) as the frame's (`$.data.content`)."""
+    if exc.path and exc.path.startswith("$.") and not exc.path.startswith(("$.data", "$.headers")):
+        exc.path = "$.data." + exc.path[2:]
+    return exc
+
+
+async def join(node: Node, caller: Caller, data: object) -> str:
+    cid = conversation_id_of(data)
+    await node.conversation_details.role_of(caller, cid)
+    return cid
+
+
+async def send(node: Node, caller: Caller, scope: Scoping, data: object) -> dict[str, Any]:
     d = _obj(data)
-    cid = _str(d, "conversationId", required=True, limit=64)
-    assert cid is not None
-    content = d.get("content")
-    if not isinstance(content, str) or not content:
-        raise ValidationFailed("a non-empty string expected", path="$.data.content")
-    reply_to = _str(d, "replyTo", limit=64)
-    client_id = _str(d, "id")
-    extra = _symbia_fields(d, sender_type)
-    sent = await node.messages.send_text(
-        caller, cid, content, "text", client_id, False, None, extra, reply_to=reply_to
-    )
-    stored = await node.stores.history.message(sent["message_id"])
-    event_data = {
-        **extra,
-        "message_id": sent["message_id"],
-        "conversation_id": cid,
-        "sender_id": caller.user_id,
-        "content": stored.content if stored is not None else content,
-        "timestamp": sent["timestamp"],
-        "reply_to_id": stored.reply_to_id if stored is not None else reply_to,
-    }
-    seq = stored.pos if stored is not None else None
-    return {"success": True, "message": message_row(event_data, sender_type, sequence=seq)}
+    cid = conversation_id_of(d)
+    body = _body(SymbiaMessageIn, d, "conversationId")
+    try:
+        view = await node.message_details.send(
+            caller,
+            cid,
+            content=body.content,
+            content_type=body.contentType,
+            client_id=body.id,
+            reply_to=body.replyTo,
+            metadata=body.metadata,
+            run_id=body.runId,
+            trace_id=body.traceId,
+            priority=body.priority,
+            interruptible=body.interruptible,
+            preempted_by=body.preemptedBy,
+            scope=scope,
+        )
+    except HubbubError as exc:
+        raise _framed(exc) from None
+    return {"success": True, "message": message_row(view)}
 
 
-async def edit(node: Node, caller: Caller, sender_type: str, data: object) -> dict[str, Any]:
+async def _own_conversation(node: Node, caller: Caller, d: dict[str, Any], mid: str) -> str:
+    """The message's conversation, if the caller is in it; else the message does not exist."""
+    view = await node.message_details.store.view(mid)
+    if view is None or view.deleted_at is not None:
+        raise NotFound("message not found")
+    if "conversationId" in d and conversation_id_of(d) != view.conversation_id:
+        raise NotFound("message not found")
+    try:
+        await node.conversation_details.role_of(caller, view.conversation_id)
+    except (Forbidden, NotFound):
+        raise NotFound("message not found") from None
+    return view.conversation_id
+
+
+async def edit(node: Node, caller: Caller, data: object) -> dict[str, Any]:
     d = _obj(data)
     mid = message_id_of(d)
-    content = d.get("content")
-    if not isinstance(content, str) or not content:
-        raise ValidationFailed("a non-empty string expected", path="$.data.content")
-    found = await node.history.find(caller.user_id, mid)
-    msg = await node.edits.edit(caller, found.conversation_id, mid, content)
-    event_data = {
-        "message_id": msg.id,
-        "conversation_id": msg.conversation_id,
-        "sender_id": msg.sender_id,
-        "content": msg.content,
-        "type": msg.content_type,
-        "timestamp": iso(msg.created_at),
-        "reply_to_id": msg.reply_to_id,
-    }
-    row = message_row(
-        event_data,
-        sender_type,
-        sequence=msg.pos,
-        updated_at=iso(msg.edited_at) if msg.edited_at is not None else None,
-    )
-    return {"success": True, "message": row}
+    body = _body(SymbiaEditIn, d, "messageId", "conversationId")
+    cid = await _own_conversation(node, caller, d, mid)
+    try:
+        await node.edits.edit(caller, cid, mid, body.content)
+    except HubbubError as exc:
+        raise _framed(exc) from None
+    view = await node.message_details.store.view(mid)
+    if view is None:  # deleted meanwhile
+        raise NotFound("message not found")
+    return {"success": True, "message": message_row(view)}
 
 
 async def delete(node: Node, caller: Caller, data: object) -> dict[str, Any]:
-    mid = message_id_of(data)
-    found = await node.history.find(caller.user_id, mid)
-    await node.edits.delete(caller, found.conversation_id, mid)
+    d = {"messageId": data} if isinstance(data, str) else _obj(data)
+    mid = message_id_of(d)
+    cid = await _own_conversation(node, caller, d, mid)
+    await node.edits.delete(caller, cid, mid)
     return {"success": True}
 
 
-async def control(node: Node, caller: Caller, data: object) -> dict[str, Any]:
-    """Not until the core enforces runs: a relayed label would promise what is not kept."""
+async def control(node: Node, caller: Caller, scope: Scoping, data: object) -> dict[str, Any]:
     d = _obj(data)
-    cid = _str(d, "conversationId", required=True, limit=64)
-    assert cid is not None
-    if caller.user_id not in await node.conversations.members(cid):
-        raise NotFound("Not a participant")
-    raise Unavailable("stream control is not available on this server yet")
+    cid = conversation_id_of(d)
+    body = _body(SymbiaControlIn, d, "conversationId")
+    try:
+        view = await node.message_details.control(
+            caller,
+            cid,
+            event_name=body.event,
+            target=body.target.model_dump(exclude_none=True) if body.target else None,
+            reason=body.reason,
+            preempted_by=body.preemptedBy,
+            run_id=body.runId,
+            trace_id=body.traceId,
+            metadata=body.metadata,
+            priority=body.priority,
+            scope=scope,
+        )
+    except HubbubError as exc:
+        raise _framed(exc) from None
+    return {"success": True, "control": message_row(view)}

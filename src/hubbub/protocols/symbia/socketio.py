@@ -23,10 +23,15 @@ from typing import Any
 
 import socketio
 
-from hubbub.errors import HubbubError, Unauthorized
+from hubbub.errors import HubbubError, Unauthorized, ValidationFailed
 from hubbub.protocols.channels.endpoint import origin_allowed
 from hubbub.protocols.symbia.events import Translator
-from hubbub.protocols.symbia.handshake import AUTH_REQUIRED, Credentials, authenticate
+from hubbub.protocols.symbia.handshake import (
+    AUTH_REQUIRED,
+    Credentials,
+    authenticate,
+    scope_from,
+)
 from hubbub.protocols.symbia.sockets import CLIENT_EVENTS, SymbiaSocket
 from hubbub.runtime import Node
 
@@ -75,13 +80,16 @@ class SymbiaSocketIO:
         auth = auth if isinstance(auth, dict) else {}
         header = environ.get("HTTP_AUTHORIZATION")
         bearer = header[7:] if isinstance(header, str) and header[:7].lower() == "bearer " else None
-        creds = Credentials(
-            token=auth.get("token") or bearer,
-            api_key=auth.get("apiKey") or environ.get("HTTP_X_API_KEY"),
-            cookie_header=environ.get("HTTP_COOKIE"),
-        )
         try:
+            creds = Credentials(
+                token=auth.get("token") or bearer,
+                api_key=auth.get("apiKey") or environ.get("HTTP_X_API_KEY"),
+                cookie_header=environ.get("HTTP_COOKIE"),
+                scope=scope_from(lambda h: environ.get("HTTP_" + h.upper().replace("-", "_"))),
+            )
             who = await authenticate(self.node, creds)
+        except ValidationFailed as exc:  # a scope header: named, as REST names it
+            raise socketio.exceptions.ConnectionRefusedError(exc.message, exc.path) from None
         except Unauthorized:
             raise socketio.exceptions.ConnectionRefusedError(AUTH_REQUIRED) from None
         except HubbubError as exc:  # storage unavailable: the client retries later

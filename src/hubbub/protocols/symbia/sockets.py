@@ -12,7 +12,8 @@ in how an event reaches the client (`Emit`); everything else is here:
   its user is in: the core addresses each event to the members, so a room is
   membership itself, and a conversation joined later is heard at once.
   `leave:conversation` mutes one on this connection; `join:conversation`
-  (members only: `{success:false, error:'Not a participant'}`) unmutes it.
+  (participants of the caller's tenants only, REST's `role_of`:
+  `{success:false, error:'Not a participant'}`) unmutes it.
 - **Queue.** Outgoing events wait in a bounded queue (`send_queue_limit`);
   a client that does not read is cut off as a slow consumer, like on `/ws`.
 - **Limits.** Client events share `/ws`'s per-connection rate limit (one
@@ -60,6 +61,8 @@ CLIENT_EVENTS = (
 )
 WRITES = frozenset(CLIENT_EVENTS) - {"join:conversation", "leave:conversation"}
 MAX_ROOMS_ANNOUNCED = 1000
+# The core's words for "not in that conversation" (or it does not exist for you).
+NOT_PARTICIPANT = frozenset({"conversation not found", "not a participant in this conversation"})
 MAX_MUTED = 1000
 
 
@@ -102,17 +105,18 @@ class SymbiaSocket:
         self.node = node
         self.translator = translator
         self.who = who
-        self.user_id = who.info.user_id
-        self.token_hash = who.info.token_hash
+        base = who.caller
+        self.user_id = base.user_id
+        self.token_hash = base.token_hash
         self.transport = transport
         self.trace = trace
         self.caller = Caller(
-            who.info.user_id,
-            who.info.device_id,
+            base.user_id,
+            base.device_id,
             None,  # Symbia tells the sender's own connections too (`message:new`)
-            who.info.token_hash,
-            who.info.kind,
-            who.info.read_only,
+            base.token_hash,
+            base.kind,
+            base.read_only,
             session_id=self.id,
             trace_parent=trace,
         )
@@ -273,9 +277,7 @@ class SymbiaSocket:
     async def _run(self, event: str, data: Any) -> dict[str, Any]:
         node, caller = self.node, self.caller
         if event == "join:conversation":
-            cid = _conversation_id(data)
-            if self.user_id not in await node.conversations.members(cid):
-                return {"success": False, "error": "Not a participant", "code": "not_found"}
+            cid = await socket_actions.join(node, caller, data)
             self.muted.discard(cid)
             return {"success": True}
         if event == "leave:conversation":
@@ -298,20 +300,20 @@ class SymbiaSocket:
             status = data.get("status") if isinstance(data, dict) else data
             await node.presence.set_status(caller, status if isinstance(status, str) else "")
             return {"success": True, "status": status}
-        user_type = self.who.user_type
+        scope = self.who.scope
         if event == "message:send":
-            return await socket_actions.send(node, caller, user_type, data)
+            return await socket_actions.send(node, caller, scope, data)
         if event == "message:edit":
-            return await socket_actions.edit(node, caller, user_type, data)
+            return await socket_actions.edit(node, caller, data)
         if event == "message:delete":
             return await socket_actions.delete(node, caller, data)
-        return await socket_actions.control(node, caller, data)
+        return await socket_actions.control(node, caller, scope, data)
 
 
 def refusal(exc: HubbubError) -> dict[str, Any]:
     """A typed error as an ack; Symbia's own wording where its clients expect one."""
     error = exc.message
-    if isinstance(exc, NotFound) and exc.message == "conversation not found":
+    if exc.message.lower() in NOT_PARTICIPANT:
         error = "Not a participant"
     elif isinstance(exc, NotFound) and exc.message == "message not found":
         error = "Message not found"

@@ -25,10 +25,15 @@ import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from hubbub.credentials import bearer_token
-from hubbub.errors import HubbubError, Unauthorized
+from hubbub.errors import HubbubError, Unauthorized, ValidationFailed
 from hubbub.protocols.channels.endpoint import origin_allowed
 from hubbub.protocols.symbia.events import Translator
-from hubbub.protocols.symbia.handshake import AUTH_REQUIRED, Credentials, authenticate
+from hubbub.protocols.symbia.handshake import (
+    AUTH_REQUIRED,
+    Credentials,
+    authenticate,
+    scope_from,
+)
 from hubbub.protocols.symbia.sockets import SymbiaSocket
 from hubbub.runtime import Node
 
@@ -53,14 +58,21 @@ async def serve_api_ws(node: Node, translator: Translator, ws: WebSocket) -> Non
         await ws.close(4403, "origin not allowed")
         return
     q = ws.query_params
-    creds = Credentials(
-        token=bearer_token(ws.headers.get("authorization")) or q.get("token"),
-        api_key=ws.headers.get("x-api-key") or q.get("apiKey"),
-        cookie_header=ws.headers.get("cookie"),
-    )
     await ws.accept()
     try:
+        creds = Credentials(
+            token=bearer_token(ws.headers.get("authorization")) or q.get("token"),
+            api_key=ws.headers.get("x-api-key") or q.get("apiKey"),
+            cookie_header=ws.headers.get("cookie"),
+            scope=scope_from(ws.headers.get),
+        )
         who = await authenticate(node, creds)
+    except ValidationFailed as exc:  # a scope header: named, as REST names it
+        with contextlib.suppress(Exception):
+            refused: dict[str, object] = {"message": exc.message, "path": exc.path}
+            await ws.send_text(_encode({"event": "connect_error", "data": refused}).decode())
+            await ws.close(4400, "bad scope header")
+        return
     except HubbubError as exc:
         if not isinstance(exc, Unauthorized):  # storage unavailable: retry later
             with contextlib.suppress(Exception):
