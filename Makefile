@@ -22,9 +22,15 @@ lint: $(VENV)/.installed
 
 # The integration suite runs twice: on embedded SQLite, then on PostgreSQL + NATS
 # (skipped when they are unreachable, failed when HUBBUB_REQUIRE_SERVICES=1).
+# pytest-xdist runs TEST_WORKERS processes (`make test TEST_WORKERS=0` for one),
+# each given whole test files (--dist loadfile), so a module's server fixtures
+# start once; every worker has its own session server, data directories,
+# PostgreSQL database and NATS prefix (tests/conftest.py).
+TEST_WORKERS ?= 2
+XDIST := -n $(TEST_WORKERS) --dist loadfile
 test: lint
-	$(BIN)/pytest -q
-	HUBBUB_TEST_BACKEND=postgres-nats $(BIN)/pytest -q tests/integration
+	$(BIN)/pytest -q $(XDIST)
+	HUBBUB_TEST_BACKEND=postgres-nats $(BIN)/pytest -q $(XDIST) tests/integration
 
 # Long reliability runs; regenerates docs/reliability.md from their figures. The
 # 10^6-input fuzz (~45 min) runs beside the rest (~50 min with the 30-min soak).

@@ -26,6 +26,30 @@ NATS_URL = os.environ.get("HUBBUB_TEST_NATS", "nats://127.0.0.1:4222")
 
 BACKEND = os.environ.get("HUBBUB_TEST_BACKEND", "sqlite")
 
+# The longest test files (measured with --durations), longest first. Under
+# pytest-xdist (`make test`: --dist loadfile) a worker takes whole files in
+# collection order, so one of these collected late would run alone at the end
+# while the other worker idles; first, they overlap with everything else.
+LONGEST_FIRST = (
+    "tests/reliability/test_schemathesis.py",
+    "tests/integration/test_operators.py",
+    "tests/web/test_browser.py",
+    "tests/test_bench_smoke.py",
+    "tests/reliability/test_authz_matrix.py",
+    "tests/integration/test_durability.py",
+    "tests/integration/test_operator_cli_offline.py",
+    "tests/integration/test_chat_events.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On xdist workers only: `LONGEST_FIRST` files first, the rest in their order
+    (a stable sort by file, so each file's tests stay together and in order)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
+
 
 @pytest.fixture(scope="session", autouse=True)
 def backend(request: pytest.FixtureRequest) -> str:

@@ -39,7 +39,7 @@ async def setup(tmp_path: Path) -> AsyncIterator[tuple[Accounts, ManualClock]]:
     clock = ManualClock()
     store = SqlStores.build(engine, writer, clock.now_ms)
     accounts = Accounts(
-        store.accounts, Publisher(InProcessBus()), clock, time_cost=1, memory_kib=8192
+        store.accounts, Publisher(InProcessBus()), clock, time_cost=1, memory_kib=64
     )
     yield accounts, clock
     await accounts.close()

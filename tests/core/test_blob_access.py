@@ -29,7 +29,7 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(
         data_dir=tmp_path,
         argon2_time_cost=1,
-        argon2_memory_kib=8192,
+        argon2_memory_kib=64,
         registration="open",
         blob_url_ttl_s=60,
         chat_events_relay=False,

@@ -74,7 +74,7 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     st = SqlStores.build(engine, writer, clock.now_ms)
     throttle = Throttle(st.throttle, clock, POLICY)
     accounts = Accounts(
-        st.accounts, Publisher(InProcessBus()), clock, time_cost=1, memory_kib=8192,
+        st.accounts, Publisher(InProcessBus()), clock, time_cost=1, memory_kib=64,
         throttle=throttle,
     )  # fmt: skip
     audit = Audit(st.audit, clock)

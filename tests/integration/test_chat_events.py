@@ -70,7 +70,7 @@ async def inproc(tmp_path: Path) -> AsyncIterator[InProc]:
         port=0,
         data_dir=tmp_path / "data",
         argon2_time_cost=1,
-        argon2_memory_kib=8192,
+        argon2_memory_kib=64,
         rate_per_second=5,
         rate_burst=40,
         chat_events_namespace="ns-test",
