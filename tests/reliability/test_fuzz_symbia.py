@@ -48,6 +48,7 @@ from tests.support import Api, ServerProcess
 TOTAL = int(os.environ.get("HUBBUB_FUZZ_INPUTS", "0")) or scale(400, 50_000)
 BATCH = 25
 MAX_FRAME = 64 * 1024
+SEND_LIMIT = 4 * MAX_FRAME  # above this the WebSocket layer closes the connection (1009)
 EVENTS = sorted({*CLIENT_EVENTS, "message:new", "ack", "", "JOIN:CONVERSATION", "stream.pause"})
 
 any_value = weighted((12, json_values), (1, specials))
@@ -137,6 +138,8 @@ def event_payload(draw: st.DrawFn) -> tuple[str, Any]:
 def _readable(text: str, ref: str) -> bool:
     """Whether the server can read the frame's id: JSON it decodes (not
     `1e999`), an object whose `id` survived the mutations."""
+    if text.count("[") + text.count("{") > 200:
+        return False  # deep enough that the server's stack may refuse it (ref null)
     try:
         frame = msgspec.json.decode(text, type=dict[str, Any])
     except (msgspec.DecodeError, RecursionError):
@@ -254,9 +257,13 @@ def test_symbia_client_event_fuzz(tmp_path: Path, figure: Figure) -> None:
         texts_by_ref: dict[str, str] = {}
         all_sent: list[str] = []
         untagged = 0
+        skipped = 0
         for item in batch:
             ref = next(refs)
             text, tagged = item.render(ref)
+            if len(text.encode("utf-8", errors="surrogatepass")) > SEND_LIMIT:
+                skipped += 1
+                continue
             if tagged:
                 expect_refs.append(ref)
                 texts_by_ref[ref] = text
@@ -280,7 +287,7 @@ def test_symbia_client_event_fuzz(tmp_path: Path, figure: Figure) -> None:
         assert ack["code"] == "bad_frame", ack
         acks = [d for n, d in ws.received[mark:] if n == "ack"][:-1]  # the probe's is last
         frames = [f for r, f in ws.acks.items() if r in set(expect_refs)]
-        assert len(acks) == len(batch), (len(acks), len(batch))
+        assert len(acks) == len(batch) - skipped, (len(acks), len(batch), skipped)
         missing = [texts_by_ref[r][:300] for r in expect_refs if r not in ws.acks]
         assert len(frames) == len(expect_refs), missing  # each tagged frame: its own ack
         bad = [a for a in acks if not typed(a)]
@@ -289,7 +296,7 @@ def test_symbia_client_event_fuzz(tmp_path: Path, figure: Figure) -> None:
             key = "ok" if a["success"] else a["code"]
             tally.codes[key] = tally.codes.get(key, 0) + 1
         tally.ok += sum(1 for a in acks if a["success"])
-        tally.inputs += len(batch)
+        tally.inputs += len(batch) - skipped
         assert untagged <= len(batch)
 
     async def socketio_round(cases: list[tuple[str, Any]]) -> None:
@@ -299,12 +306,14 @@ def test_symbia_client_event_fuzz(tmp_path: Path, figure: Figure) -> None:
                 continue  # engine.io drops a connection over its buffer: not an event's answer
             try:
                 data = msgspec.json.decode(raw)  # plain JSON types for python-socketio
-            except (msgspec.DecodeError, RecursionError):
+            except (ValueError, RecursionError):  # DecodeError, invalid UTF-8 in a Raw
                 continue  # not JSON a Socket.IO client can send (1e999, too deep)
             try:
                 ack = await asyncio.wait_for(sio.client.call(event, data, timeout=30), 40)
             except RecursionError:
                 continue  # nested past the Python client's json (the server is not reached)
+            except TimeoutError as exc:
+                raise AssertionError(f"no ack for {event} {data!r:.300}") from exc
             assert typed(ack), (event, data, ack)
             tally.inputs += 1
 
