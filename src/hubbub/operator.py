@@ -191,17 +191,15 @@ async def _dispatch(c: Console, ns: argparse.Namespace, password: str) -> None:
             "a server admin"
         )
     elif ns.command == "user":
-        user, _ = await c.accounts.create_account(
+        user = await c.admin.create_user(
+            None,
             ns.username,
             password,
-            ns.display_name,
+            display_name=ns.display_name,
             email=ns.email,
-            session=False,
             admin=ns.admin,
             agent=ns.agent,
-        )
-        await c.audit.record(
-            "user.create", target=user.id, via="cli", admin=user.is_admin, agent=user.is_agent
+            via="cli",
         )
         print(user.id)
     elif ns.command == "registration-token":

@@ -155,6 +155,76 @@ async def test_cli_creates_users_admins_keys_and_tokens_while_the_server_runs(
     assert me2.status_code == 200 and me2.json()["username"] == name
 
 
+async def test_admin_creates_users_and_agents_over_rest(
+    ops: ServerProcess, http: httpx.AsyncClient, secrets_seen: set[str]
+) -> None:
+    """`POST /v1/admin/users` is `hubbub user create` over REST: no
+    registration token, 201 with the admin row; an agent may have no
+    password and then signs in only with an API key."""
+    aid, admin = await admin_token(http, secrets_seen)
+    name = "made" + secrets.token_hex(4)
+    body = {"username": name, "password": PW, "display_name": "Made", "email": f"{name}@x.test"}
+    r = await http.post("/v1/admin/users", json=body, headers=auth(admin))
+    assert r.status_code == 201, r.text
+    row = r.json()
+    assert row["username"] == name and row["display_name"] == "Made"
+    assert row["is_agent"] is False and row["is_admin"] is False and "token" not in row
+    assert (await http.get(f"/v1/admin/users/{row['user_id']}", headers=auth(admin))).json() == row
+    signed = await login(http, name)
+    assert signed.status_code == 200 and signed.json()["user_id"] == row["user_id"]
+    secrets_seen.add(signed.json()["token"])
+
+    bot = "agent" + secrets.token_hex(4)
+    r = await http.post(
+        "/v1/admin/users", json={"username": bot, "agent": True}, headers=auth(admin)
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["is_agent"] is True
+    bot_id = r.json()["user_id"]
+    for guess in (PW, "", "!agent"):
+        assert (await login(http, bot, password=guess)).status_code in (401, 422)
+    key = (await hubbub_cli(ops, "api-key", "create", bot, "--name", "bot")).strip()
+    secrets_seen.add(key)
+    me = await http.get(f"/v1/users/{bot_id}", headers={"X-API-Key": key})
+    assert me.status_code == 200 and me.json()["username"] == bot
+
+    again = await http.post("/v1/admin/users", json=body, headers=auth(admin))
+    assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
+    bad: list[tuple[dict[str, Any], str]] = [
+        ({"username": "x"}, "$.username"),
+        ({"username": "no password" + secrets.token_hex(2)}, "$.username"),
+        ({"username": "nopw" + secrets.token_hex(3)}, "$.password"),
+        ({"username": "short" + secrets.token_hex(3), "password": "2short"}, "$.password"),
+        ({"username": "mail" + secrets.token_hex(3), "password": PW, "email": "no"}, "$.email"),
+    ]
+    for payload, path in bad:
+        r = await http.post("/v1/admin/users", json=payload, headers=auth(admin))
+        assert r.status_code == 422, (payload, r.text)
+        assert r.json()["error"]["path"] == path, (payload, r.text)
+    wrong_type = await http.post(
+        "/v1/admin/users", json={"username": name, "agent": "maybe"}, headers=auth(admin)
+    )
+    assert wrong_type.status_code == 422 and "agent" in wrong_type.json()["error"]["path"]
+
+    _uid, plain, _ = await member(http, admin, secrets_seen)
+    refused = await http.post(
+        "/v1/admin/users",
+        json={"username": "sneaky" + secrets.token_hex(3), "agent": True},
+        headers=auth(plain),
+    )
+    assert refused.status_code == 403
+    listed = await http.get("/v1/admin/users", params={"q": "sneaky"}, headers=auth(admin))
+    assert listed.json()["users"] == []
+
+    audit = await http.get(
+        "/v1/admin/audit", params={"action": "user.create", "actor_id": aid}, headers=auth(admin)
+    )
+    made = {e["target_id"]: e for e in audit.json()["entries"]}
+    assert made[row["user_id"]]["detail"] == {"via": "rest", "admin": False, "agent": False}
+    assert made[bot_id]["detail"]["agent"] is True and made[bot_id]["address"] == "127.0.0.1"
+    assert PW not in json.dumps(audit.json())
+
+
 async def test_admin_deactivates_everywhere_then_reactivates(
     ops: ServerProcess, http: httpx.AsyncClient, secrets_seen: set[str]
 ) -> None:

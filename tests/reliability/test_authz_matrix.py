@@ -840,6 +840,7 @@ def uncovered_surfaces() -> list[str]:
 
 ADMIN_ROUTES: tuple[tuple[str, str, Any], ...] = (
     ("GET", "/v1/admin/users", None),
+    ("POST", "/v1/admin/users", {"username": "adm-made-" + secrets.token_hex(4), "agent": True}),
     ("GET", "/v1/admin/users/{T}", None),
     ("POST", "/v1/admin/users/{T}/deactivate", None),
     ("POST", "/v1/admin/users/{T}/reactivate", None),

@@ -70,6 +70,9 @@ def normalise_phone(raw: str) -> str:
     return str(phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164))
 
 
+NO_PASSWORD = "!agent"  # an agent made without a password: API keys only
+
+
 def _check_password(password: str, path: str) -> None:
     if not 8 <= len(password) <= 1024:
         raise ValidationFailed("password must be 8-1024 characters", path=path)
@@ -127,7 +130,7 @@ class Accounts:
     async def create_account(
         self,
         username: str,
-        password: str,
+        password: str | None,
         display_name: str | None = None,
         phone: str | None = None,
         email: str | None = None,
@@ -145,19 +148,31 @@ class Accounts:
         `bootstrap`: allowed only while the server has no account; that first
         account becomes the admin. Both are checked in the transaction that
         inserts the user.
+        `password=None` (agents only): the account has no password and signs
+        in only with API keys (`NO_PASSWORD` is no argon2 hash, so no
+        password ever verifies against it).
         """
         if not _USERNAME.match(username):
             raise ValidationFailed(
                 "username must be 3-32 of letters, digits, '_', '.', '-'", path="$.username"
             )
-        _check_password(password, "$.password")
+        if password is not None:
+            _check_password(password, "$.password")
+        elif not agent:
+            raise ValidationFailed(
+                "password is required (only agents may have none)", path="$.password"
+            )
         if display_name is not None and len(display_name) > 128:
             raise ValidationFailed("display_name is at most 128 characters", path="$.display_name")
         if email is not None and not _EMAIL.match(email):
             raise ValidationFailed("email is not valid", path="$.email")
         device = check_device_id(device_id)
         phone_e164 = normalise_phone(phone) if phone else None
-        pw_hash = await asyncio.to_thread(self._hasher.hash, password)
+        pw_hash = (
+            await asyncio.to_thread(self._hasher.hash, password)
+            if password is not None
+            else NO_PASSWORD
+        )
         now = self.clock.now_ms()
         user = User(
             id=new_id(),

@@ -82,6 +82,44 @@ class Admin:
 
     # -- users -------------------------------------------------------------------
 
+    async def create_user(
+        self,
+        actor: Caller | None,
+        username: str,
+        password: str | None,
+        *,
+        display_name: str | None = None,
+        email: str | None = None,
+        admin: bool = False,
+        agent: bool = False,
+        via: str = "rest",
+        address: str | None = None,
+    ) -> User:
+        """An account made by an admin (REST) or the operator (`hubbub user
+        create`): no registration token, no session. An agent may have no
+        password: it then signs in only with API keys. Audited as
+        `user.create`, without the password."""
+        by = await self._check(actor)
+        user, _ = await self.accounts.create_account(
+            username,
+            password,
+            display_name,
+            email=email,
+            session=False,
+            admin=admin,
+            agent=agent,
+        )
+        await self.audit.record(
+            "user.create",
+            actor=by,
+            target=user.id,
+            address=address,
+            via=via,
+            admin=user.is_admin,
+            agent=user.is_agent,
+        )
+        return user
+
     async def list_users(
         self,
         actor: Caller | None,

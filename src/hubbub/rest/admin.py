@@ -44,6 +44,19 @@ class UserPage(BaseModel):
     next_after: str | None = Field(description="pass as `after` for the next page; null at the end")
 
 
+class NewUserBody(BaseModel):
+    username: str = Field(max_length=64, description="3-32 of letters, digits, '_', '.', '-'")
+    password: str | None = Field(
+        default=None,
+        max_length=1024,
+        description="8-1024 characters; may be left out for an agent, which then "
+        "signs in only with API keys",
+    )
+    display_name: str | None = Field(default=None, max_length=256)
+    email: str | None = Field(default=None, max_length=254)
+    agent: bool = Field(default=False, description="an account of kind agent (a bot)")
+
+
 class PasswordResetBody(BaseModel):
     new_password: str = Field(max_length=1024)
 
@@ -144,6 +157,25 @@ async def list_users(
     )
     nxt = users[-1].username if len(users) == limit else None
     return UserPage(users=[admin_user_out(u) for u in users], next_after=nxt)
+
+
+@router.post(
+    "/users", status_code=201, response_model=AdminUserOut, responses=responses(401, 403, 409, 422)
+)
+async def create_user(body: NewUserBody, request: Request, caller: AdminCaller) -> Any:
+    """Create an account, as `hubbub user create` does: no registration token
+    is spent and no session is opened. 409 when the username (or email) is
+    taken."""
+    user = await node_of(request).admin.create_user(
+        caller,
+        body.username,
+        body.password,
+        display_name=body.display_name,
+        email=body.email,
+        agent=body.agent,
+        address=client_ip(request),
+    )
+    return admin_user_out(user)
 
 
 @router.get("/users/{user_id}", response_model=AdminUserOut, responses=responses(*ERRS))

@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from hubbub.protocols.channels.asyncapi import build_asyncapi
 from hubbub.protocols.simplechat.asyncapi import build_simplechat_asyncapi
+from hubbub.protocols.symbia.asyncapi import build_symbia_asyncapi
 from hubbub.rest.deps import node_of
 
 __all__ = ["router"]
@@ -27,6 +28,8 @@ LLMS_TXT = """# hubbub
 - /docs/openapi.json: REST routes (accounts, devices, users, blocks, conversations)
 - /docs/asyncapi.json: every /ws channel and message, AsyncAPI 3.0
 - /docs/asyncapi-simplechat.json: the public room at / and /chat (spec 001), AsyncAPI 3.0
+- /docs/asyncapi-symbia.json: Symbia real time at /socket.io/ and /api/ws (spec 002),
+  every client event with its ack and every server event, AsyncAPI 3.0
 
 ## Quick start
 1. POST /v1/auth/register {"username","password"} -> {"user_id","token"}
@@ -131,6 +134,17 @@ async def asyncapi() -> JSONResponse:
 async def simplechat_asyncapi() -> JSONResponse:
     """Served whether or not the room is on: it documents the protocol, not this node."""
     return JSONResponse(_simplechat_asyncapi())
+
+
+@lru_cache(maxsize=1)
+def _symbia_asyncapi() -> dict[str, Any]:
+    return build_symbia_asyncapi()
+
+
+@router.get("/docs/asyncapi-symbia.json", include_in_schema=False)
+async def symbia_asyncapi() -> JSONResponse:
+    """Symbia's Socket.IO and `/api/ws` events (spec 002)."""
+    return JSONResponse(_symbia_asyncapi())
 
 
 @router.get("/docs/llms.txt", include_in_schema=False)

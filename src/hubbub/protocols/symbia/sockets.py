@@ -273,6 +273,8 @@ class SymbiaSocket:
             return await self._run(event, data)
         except HubbubError as exc:
             return refusal(exc)
+        except RecursionError:  # data nested past what a decoder or validator walks
+            return refusal(ValidationFailed("nested too deeply", path="$.data"))
 
     async def _run(self, event: str, data: Any) -> dict[str, Any]:
         node, caller = self.node, self.caller

@@ -109,7 +109,7 @@ async def serve_api_ws(node: Node, translator: Translator, ws: WebSocket) -> Non
                 continue
             try:
                 frame = _decode(raw)
-            except msgspec.DecodeError:
+            except (msgspec.DecodeError, RecursionError):  # nested past msgspec's depth
                 frame = {}
             event = frame.get("event")
             if not isinstance(event, str):
