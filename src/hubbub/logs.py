@@ -42,6 +42,22 @@ class _NoWireTrace(logging.Filter):
         return record.levelno > logging.DEBUG or not record.pathname.startswith(self.lib)
 
 
+class _NoQueryStrings(logging.Filter):
+    """uvicorn logs each WebSocket handshake at info level with its full path
+    (`"WebSocket /api/ws?token=..." [accepted]`), and a query string may carry
+    a credential (`?token=`, `?apiKey=`, a signature): only the path is kept."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(
+            isinstance(a, str) and "?" in a for a in record.args
+        ):
+            record.args = tuple(
+                a.split("?", 1)[0] + "?[redacted]" if isinstance(a, str) and "?" in a else a
+                for a in record.args
+            )
+        return True
+
+
 def setup_logging(fmt: str = "auto", level: str = "info") -> None:
     if fmt == "auto":
         fmt = "console" if sys.stderr.isatty() else "json"
@@ -75,6 +91,7 @@ def setup_logging(fmt: str = "auto", level: str = "info") -> None:
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.error").addFilter(_ClientInvalidUtf8())
     logging.getLogger("uvicorn.error").addFilter(_NoWireTrace())
+    logging.getLogger("uvicorn.error").addFilter(_NoQueryStrings())
     # Their debug/info output is every SQL statement with its parameters (content).
     for name in ("aiosqlite", "sqlalchemy"):
         logging.getLogger(name).setLevel(logging.WARNING)

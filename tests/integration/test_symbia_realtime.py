@@ -7,6 +7,7 @@ runs with an injected clock in tests/core/test_typing_status.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import uuid
 from collections.abc import Iterator
@@ -394,3 +395,23 @@ async def test_connections_are_chat_events_and_rate_limited(inproc: InProc) -> N
     await w.close()
     await next_event(sub, "userDisconnected", user_id=a[0])
     await api.aclose()
+
+
+async def test_a_token_in_the_query_string_never_reaches_the_log(
+    server: ServerProcess, api: Api
+) -> None:
+    """uvicorn logs every WebSocket handshake with its path: the query string
+    (`?token=`, which browsers must use) is redacted before it is written."""
+    ((_uid, token, _),) = await api.user(1)
+    marker = secrets.token_hex(8)
+    w = await ApiWs.open(server, f"token={token}&probe={marker}")
+    await w.close()
+
+    def logged() -> str:
+        return server.log_path.read_text(errors="replace")
+
+    deadline = asyncio.get_running_loop().time() + 10
+    while "/api/ws?[redacted]" not in logged():  # the handshake's line, once written
+        assert asyncio.get_running_loop().time() < deadline, logged()[-2000:]
+        await asyncio.sleep(0.05)  # a poll interval, not a timing assumption
+    assert token not in logged() and marker not in logged()
