@@ -11,6 +11,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -38,6 +39,14 @@ def people(browser: Any, web_server: ServerProcess) -> Iterator[Callable[..., Pe
 def _rows(server: ServerProcess, sql: str, *args: object) -> list[tuple[Any, ...]]:
     with sqlite3.connect(f"file:{server.data_dir / 'hubbub.db'}?mode=ro", uri=True) as db:
         return list(db.execute(sql, args))
+
+
+def _eventually(check: Callable[[], bool], what: str, timeout: float = 15) -> None:
+    """Wait for a condition on what the server stored (a request still in flight)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)  # a poll interval, not a timing assumption
 
 
 def _group(person: Person, name: str, *members: str) -> None:
@@ -72,8 +81,11 @@ def test_voice_note_sticker_forward_and_mention(
     bob.page.evaluate("location.hash = '#/'")
     bob.expect(badge).to_be_hidden(timeout=WAIT)
     (bob_id,) = _rows(web_server, "SELECT id FROM users WHERE username = ?", bob.name)[0]
-    acked = _rows(web_server, "SELECT acked_at FROM mentions WHERE user_id = ?", bob_id)
-    assert len(acked) == 1 and acked[0][0] is not None
+    mentions = "SELECT acked_at FROM mentions WHERE user_id = ?"
+    assert len(_rows(web_server, mentions, bob_id)) == 1
+    _eventually(  # the badge goes at once; the acknowledgement is on its way
+        lambda: _rows(web_server, mentions, bob_id)[0][0] is not None, "mention never acked"
+    )
     bob.open_chat(crew)
 
     # A sticker from the picker: both see it drawn, labelled for screen readers.
@@ -294,7 +306,7 @@ def test_announcements_channels_and_administration(
     bob.expect(bp.get_by_role("button", name="Unsubscribe from News")).to_have_attribute(
         "aria-pressed", "true", timeout=WAIT
     )
-    assert acked() == 1
+    _eventually(lambda: acked() == 1, "announcement never acknowledged")
 
     # A post to the channel reaches him on the page, live.
     boss.expect(ap.locator("#post-channel")).to_have_count(1, timeout=WAIT)
