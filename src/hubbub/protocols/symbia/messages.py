@@ -89,19 +89,7 @@ async def send_message(
 ) -> dict[str, Any]:
     """A client `id` is an idempotency key: a retry answers the first message."""
     view = await node_of(request).message_details.send(
-        me.caller,
-        check_id(id),
-        content=body.content,
-        content_type=body.contentType,
-        client_id=body.id,
-        reply_to=body.replyTo,
-        metadata=body.metadata,
-        run_id=body.runId,
-        trace_id=body.traceId,
-        priority=body.priority,
-        interruptible=body.interruptible,
-        preempted_by=body.preemptedBy,
-        scope=scope,
+        me.caller, check_id(id), **body.core_args(), scope=scope
     )
     return message_row(view)
 
@@ -117,17 +105,7 @@ async def send_control(
     """A control event on run `runId` (required), committed as a message of
     content type `event`; its effect on the run is enforced (docs/symbia.md)."""
     view = await node_of(request).message_details.control(
-        me.caller,
-        check_id(id),
-        event_name=body.event,
-        target=body.target.model_dump(exclude_none=True) if body.target else None,
-        reason=body.reason,
-        preempted_by=body.preemptedBy,
-        run_id=body.runId,
-        trace_id=body.traceId,
-        metadata=body.metadata,
-        priority=body.priority,
-        scope=scope,
+        me.caller, check_id(id), **body.core_args(), scope=scope
     )
     return message_row(view)
 

@@ -138,6 +138,21 @@ class SymbiaMessageIn(Body):
     interruptible: bool | None = None
     preemptedBy: str | None = Field(default=None, max_length=64)
 
+    def core_args(self) -> dict[str, Any]:
+        """`MessageDetails.send`'s keywords, the same from REST and the sockets."""
+        return {
+            "content": self.content,
+            "content_type": self.contentType,
+            "client_id": self.id,
+            "reply_to": self.replyTo,
+            "metadata": self.metadata,
+            "run_id": self.runId,
+            "trace_id": self.traceId,
+            "priority": self.priority,
+            "interruptible": self.interruptible,
+            "preempted_by": self.preemptedBy,
+        }
+
 
 class SymbiaTarget(Body):
     model_config = ConfigDict(extra="allow")
@@ -164,6 +179,19 @@ class SymbiaControlIn(Body):
     priority: Priority | None = Field(
         default=None, description="hubbub: the new priority of `stream.priority`"
     )
+
+    def core_args(self) -> dict[str, Any]:
+        """`MessageDetails.control`'s keywords, the same from REST and the sockets."""
+        return {
+            "event_name": self.event,
+            "target": self.target.model_dump(exclude_none=True) if self.target else None,
+            "reason": self.reason,
+            "preempted_by": self.preemptedBy,
+            "run_id": self.runId,
+            "trace_id": self.traceId,
+            "metadata": self.metadata,
+            "priority": self.priority,
+        }
 
 
 class SymbiaEditIn(Body):

@@ -99,21 +99,7 @@ async def send(node: Node, caller: Caller, scope: Scoping, data: object) -> dict
     cid = conversation_id_of(d)
     body = _body(SymbiaMessageIn, d, "conversationId")
     try:
-        view = await node.message_details.send(
-            caller,
-            cid,
-            content=body.content,
-            content_type=body.contentType,
-            client_id=body.id,
-            reply_to=body.replyTo,
-            metadata=body.metadata,
-            run_id=body.runId,
-            trace_id=body.traceId,
-            priority=body.priority,
-            interruptible=body.interruptible,
-            preempted_by=body.preemptedBy,
-            scope=scope,
-        )
+        view = await node.message_details.send(caller, cid, **body.core_args(), scope=scope)
     except HubbubError as exc:
         raise _framed(exc) from None
     return {"success": True, "message": message_row(view)}
@@ -161,19 +147,7 @@ async def control(node: Node, caller: Caller, scope: Scoping, data: object) -> d
     cid = conversation_id_of(d)
     body = _body(SymbiaControlIn, d, "conversationId")
     try:
-        view = await node.message_details.control(
-            caller,
-            cid,
-            event_name=body.event,
-            target=body.target.model_dump(exclude_none=True) if body.target else None,
-            reason=body.reason,
-            preempted_by=body.preemptedBy,
-            run_id=body.runId,
-            trace_id=body.traceId,
-            metadata=body.metadata,
-            priority=body.priority,
-            scope=scope,
-        )
+        view = await node.message_details.control(caller, cid, **body.core_args(), scope=scope)
     except HubbubError as exc:
         raise _framed(exc) from None
     return {"success": True, "control": message_row(view)}
