@@ -30,6 +30,7 @@ from hubbub.rest import (
     blocks,
     broadcasts,
     conversations,
+    group_members,
     ops,
     totp,
     webclient,
@@ -137,6 +138,7 @@ def create_app(settings: Settings, node: Node | None = None) -> FastAPI:
     app.include_router(blobs.router)
     app.include_router(broadcasts.router)
     app.include_router(conversations.router)
+    app.include_router(group_members.router)
     app.include_router(ops.router)
     app.include_router(webclient.router)
     app.add_api_websocket_route("/ws", ws_endpoint)

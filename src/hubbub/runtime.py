@@ -37,6 +37,7 @@ from hubbub.core.edits import Edits
 from hubbub.core.external_users import ExternalUsers
 from hubbub.core.forwards import Forwards
 from hubbub.core.group_events import REMINDER_TIMER, GroupEvents
+from hubbub.core.group_members import GroupMembers
 from hubbub.core.groups import Groups
 from hubbub.core.heartbeats import Heartbeats
 from hubbub.core.history import History
@@ -289,6 +290,14 @@ class Node:
             st.accounts,
             self.publisher,
             self.clock,
+        )
+        self.group_members = GroupMembers(
+            st.conversations,
+            st.accounts,
+            self.accounts,
+            st.blocks,
+            self.conversations,
+            self.conversation_details,
         )
         self.message_details = MessageDetails(
             st.message_details,

@@ -273,18 +273,34 @@ class ConversationDetails:
         return await self.add_checked(conversation_id, user_id, "member")
 
     async def add_checked(self, conversation_id: str, user_id: str, role: str) -> ParticipantRow:
+        return (await self.admit(conversation_id, user_id, role))[0]
+
+    async def admit(
+        self,
+        conversation_id: str,
+        user_id: str,
+        role: str,
+        *,
+        by: str | None = None,
+        path: str = "$.userId",
+    ) -> tuple[ParticipantRow, bool]:
+        """Add a known user (of the conversation's tenant, if it has one); True if new.
+
+        `by` (who added them) goes into the event; `path` names the field
+        an unknown user is reported against in the caller's protocol.
+        """
         if role not in ROLES:
             raise ValidationFailed("must be owner, admin or member", path="$.role")
         row = await self.store.get(conversation_id)
         if row is None:
             raise NotFound("Conversation not found")
         if not await self.users.existing_users([user_id]):
-            raise NotFound("User not found", path="$.userId")
+            raise NotFound("User not found", path=path)
         org = row.scoping.org_id
         if org is not None and org not in await self.tenants.orgs_of(user_id):
-            raise NotFound("User not found", path="$.userId")
-        await self.add_member(conversation_id, user_id, role)
-        return await self.participant(conversation_id, user_id)
+            raise NotFound("User not found", path=path)
+        created = await self.add_member(conversation_id, user_id, role, by=by)
+        return await self.participant(conversation_id, user_id), created
 
     async def remove_participant(self, caller: Caller, conversation_id: str, user_id: str) -> None:
         _, role = await self.role_of(caller, conversation_id)
@@ -300,9 +316,13 @@ class ConversationDetails:
             raise ValidationFailed("Cannot remove the owner", path="$.userId")
         await self.remove_member(conversation_id, user_id)
 
-    async def add_member(self, conversation_id: str, user_id: str, role: str) -> bool:
+    async def add_member(
+        self, conversation_id: str, user_id: str, role: str, *, by: str | None = None
+    ) -> bool:
         now = self.clock.now_ms()
         data = {"conversation_id": conversation_id, "user_id": user_id, "timestamp": iso(now)}
+        if by is not None:  # hubbub's /v1 members API says who and as what
+            data |= {"added_by": by, "role": role}
         ev = event("c", conversation_id, MEMBERSHIP, "ConversationMemberJoined", data)
         stored = await self.store.add_member(conversation_id, user_id, role, ev)
         if stored is None:
@@ -312,10 +332,14 @@ class ConversationDetails:
         await self.publisher.event(stored, await self.conversations.members(conversation_id))
         return True
 
-    async def remove_member(self, conversation_id: str, user_id: str) -> None:
+    async def remove_member(
+        self, conversation_id: str, user_id: str, *, by: str | None = None
+    ) -> None:
         members = list(await self.conversations.members(conversation_id))
         now = self.clock.now_ms()
         data = {"conversation_id": conversation_id, "user_id": user_id, "timestamp": iso(now)}
+        if by is not None:
+            data["removed_by"] = by
         ev = event("c", conversation_id, MEMBERSHIP, "ConversationMemberLeft", data)
         stored = await self.store.remove_member(conversation_id, user_id, ev)
         if stored is None:

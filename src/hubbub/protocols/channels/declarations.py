@@ -338,7 +338,12 @@ class ConversationUnarchived(ServerMessage, kw_only=True, omit_defaults=False):
 
 
 class ConversationMemberJoined(ServerMessage, kw_only=True, omit_defaults=False):
-    """Someone joined a conversation (a spec 003 dialog, by scope or by its host)."""
+    """Someone joined a conversation, or its host or a group's admin added them.
+
+    A spec 003 dialog (by scope or by its host), a Symbia conversation, or a
+    group (`POST /v1/conversations/{id}/members`: then `added_by` and `role`
+    are set).
+    """
 
     conversation_id: _CID
     user_id: _UID
@@ -346,14 +351,27 @@ class ConversationMemberJoined(ServerMessage, kw_only=True, omit_defaults=False)
         str, msgspec.Meta(description="participant (added by the host) or joined (by scope)")
     ] = "participant"
     timestamp: _AT
+    added_by: Annotated[
+        str | None, msgspec.Meta(description="who added them (the /v1 members API only)")
+    ] = None
+    role: Annotated[
+        str | None, msgspec.Meta(description="member or admin (the /v1 members API only)")
+    ] = None
 
 
 class ConversationMemberLeft(ServerMessage, kw_only=True, omit_defaults=False):
-    """Someone left a conversation (or its host removed them); sent to those who stay."""
+    """Someone left a conversation, or its host or a group's admin removed them.
+
+    Sent to those who stay and, as the last event of it, to the one who left.
+    """
 
     conversation_id: _CID
     user_id: _UID
     timestamp: _AT
+    removed_by: Annotated[
+        str | None,
+        msgspec.Meta(description="who removed them (DELETE /v1/conversations/{id}/members/...)"),
+    ] = None
 
 
 class ConversationDeleted(ServerMessage, kw_only=True, omit_defaults=False):

@@ -1,0 +1,225 @@
+"""Adding and removing group members over `/v1` (issue #14), seen on `/ws`.
+
+Three people with several devices: the owner adds one by username and
+removes another; every member's devices are told live and through
+`SyncRequest`; the added one gets the group and its new messages; the
+removed one gets nothing after the event that removed them. Refusals:
+a member who is no admin, a non-member (the same 404 as an unknown id),
+unknown users, a direct chat, bad bodies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+
+from tests.integration.test_messaging import close_all, text
+from tests.support import Api, Client, full_resume
+
+User = tuple[str, str, str]
+
+
+def auth(user: User) -> dict[str, str]:
+    return {"Authorization": f"Bearer {user[1]}"}
+
+
+async def add(api: Api, by: User, gid: str, **body: Any) -> httpx.Response:
+    return await api.http.post(f"/v1/conversations/{gid}/members", json=body, headers=auth(by))
+
+
+async def remove(api: Api, by: User, gid: str, uid: str) -> httpx.Response:
+    return await api.http.delete(f"/v1/conversations/{gid}/members/{uid}", headers=auth(by))
+
+
+def error(r: httpx.Response) -> tuple[int, str, str | None]:
+    e = r.json()["error"]
+    return r.status_code, e["code"], e.get("path")
+
+
+def of_group(frames: list[dict[str, Any]], gid: str, type_: str) -> list[dict[str, Any]]:
+    return [
+        f
+        for f in frames
+        if f.get("type") == type_ and f["data"].get("conversation_id") == gid and "seq" in f
+    ]
+
+
+async def listed(api: Api, user: User) -> set[str]:
+    r = await api.http.get("/v1/conversations", headers=auth(user))
+    assert r.status_code == 200
+    return {c["conversation_id"] for c in r.json()}
+
+
+async def test_add_by_username_and_remove_reach_every_device(api: Api) -> None:
+    alice, bob, carol = await api.user(3)
+    a1, a2 = await api.client(alice, "a-phone"), await api.client(alice, "a-laptop")
+    b1, b2 = await api.client(bob, "b-phone"), await api.client(bob, "b-laptop")
+    c1 = await api.client(carol, "c-phone")
+    g = await a1.ok(
+        "chat/groups",
+        "CreateGroup",
+        {"name": "team", "member_ids": [bob[0]], "client_request_id": "g"},
+    )
+    gid = g["data"]["group_id"]
+    await b1.events("GroupCreated", group_id=gid)
+    assert gid not in await listed(api, carol)
+
+    r = await add(api, alice, gid, username=carol[2])
+    assert r.status_code == 201, r.text
+    assert r.json() == {"conversation_id": gid, "user_id": carol[0], "role": "member"}
+    for c in (a1, a2, b1, b2, c1):
+        [ev] = await c.events("ConversationMemberJoined", conversation_id=gid)
+        assert ev["channel"] == "group/membership"
+        assert ev["data"]["user_id"] == carol[0] and ev["data"]["added_by"] == alice[0]
+        assert ev["data"]["role"] == "member"
+    again = await add(api, alice, gid, user_id=carol[0])
+    assert again.status_code == 200 and again.json() == r.json()  # nothing changed
+    assert gid in await listed(api, carol)
+    got = await api.http.get(f"/v1/conversations/{gid}", headers=auth(carol))
+    roles = {m["user_id"]: m["role"] for m in got.json()["members"]}
+    assert roles == {alice[0]: "owner", bob[0]: "member", carol[0]: "member"}
+
+    hello = await a1.ok("chat/messages/ack", "SendChatMessageWithClientId", text(gid, "hello"))
+    for c in (b1, c1):
+        await c.events("ChatMessageReceived", message_id=hello["data"]["message_id"])
+    c2 = await api.client(carol, "c-laptop")  # a device that was offline for all of it
+    feed = await full_resume(c2)
+    assert [f["data"]["user_id"] for f in of_group(feed, gid, "ConversationMemberJoined")] == [
+        carol[0]
+    ]
+    assert [f["data"]["content"] for f in of_group(feed, gid, "ChatMessageReceived")] == ["hello"]
+
+    assert (await remove(api, alice, gid, bob[0])).status_code == 204
+    for c in (a1, a2, b1, b2, c1, c2):
+        [ev] = await c.events("ConversationMemberLeft", conversation_id=gid)
+        assert ev["data"]["user_id"] == bob[0] and ev["data"]["removed_by"] == alice[0]
+    assert (await remove(api, alice, gid, bob[0])).status_code == 204  # again: nothing
+    after = await a1.ok("chat/messages/ack", "SendChatMessageWithClientId", text(gid, "after"))
+    await c1.events("ChatMessageReceived", message_id=after["data"]["message_id"])
+    # A marker to bob after the group message: once it is in, the group's would be too.
+    dm = await api.direct(alice[1], bob[0])
+    mark = await a1.ok("chat/messages/ack", "SendChatMessageWithClientId", text(dm, "marker"))
+    for c in (b1, b2):
+        await c.events("ChatMessageReceived", message_id=mark["data"]["message_id"])
+        assert [f["data"]["content"] for f in of_group(c.frames, gid, "ChatMessageReceived")] == [
+            "hello"
+        ]
+    refused = await b1.request("chat/messages/ack", "SendChatMessageWithClientId", text(gid, "x"))
+    assert refused["data"]["code"] == "not_found"
+    assert gid not in await listed(api, bob)
+    gone = await api.http.get(f"/v1/conversations/{gid}", headers=auth(bob))
+    assert gone.status_code == 404
+
+    await b2.close()
+    b3 = await api.client(bob, "b-laptop")  # reconnects and resumes from the start
+    bob_feed = of_group(await full_resume(b3), gid, "ChatMessageReceived")
+    assert [f["data"]["content"] for f in bob_feed] == ["hello"]
+    alice_feed = await full_resume(a2)
+    assert len(of_group(alice_feed, gid, "ConversationMemberJoined")) == 1
+    assert len(of_group(alice_feed, gid, "ConversationMemberLeft")) == 1
+    assert [f["data"]["content"] for f in of_group(alice_feed, gid, "ChatMessageReceived")] == [
+        "hello",
+        "after",
+    ]
+    await close_all(a1, a2, b1, b3, c1, c2)
+
+
+async def test_refusals_and_roles(api: Api) -> None:
+    alice, bob, carol, dave = await api.user(4)
+    a1 = await api.client(alice)
+    g = await a1.ok(
+        "chat/groups",
+        "CreateGroup",
+        {"name": "team", "member_ids": [bob[0], carol[0]], "client_request_id": "g"},
+    )
+    gid = g["data"]["group_id"]
+
+    # a member who is no admin
+    assert error(await add(api, bob, gid, user_id=dave[0]))[:2] == (403, "forbidden")
+    assert error(await remove(api, bob, gid, carol[0]))[:2] == (403, "forbidden")
+    # a non-member: the same answer as an id that does not exist
+    outsider = await add(api, dave, gid, user_id=dave[0])
+    unknown = await add(api, alice, "no-such-conversation", user_id=dave[0])
+    assert outsider.status_code == unknown.status_code == 404
+    assert outsider.json() == unknown.json()
+    assert (await remove(api, dave, gid, bob[0])).json() == (
+        await remove(api, alice, "no-such-conversation", bob[0])
+    ).json()
+    # unknown users, bad bodies
+    assert error(await add(api, alice, gid, user_id="nobody")) == (404, "not_found", "$.user_id")
+    assert error(await add(api, alice, gid, username="nobody-here")) == (
+        404,
+        "not_found",
+        "$.username",
+    )
+    assert error(await add(api, alice, gid))[:2] == (422, "validation_failed")
+    both = await add(api, alice, gid, user_id=dave[0], username=dave[2])
+    assert error(both)[:2] == (422, "validation_failed")
+    assert error(await add(api, alice, gid, user_id=dave[0], role="owner"))[:2] == (
+        422,
+        "validation_failed",
+    )
+    assert error(await add(api, alice, gid, user_id="x" * 65))[:2] == (422, "validation_failed")
+    bad = await api.http.post(f"/v1/conversations/{gid}/members", content=b"{", headers=auth(alice))
+    assert bad.status_code == 422
+    anon = await api.http.post(f"/v1/conversations/{gid}/members", json={"user_id": dave[0]})
+    assert anon.status_code == 401
+    # a direct chat never gains members; for a stranger it does not exist
+    dm = await api.direct(alice[1], bob[0])
+    assert error(await add(api, alice, dm, user_id=carol[0]))[:2] == (422, "validation_failed")
+    assert error(await remove(api, alice, dm, bob[0]))[:2] == (422, "validation_failed")
+    assert error(await add(api, carol, dm, user_id=carol[0]))[:2] == (404, "not_found")
+    # roles: the owner makes an admin; an admin adds and removes members only
+    r = await add(api, alice, gid, user_id=dave[0], role="admin")
+    assert r.status_code == 201 and r.json()["role"] == "admin"
+    eve = await api.register()
+    assert error(await add(api, dave, gid, user_id=eve[0], role="admin"))[:2] == (403, "forbidden")
+    assert error(await remove(api, dave, gid, alice[0]))[:2] == (403, "forbidden")
+    assert error(await add(api, bob, gid, user_id=eve[0]))[:2] == (403, "forbidden")
+    assert (await add(api, dave, gid, user_id=eve[0])).status_code == 201
+    assert (await remove(api, dave, gid, carol[0])).status_code == 204
+    assert (await remove(api, dave, gid, "nobody")).status_code == 204  # not a member: nothing
+    assert error(await remove(api, alice, gid, alice[0])) == (422, "validation_failed", "$.user_id")
+    # blocking: someone who blocked the adder is as unknown; someone the adder blocked is refused
+    frank = await api.register()
+    blk = await api.http.put(f"/v1/users/{alice[0]}/block", headers=auth(frank))
+    assert blk.status_code in (200, 204)
+    assert error(await add(api, alice, gid, user_id=frank[0])) == (404, "not_found", "$.user_id")
+    await api.http.put(f"/v1/users/{eve[0]}/block", headers=auth(alice))
+    assert (await add(api, alice, gid, user_id=eve[0])).status_code == 200  # already in
+    got = await api.http.get(f"/v1/conversations/{gid}", headers=auth(alice))
+    roles = {m["user_id"]: m["role"] for m in got.json()["members"]}
+    assert roles == {alice[0]: "owner", bob[0]: "member", dave[0]: "admin", eve[0]: "member"}
+    feed = await full_resume(a1)
+    joined = [f["data"]["user_id"] for f in of_group(feed, gid, "ConversationMemberJoined")]
+    assert joined == [dave[0], eve[0]]
+    await close_all(a1)
+
+
+async def test_every_device_of_a_removed_member_is_cut_off_at_once(api: Api) -> None:
+    """A removed member whose devices stay connected is cut off at once, for every device."""
+    alice, bob = await api.user(2)
+    a1 = await api.client(alice)
+    bs: list[Client] = [await api.client(bob, f"b{i}") for i in range(3)]
+    g = await a1.ok(
+        "chat/groups",
+        "CreateGroup",
+        {"name": "g", "member_ids": [bob[0]], "client_request_id": "g"},
+    )
+    gid = g["data"]["group_id"]
+    await asyncio.gather(*(b.events("GroupCreated", group_id=gid) for b in bs))
+    assert (await remove(api, alice, gid, bob[0])).status_code == 204
+    await asyncio.gather(*(b.events("ConversationMemberLeft", conversation_id=gid) for b in bs))
+    sent = [
+        await a1.ok("chat/messages/ack", "SendChatMessageWithClientId", text(gid, f"m{i}"))
+        for i in range(5)
+    ]
+    dm = await api.direct(alice[1], bob[0])
+    mark = await a1.ok("chat/messages/ack", "SendChatMessageWithClientId", text(dm, "marker"))
+    for b in bs:
+        await b.events("ChatMessageReceived", message_id=mark["data"]["message_id"])
+        assert not of_group(b.frames, gid, "ChatMessageReceived")
+    assert len(sent) == 5
+    await close_all(a1, *bs)
