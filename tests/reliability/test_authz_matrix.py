@@ -12,6 +12,7 @@ request with the target ids replaced by fresh random ones, and checks:
   (REST: status and body; /ws: the whole `Error` data), so an id one may not
   see reveals nothing, not even that it exists;
 - `forbidden`: acting for another user: `forbidden`, the same for a random id;
+- `not_admin`: a member of the group managing its members: 403 `forbidden`;
 - `listed`/`unlisted`: the conversation list shows the group or not.
 
 And for every cell: an error reply holds only `code`, `message` (and `path`),
@@ -48,6 +49,7 @@ ROLES = ("stranger", "removed", "member", "owner")
 OK, HIDDEN, FORBIDDEN, LISTED, UNLISTED = "ok", "hidden", "forbidden", "listed", "unlisted"
 ADMIN_ONLY = "admin_only"  # a user's token is refused (401) whatever the id
 ALREADY = "already"  # allowed, and refused as MTChat does: 400 BAD_REQUEST (a second join)
+NOT_ADMIN = "not_admin"  # a member who may see the group but not manage it: 403 forbidden
 
 GROUP = {"stranger": HIDDEN, "removed": HIDDEN, "member": OK, "owner": OK}
 DIRECT = {"stranger": HIDDEN, "removed": HIDDEN, "member": OK}
@@ -58,6 +60,7 @@ ALL_HIDDEN = dict.fromkeys(ROLES, HIDDEN)
 OUTSIDERS = {"stranger": HIDDEN, "removed": HIDDEN}  # members' cells would change the world
 MANAGEMENT = dict.fromkeys(ROLES, ADMIN_ONLY)
 MEMBERSHIP = {"stranger": UNLISTED, "removed": UNLISTED, "member": LISTED, "owner": LISTED}
+MANAGE = {"stranger": HIDDEN, "removed": HIDDEN, "member": NOT_ADMIN, "owner": OK}
 
 PASSWORD = "correct horse battery"
 
@@ -193,6 +196,11 @@ SURFACES: tuple[Surface, ...] = (
     rest("GET", "/v1/users/{T}", "T", PUBLIC),
     rest("GET", "/v1/users/{T}/keys", "T", PUBLIC),
     rest("POST", "/v1/conversations/direct", "T", PUBLIC, {"user_id": "{T}"}),
+    # a group's members: its owner (and admins) add and remove them, on a fresh group
+    rest("POST", "/v1/conversations/{F}/members", "F", MANAGE, {"user_id": "{T}"}, "group"),
+    rest("DELETE", "/v1/conversations/{F}/members/{M2}", "F", MANAGE, fresh="group"),
+    # a direct chat gains no members (its members' 422 is in test_group_members)
+    rest("POST", "/v1/conversations/{D}/members", "D", OUTSIDERS, {"user_id": "{T}"}),
     # a token id: only its owner may revoke it; anyone else gets a random id's 404
     rest("DELETE", "/v1/auth/tokens/{F}", "F", CREATOR, fresh="token"),
     # an API key id: the same
@@ -674,6 +682,10 @@ async def run_case(api: Api, w: World, s: Surface, role: str) -> str:
         elif expect == ALREADY:
             if status != 400 or body.get("error", {}).get("code") != "BAD_REQUEST":
                 problems.append(f"expected 400 BAD_REQUEST, got {status} {body}")
+        elif expect == NOT_ADMIN:
+            code = (body or {}).get("error", {}).get("code") if isinstance(body, dict) else None
+            if status != 403 or code != "forbidden":
+                problems.append(f"expected 403 forbidden, got {status} {body}")
         elif expect == ADMIN_ONLY:
             rstatus, rbody = await rest_call(api, token, s, random_ids(s, values))
             if (status, body) != (rstatus, rbody) or status != 401:
@@ -685,7 +697,7 @@ async def run_case(api: Api, w: World, s: Surface, role: str) -> str:
             elif set(body) != {"error"} or not set(body["error"]) <= {"code", "message", "path"}:
                 problems.append(f"error body carries more than code/message: {body}")
         sent = [fill(s.route[1], values), fill(s.body, values)]
-        found = leaks(body, sent, w, actor, refused=expect in (HIDDEN, FORBIDDEN))
+        found = leaks(body, sent, w, actor, refused=expect in (HIDDEN, FORBIDDEN, NOT_ADMIN))
         if found:
             problems.append(f"reply leaks {found}")
         return "; ".join(problems)
@@ -798,6 +810,7 @@ def uncovered_surfaces() -> list[str]:
         blocks,
         broadcasts,
         conversations,
+        group_members,
         totp,
     )
 
@@ -813,7 +826,7 @@ def uncovered_surfaces() -> list[str]:
     rest |= {(m, shape(p)) for m, p, _b in ADMIN_ROUTES}
     routers = (accounts.router, admin.router, apikeys.router, blocks.router)
     routers += (conversations.router, totp.router, files.router, blobs.router)
-    routers += (broadcasts.router,)
+    routers += (broadcasts.router, group_members.router)
     routers += (dialogs.router, management.router, messages.router, uploads.router)
     for router in routers:
         for route in router.routes:
