@@ -70,6 +70,14 @@ export class Api {
   keys(userId) { return this.call("GET", `/v1/users/${encodeURIComponent(userId)}/keys`); }
   conversations() { return this.call("GET", "/v1/conversations"); }
   conversation(id) { return this.call("GET", `/v1/conversations/${encodeURIComponent(id)}`); }
+  /** Add a member to a group by username (its owner and admins; 200 if already one). */
+  addMember(convId, username, role = "member") {
+    return this.call("POST", `/v1/conversations/${encodeURIComponent(convId)}/members`, { username, role });
+  }
+  removeMember(convId, userId) {
+    return this.call(
+      "DELETE", `/v1/conversations/${encodeURIComponent(convId)}/members/${encodeURIComponent(userId)}`);
+  }
   openDirect(userId) { return this.call("POST", "/v1/conversations/direct", { user_id: userId }); }
   /** A short-lived URL of a blob that works without a header (for <audio src>). */
   blobUrl(blobId) { return this.call("POST", `/v1/blobs/${encodeURIComponent(blobId)}/url`); }

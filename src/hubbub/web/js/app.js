@@ -96,7 +96,7 @@ export class App {
   putServerConversation(c) {
     const conv = this.store.putConversation({
       id: c.conversation_id, kind: c.kind, name: c.name, creator_id: c.creator_id,
-      created: Date.parse(c.created_at), members: c.members, left: false,
+      created: Date.parse(c.created_at), members: c.members, left: false, removed: false,
     });
     this.learnUsers(c.members.map((m) => m.user_id));
     return conv;
@@ -393,6 +393,24 @@ export class App {
     }).catch(() => {});
     if (!this.store.conversations.has(gid)) await this.loadConversation(gid);
     return gid;
+  }
+
+  /** Add someone to a group by username; the members list comes back from the server. */
+  async addMember(gid, username) {
+    const added = await this.api.addMember(gid, username.trim().toLowerCase());
+    const conv = this.store.conversations.get(gid);
+    if (conv && !conv.members.some((m) => m.user_id === added.user_id)) {
+      this.store.putConversation({ id: gid, members: [...conv.members, { user_id: added.user_id, role: added.role }] });
+    }
+    this.learnUsers([added.user_id]);
+  }
+
+  async removeMember(gid, userId) {
+    await this.api.removeMember(gid, userId);
+    const conv = this.store.conversations.get(gid);
+    if (conv) {
+      this.store.putConversation({ id: gid, members: conv.members.filter((m) => m.user_id !== userId) });
+    }
   }
 
   async leaveGroup(gid) {

@@ -197,6 +197,47 @@ export const REDUCERS = {
     });
   },
 
+  async "group/membership ConversationMemberJoined"(app, f) {
+    const d = f.data;
+    const me = app.store.me.user_id;
+    if (d.user_id === me) {
+      // Added (again): the group, with its members and roles, comes from the server.
+      await app.loadConversation(d.conversation_id);
+    } else {
+      await ensureConversation(app, d.conversation_id);
+    }
+    const conv = app.store.conversations.get(d.conversation_id);
+    if (!conv) return;
+    if (d.user_id === me) app.store.putConversation({ id: conv.id, left: false, removed: false });
+    if (!conv.members.some((m) => m.user_id === d.user_id)) {
+      app.store.putConversation({
+        id: conv.id, members: [...conv.members, { user_id: d.user_id, role: d.role || "member" }],
+      });
+    }
+    app.learnUsers([d.user_id, d.added_by]);
+    app.store.putMessage({
+      id: `sys:${f.seq ?? `${d.user_id}:${d.timestamp}`}`, conv: conv.id, kind: "system", ts: ts(d.timestamp),
+      seq: f.seq, event: d.added_by ? "added" : "joined", user: d.user_id, by: d.added_by,
+    });
+  },
+
+  "group/membership ConversationMemberLeft"(app, f) {
+    const d = f.data;
+    const conv = app.store.conversations.get(d.conversation_id);
+    if (!conv) return;
+    if (d.user_id === app.store.me.user_id) {
+      app.store.putConversation({ id: conv.id, left: true, removed: Boolean(d.removed_by) });
+    } else {
+      app.store.putConversation({
+        id: conv.id, members: conv.members.filter((m) => m.user_id !== d.user_id),
+      });
+    }
+    app.store.putMessage({
+      id: `sys:${f.seq ?? `${d.user_id}:${d.timestamp}`}`, conv: conv.id, kind: "system", ts: ts(d.timestamp),
+      seq: f.seq, event: d.removed_by ? "removed" : "left", user: d.user_id, by: d.removed_by,
+    });
+  },
+
   "chat/reactions ReactionUpdated"(app, f) {
     const d = f.data;
     if (d.deleted || !d.user_id) return; // tombstoned with its self-destructed message

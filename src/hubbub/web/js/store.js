@@ -3,7 +3,7 @@
 // (`hubbub-<user_id>`), deleted on sign-out.
 //
 //   meta           key/value: cursor (last fully synced seq), seen seqs above it
-//   conversations  {id, kind, name, members: [{user_id, role}], left}
+//   conversations  {id, kind, name, members: [{user_id, role}], left, removed}
 //   messages       {id, conv, sender, seq, ts, text, enc, state, cid, expiresAt, rcpt, my,
 //                   reactions: {user_id: emoji}, ...}; a poll is an item of kind "poll"
 //                   (id "poll:<poll_id>") with {poll: {question, options, counts, mine, ...}};

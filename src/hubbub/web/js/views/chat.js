@@ -8,6 +8,7 @@ import { PACK_ID, sticker } from "../stickers.js";
 import { Recorder, forwardForm, stickerPicker, voicePlayer, withMentions } from "./media.js";
 import { makePollForm, renderPoll, togglePollForm, vote } from "./polls.js";
 import { eventChanged, eventClicked, makeEventForm, renderEventCard, toggleEventForm } from "./calendar.js";
+import { MembersPanel } from "./members.js";
 
 const TTLS = [
   ["", "Off"], ["10", "10 seconds"], ["60", "1 minute"], ["3600", "1 hour"], ["86400", "1 day"],
@@ -39,6 +40,7 @@ export class ChatView {
         "a key you do not recognise may be a new device of theirs, or someone listening in."),
       this.keyList);
     this.info = h("p", { class: "chat-info", id: "chat-info" });
+    this.members = new MembersPanel(this);
     this.actions = h("div", { class: "chat-actions" });
     this.list = h("ol", {
       class: "messages", id: "messages", role: "log", "aria-live": "polite", "aria-relevant": "additions",
@@ -87,6 +89,7 @@ export class ChatView {
         this.actions),
       this.security,
       this.verify,
+      this.members.el,
       this.more,
       this.list,
       this.note,
@@ -177,7 +180,7 @@ export class ChatView {
         : seen ? `last seen ${fmtTime(Date.parse(seen))}` : "";
       this.info.textContent = (u && u.info_text) || "";
     } else {
-      this.subtitle.textContent = conv.left ? "You left this group"
+      this.subtitle.textContent = conv.left ? (conv.removed ? "You were removed from this group" : "You left this group")
         : `${conv.members.length} members: ${conv.members.map((m) => s.userName(m.user_id)).join(", ")}`;
       this.info.textContent = "";
     }
@@ -195,6 +198,7 @@ export class ChatView {
       this.keyList.textContent = `${s.userName(peer)}: ${ids(peer)}. You: ${ids(me)}.`;
     }
     this.renderActions(conv, peer);
+    this.members.render(conv);
     const blocked = peer && s.blocked.has(peer);
     const frozen = conv.left || blocked;
     this.input.disabled = Boolean(frozen);
@@ -203,7 +207,8 @@ export class ChatView {
     this.recorder.button.disabled = Boolean(frozen);
     this.stickers.opener.disabled = Boolean(frozen);
     this.note.hidden = !frozen;
-    this.note.textContent = conv.left ? "You left this group." : blocked ? "You blocked this person. Unblock them to write." : "";
+    this.note.textContent = conv.left
+      ? (conv.removed ? "You were removed from this group." : "You left this group.") : blocked ? "You blocked this person. Unblock them to write." : "";
 
     const all = s.messagesOf(this.convId);
     const msgs = all.length > this.limit ? all.slice(all.length - this.limit) : all;
@@ -417,6 +422,10 @@ export class ChatView {
     const who = this.app.store.userName(m.user);
     if (m.event === "created") return `${who} created the group “${m.name}”`;
     if (m.event === "left") return `${who} left`;
+    if (m.event === "joined") return `${who} joined`;
+    const whom = m.user === this.app.me.user_id ? "you" : who;
+    if (m.event === "added") return `${this.app.store.userName(m.by)} added ${whom}`;
+    if (m.event === "removed") return `${this.app.store.userName(m.by)} removed ${whom}`;
     return m.text || "";
   }
 

@@ -99,7 +99,7 @@ export class ConversationList {
       a.querySelector(".conv-lock").hidden = !secure;
       a.querySelector(".conv-time").textContent = at ? fmtTime(at) : "";
       const shown = hit || last;
-      let preview = c.left ? "You left this group" : c.kind === "group" ? "Group" : "No messages yet";
+      let preview = c.left ? (c.removed ? "You were removed from this group" : "You left this group") : c.kind === "group" ? "Group" : "No messages yet";
       if (shown) {
         const who = c.kind === "group" && shown.sender ? `${s.userName(shown.sender)}: ` : "";
         preview = who + (shown.undecryptable ? "Encrypted message" : shown.sticker ? "Sticker"

@@ -1,0 +1,119 @@
+"""A group's members in the browser: added by username, removed, each seeing it.
+
+Three people, three browser contexts (devices), one server: alice makes a
+group with bob, adds carol from the members panel by keyboard; carol's
+browser shows the group and its new messages; alice removes bob, whose
+browser says so and gets no message after (also after a reload).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.support import ServerProcess
+from tests.web.test_browser import WAIT, Person, _shot
+
+
+@pytest.fixture
+def people(browser: Any, web_server: ServerProcess) -> Iterator[Callable[..., Person]]:
+    made: list[Person] = []
+
+    def make(**kw: Any) -> Person:
+        made.append(Person(browser, web_server, **kw))
+        return made[-1]
+
+    yield make
+    for person in made:
+        person.close()
+
+
+def system_line(person: Person, text: str) -> Any:
+    return person.page.locator("#messages li.system").filter(has_text=text)
+
+
+def test_add_and_remove_group_members(
+    people: Callable[..., Person], names: Callable[[str], str]
+) -> None:
+    alice = people(width=1100, height=720).register(names("alice"))
+    bob = people().register(names("bob"))
+    carol = people(width=375, height=740).register(names("carol"))  # a phone-sized screen
+    group = names("Crew ")
+    p = alice.page
+    p.locator("#new-chat").click()
+    p.get_by_label("Group name").fill(group)
+    p.get_by_label("Members").fill(bob.name)
+    p.locator("#group-submit").click()
+    alice.expect("#chat-title").to_have_text(group, timeout=WAIT)
+    bob.expect(bob.conversation(group)).to_have_count(1, timeout=WAIT)
+    bob.open_chat(group)
+    alice.send("before carol")
+    bob.expect(bob.message("before carol")).to_have_count(1, timeout=WAIT)
+    carol.expect(carol.conversation(group)).to_have_count(0)
+
+    # The members panel, by keyboard: open it, type a username, Enter.
+    summary = p.locator("#members-summary")
+    alice.expect(summary).to_have_text("Members (2)")
+    summary.focus()
+    p.keyboard.press("Enter")
+    field = p.get_by_label("Add member by username")
+    alice.expect(field).to_be_visible()
+    field.focus()
+    p.keyboard.type(carol.name)
+    p.keyboard.press("Enter")
+    alice.expect(summary).to_have_text("Members (3)", timeout=WAIT)
+    alice.expect(p.locator("#member-list li").filter(has_text=carol.name)).to_have_count(
+        1, timeout=WAIT
+    )
+    alice.expect(field).to_have_value("")
+    alice.expect(system_line(alice, f"You added {carol.name}")).to_have_count(1, timeout=WAIT)
+    assert alice.unlabelled_controls() == []
+    assert alice.low_contrast() == []
+    _shot(alice, "chat-members")
+
+    # carol: the group appears live, with what is written from now on
+    carol.expect(carol.conversation(group)).to_have_count(1, timeout=WAIT)
+    carol.open_chat(group)
+    carol.expect(system_line(carol, f"{alice.name} added you")).to_have_count(1, timeout=WAIT)
+    alice.send("welcome carol")
+    carol.expect(carol.message("welcome carol")).to_contain_text(alice.name, timeout=WAIT)
+    bob.expect(bob.message("welcome carol")).to_have_count(1, timeout=WAIT)
+    carol.page.locator("#members-summary").click()
+    carol.expect(carol.page.locator("#member-list li")).to_have_count(3, timeout=WAIT)
+    assert carol.page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert carol.low_contrast() == []
+    # a member who is no admin sees the list, not the controls
+    bob.page.locator("#members-summary").click()
+    bob.expect(bob.page.locator("#member-list li")).to_have_count(3, timeout=WAIT)
+    bob.expect("#add-member-form").to_be_hidden()
+    bob.expect(bob.page.locator("#member-list button")).to_have_count(0)
+
+    # alice removes bob: he is told at once, the others see it
+    p.get_by_role("button", name=f"Remove {bob.name} from the group").click()
+    alice.expect(summary).to_have_text("Members (2)", timeout=WAIT)
+    bob.expect("#chat-presence").to_have_text("You were removed from this group", timeout=WAIT)
+    bob.expect("#composer-input").to_be_disabled()
+    bob.expect("#chat-members").to_be_hidden()
+    for person, who in ((alice, "You"), (carol, alice.name)):
+        removed = system_line(person, f"{who} removed {bob.name}")
+        person.expect(removed).to_have_count(1, timeout=WAIT)
+    bob.expect(system_line(bob, f"{alice.name} removed you")).to_have_count(1)
+    alice.send("after bob")
+    carol.expect(carol.message("after bob")).to_have_count(1, timeout=WAIT)
+    # A marker to bob after it: once he has that, the group's message would be in too.
+    alice.open_direct(bob.name)
+    alice.send("marker for bob")
+    marker = bob.conversation("marker for bob")  # the direct chat's last message
+    bob.expect(marker).to_have_count(1, timeout=WAIT)
+    bob.open_chat(group)
+    bob.expect(bob.message("welcome carol")).to_have_count(1)
+    bob.expect(bob.message("after bob")).to_have_count(0)
+    bob.page.reload()
+    bob.expect("#status").to_be_hidden(timeout=WAIT)
+    bob.open_chat(group)
+    bob.expect("#composer-note").to_have_text("You were removed from this group.", timeout=WAIT)
+    bob.expect(bob.message("after bob")).to_have_count(0)
+    for person in (alice, bob, carol):
+        person.check_clean()
