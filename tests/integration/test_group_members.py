@@ -187,6 +187,13 @@ async def test_refusals_and_roles(api: Api) -> None:
     blk = await api.http.put(f"/v1/users/{alice[0]}/block", headers=auth(frank))
     assert blk.status_code in (200, 204)
     assert error(await add(api, alice, gid, user_id=frank[0])) == (404, "not_found", "$.user_id")
+    george = await api.register()
+    await api.http.put(f"/v1/users/{george[0]}/block", headers=auth(alice))
+    assert error(await add(api, alice, gid, user_id=george[0])) == (
+        403,
+        "forbidden",
+        "$.user_id",
+    )
     await api.http.put(f"/v1/users/{eve[0]}/block", headers=auth(alice))
     assert (await add(api, alice, gid, user_id=eve[0])).status_code == 200  # already in
     got = await api.http.get(f"/v1/conversations/{gid}", headers=auth(alice))
