@@ -629,6 +629,9 @@ def test_reactions_and_a_group_poll(
     _shot(alice, "chat-reactions-poll")
     _shot(bob, "chat-375")
     assert bob.page.evaluate("document.documentElement.scrollWidth") <= 375
+    # The group's title stays readable beside its buttons on a phone.
+    title = bob.page.locator(".chat-header h2").bounding_box()
+    assert title is not None and title["width"] >= 120 and title["x"] + title["width"] <= 375
     for person in (alice, bob):
         assert person.unlabelled_controls() == []
         assert person.low_contrast() == []
