@@ -171,7 +171,7 @@ class SymbiaSocket:
         self._opening: asyncio.Task[None] | None = None
         self._joined = False
         self._closed = False
-        translator.remember_kind(self.user_id, who.user_type, who.agent_id)
+        translator.remember_kind(self.user_id, who.kind, who.agent_id)
 
     # -- what the hub calls ---------------------------------------------------
     def push(self, out: Out) -> None:
