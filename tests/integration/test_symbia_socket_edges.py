@@ -46,6 +46,14 @@ async def test_nul_in_an_id_is_a_typed_refusal_on_every_backend(
     for event, data, path in NUL_INPUTS:
         _refused_nul(await ws.call(event, data), path)
         _refused_nul(await sio.call(event, data), path)
+    # A binary frame (the protocol is JSON text) is a bad frame, not a dropped socket.
+    await ws.ws.send(b'{"event":"typing:start","data":"x"}')
+    await ws.wait_until(lambda: ws.acks.get(None))
+    assert ws.acks[None]["data"] == {
+        "success": False,
+        "error": "text frames only",
+        "code": "bad_frame",
+    }
     # Both connections are still usable: a real send is acked on each.
     sent = await ws.call("message:send", {"conversationId": cid, "content": "after"})
     assert sent["success"] is True and ws.closed is None
