@@ -99,7 +99,19 @@ def add_operator_commands(
     create = user_sub.add_parser("create", help="create an account (any registration policy)")
     create.add_argument("username")
     create.add_argument("--admin", action="store_true", help="make it a server admin")
-    create.add_argument("--agent", action="store_true", help="mark it as an agent (a bot)")
+    kind = create.add_mutually_exclusive_group()  # the account's kind: a person by default
+    for flag, what in (
+        ("agent", "an AI agent"),
+        ("service", "a service (another system calling the API)"),
+        ("bot", "a bot"),
+    ):
+        kind.add_argument(
+            f"--{flag}",
+            dest="kind",
+            action="store_const",
+            const=flag,
+            help=f"an account of kind {flag}: {what}",
+        )
     create.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
@@ -198,7 +210,7 @@ async def _dispatch(c: Console, ns: argparse.Namespace, password: str) -> None:
             display_name=ns.display_name,
             email=ns.email,
             admin=ns.admin,
-            agent=ns.agent,
+            kind=ns.kind or "user",
             via="cli",
         )
         print(user.id)

@@ -46,17 +46,21 @@ async def login(server: ServerProcess, email: str, password: str = PW) -> httpx.
         return await http.post("/api/auth/login", json={"email": email, "password": password})
 
 
-async def person(server: ServerProcess, *, agent: bool = False, admin: bool = False) -> Person:
-    """A new account (registered, or created by the CLI for an agent), signed in by email."""
-    name = ("a" if agent else "p") + secrets.token_hex(5)
+async def person(
+    server: ServerProcess, *, agent: bool = False, admin: bool = False, kind: str = "user"
+) -> Person:
+    """A new account, signed in by email: registered for a person, created by
+    the CLI (`--agent`, `--service`, `--bot`) for an automated kind."""
+    kind = "agent" if agent else kind
+    name = kind[0] + secrets.token_hex(5)
     email = f"{name}@example.test"
-    if agent:
+    if kind != "user":
         await hubbub_cli(
             server,
             "user",
             "create",
             name,
-            "--agent",
+            f"--{kind}",
             "--email",
             email,
             "--password-stdin",

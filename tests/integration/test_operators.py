@@ -220,8 +220,14 @@ async def test_admin_creates_users_and_agents_over_rest(
         "/v1/admin/audit", params={"action": "user.create", "actor_id": aid}, headers=auth(admin)
     )
     made = {e["target_id"]: e for e in audit.json()["entries"]}
-    assert made[row["user_id"]]["detail"] == {"via": "rest", "admin": False, "agent": False}
+    assert made[row["user_id"]]["detail"] == {
+        "via": "rest",
+        "admin": False,
+        "agent": False,
+        "kind": "user",
+    }
     assert made[bot_id]["detail"]["agent"] is True and made[bot_id]["address"] == "127.0.0.1"
+    assert made[bot_id]["detail"]["kind"] == "agent"
     assert PW not in json.dumps(audit.json())
 
 

@@ -69,12 +69,12 @@ def test_event_rows_are_rest_rows_with_defaults_and_symbia_fields() -> None:
         "type": "text",
         "timestamp": "2026-12-04T00:00:00.000Z",
     }
-    row = message_row(event_view(core, False, 4))
+    row = message_row(event_view(core, "user", 4))
     assert row["content_type"] == "text/plain" and row["sender_type"] == "user"
     assert row["sequence"] == 4 and row["metadata"] == {} and row["run_id"] is None
     assert row["priority"] == "normal" and row["interruptible"] is True
     assert row["created_at"] == "2026-12-04T00:00:00.000Z" and row["updated_at"] is None
-    assert message_row(event_view(core, True, 4))["sender_type"] == "agent"
+    assert message_row(event_view(core, "agent", 4))["sender_type"] == "agent"
     symbia = {
         **core,
         "content_type": "application/json",
@@ -84,7 +84,7 @@ def test_event_rows_are_rest_rows_with_defaults_and_symbia_fields() -> None:
         "interruptible": False,
         "metadata": {"k": 1},
     }
-    row = message_row(event_view(symbia, False, 5))
+    row = message_row(event_view(symbia, "user", 5))
     assert row["content_type"] == "application/json" and row["sender_type"] == "agent"
     assert row["run_id"] == "r" and row["priority"] == "high" and row["interruptible"] is False
     assert row["metadata"] == {"k": 1}

@@ -131,3 +131,45 @@ async def test_0003_keeps_users_plain_and_active_and_downgrades(engine: AsyncEng
         names = (await conn.execute(text("SELECT username FROM users"))).scalars().all()
     assert names == ["old"]
     await migrate(engine)  # and up again
+
+
+async def test_0010_turns_is_agent_into_a_kind_and_back(engine: AsyncEngine) -> None:
+    """Agents stay agents across the upgrade; the downgrade keeps every
+    automated kind as `is_agent` (the nearest the old column can say)."""
+    async with engine.connect() as conn:
+        await conn.run_sync(_upgrade_to("0009_mtchat_blobs"))
+        await conn.commit()
+    async with engine.begin() as conn:
+        for uid, agent in (("p1", False), ("a1", True)):
+            await conn.execute(
+                text(
+                    "INSERT INTO users (id, username, password_hash, display_name, info_text,"
+                    " created_at, is_agent) VALUES (:id, :id, 'x', 'X', '', 1, :agent)"
+                ),
+                {"id": uid, "agent": agent},
+            )
+    await migrate(engine)
+    writer = GroupCommitWriter(engine)
+    writer.start()
+    try:
+        store = SqlStores.build(engine, writer, now_ms)
+        person, agent = await store.accounts.get_user("p1"), await store.accounts.get_user("a1")
+        assert person is not None and person.kind == "user" and not person.is_agent
+        assert agent is not None and agent.kind == "agent" and agent.is_agent
+    finally:
+        await writer.close()
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO users (id, username, password_hash, display_name,"
+                " info_text, created_at, kind) VALUES ('b1', 'b1', 'x', 'B', '',"
+                " 1, 'bot')"
+            )
+        )
+    async with engine.connect() as conn:
+        await conn.run_sync(_downgrade_to("0009_mtchat_blobs"))
+        await conn.commit()
+    async with engine.connect() as conn:
+        rows = await conn.execute(text("SELECT id, is_agent FROM users ORDER BY id"))
+        assert [(r[0], bool(r[1])) for r in rows] == [("a1", True), ("b1", True), ("p1", False)]
+    await migrate(engine)  # and up again

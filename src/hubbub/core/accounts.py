@@ -35,7 +35,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from hubbub.clock import Clock
 from hubbub.core.context import Caller
-from hubbub.core.model import TokenInfo, User
+from hubbub.core.model import ACCOUNT_KINDS, AccountKind, TokenInfo, User
 from hubbub.core.ports import AccountStore
 from hubbub.core.publisher import Publisher
 from hubbub.core.throttle import Throttle
@@ -140,7 +140,7 @@ class Accounts:
         invite: str | None = None,
         bootstrap: bool = False,
         admin: bool = False,
-        agent: bool = False,
+        kind: AccountKind = "user",
     ) -> tuple[User, str | None]:
         """Create an account; with `session`, sign its first device in.
 
@@ -148,19 +148,24 @@ class Accounts:
         `bootstrap`: allowed only while the server has no account; that first
         account becomes the admin. Both are checked in the transaction that
         inserts the user.
-        `password=None` (agents only): the account has no password and signs
-        in only with API keys (`NO_PASSWORD` is no argon2 hash, so no
-        password ever verifies against it).
+        `kind`: a person (`user`) or an automated principal (`agent`,
+        `service`, `bot`: Symbia's sender types).
+        `password=None` (automated kinds only): the account has no password
+        and signs in only with API keys (`NO_PASSWORD` is no argon2 hash, so
+        no password ever verifies against it).
         """
+        if kind not in ACCOUNT_KINDS:
+            raise ValidationFailed("kind must be one of " + ", ".join(ACCOUNT_KINDS), path="$.kind")
         if not _USERNAME.match(username):
             raise ValidationFailed(
                 "username must be 3-32 of letters, digits, '_', '.', '-'", path="$.username"
             )
         if password is not None:
             _check_password(password, "$.password")
-        elif not agent:
+        elif kind == "user":
             raise ValidationFailed(
-                "password is required (only agents may have none)", path="$.password"
+                "password is required (only agents, services and bots may have none)",
+                path="$.password",
             )
         if display_name is not None and len(display_name) > 128:
             raise ValidationFailed("display_name is at most 128 characters", path="$.display_name")
@@ -186,7 +191,7 @@ class Accounts:
             created_at=now,
             password_hash=pw_hash,
             is_admin=admin,
-            is_agent=agent,
+            kind=kind,
         )
         token = secrets.token_urlsafe(32) if session else None
         info = TokenInfo(user.id, device, hash_token(token), new_id()) if token else None

@@ -21,7 +21,7 @@ from hubbub.clock import Clock
 from hubbub.core.accounts import Accounts, hash_token
 from hubbub.core.audit import Audit
 from hubbub.core.context import Caller
-from hubbub.core.model import User
+from hubbub.core.model import AccountKind, User
 from hubbub.core.ports.accounts import AccountStore
 from hubbub.core.ports.admin import AdminStore
 from hubbub.core.ports.audit import AuditEntry, AuditQuery
@@ -91,13 +91,13 @@ class Admin:
         display_name: str | None = None,
         email: str | None = None,
         admin: bool = False,
-        agent: bool = False,
+        kind: AccountKind = "user",
         via: str = "rest",
         address: str | None = None,
     ) -> User:
         """An account made by an admin (REST) or the operator (`hubbub user
-        create`): no registration token, no session. An agent may have no
-        password: it then signs in only with API keys. Audited as
+        create`): no registration token, no session. An agent, service or
+        bot may have no password: it then signs in only with API keys. Audited as
         `user.create`, without the password."""
         by = await self._check(actor)
         user, _ = await self.accounts.create_account(
@@ -107,7 +107,7 @@ class Admin:
             email=email,
             session=False,
             admin=admin,
-            agent=agent,
+            kind=kind,
         )
         await self.audit.record(
             "user.create",
@@ -117,6 +117,7 @@ class Admin:
             via=via,
             admin=user.is_admin,
             agent=user.is_agent,
+            kind=user.kind,
         )
         return user
 

@@ -79,8 +79,9 @@ class MessageDetails:
         self.clock = clock
 
     async def sender_type(self, user_id: str) -> str:
+        """The account's kind (user | agent | service | bot), never the request's."""
         user = await self.accounts.get_user(user_id)
-        return "agent" if user is not None and user.is_agent else "user"
+        return user.kind if user is not None else "user"
 
     async def send(
         self,

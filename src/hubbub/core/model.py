@@ -13,6 +13,8 @@ from typing import Literal
 import msgspec
 
 __all__ = [
+    "ACCOUNT_KINDS",
+    "AccountKind",
     "Block",
     "Conversation",
     "Member",
@@ -23,6 +25,7 @@ __all__ = [
     "StoredEvent",
     "TokenInfo",
     "User",
+    "account_kind",
 ]
 
 Scope = Literal["c", "u", "a", "b"]
@@ -50,6 +53,18 @@ class StoredEvent:
     data: bytes
 
 
+AccountKind = Literal["user", "agent", "service", "bot"]
+# What an account is: a person, or one of three kinds of automated principal
+# (Symbia's `sender_type`). Only a person must have a password.
+ACCOUNT_KINDS: tuple[AccountKind, ...] = ("user", "agent", "service", "bot")
+_KINDS: dict[str, AccountKind] = {k: k for k in ACCOUNT_KINDS}
+
+
+def account_kind(value: object) -> AccountKind:
+    """A stored kind as the type says (a value no release wrote reads as `user`)."""
+    return _KINDS.get(str(value), "user")
+
+
 @dataclass(slots=True)
 class User:
     id: str
@@ -63,9 +78,19 @@ class User:
     created_at: int
     password_hash: str = field(default="", repr=False)
     is_admin: bool = False
-    is_agent: bool = False
+    kind: AccountKind = "user"
     deactivated_at: int | None = None
     deletion_requested_at: int | None = None
+
+    @property
+    def is_agent(self) -> bool:
+        """An account of kind `agent` (the agent checks: Symbia's `agentId`)."""
+        return self.kind == "agent"
+
+    @property
+    def automated(self) -> bool:
+        """Not a person (agent, service, bot): may have no password."""
+        return self.kind != "user"
 
 
 @dataclass(slots=True)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from hubbub.clock import iso, parse_iso
 from hubbub.core.context import Caller
-from hubbub.core.model import User
+from hubbub.core.model import AccountKind, User
 from hubbub.core.ports.audit import AuditEntry, AuditQuery
 from hubbub.core.ports.registration import Invite
 from hubbub.errors import ValidationFailed
@@ -33,7 +33,10 @@ class AdminUserOut(BaseModel):
     email: str | None
     phone: str | None
     is_admin: bool
-    is_agent: bool
+    is_agent: bool = Field(description="kind is agent (kept for clients written before `kind`)")
+    kind: AccountKind = Field(
+        description="user (a person) | agent | service | bot: Symbia's sender_type"
+    )
     created_at: str
     deactivated_at: str | None
     deletion_requested_at: str | None
@@ -49,12 +52,23 @@ class NewUserBody(BaseModel):
     password: str | None = Field(
         default=None,
         max_length=1024,
-        description="8-1024 characters; may be left out for an agent, which then "
-        "signs in only with API keys",
+        description="8-1024 characters; may be left out for an agent, service or bot, "
+        "which then signs in only with API keys",
     )
     display_name: str | None = Field(default=None, max_length=256)
     email: str | None = Field(default=None, max_length=254)
-    agent: bool = Field(default=False, description="an account of kind agent (a bot)")
+    kind: AccountKind | None = Field(
+        default=None, description="user (the default) | agent | service | bot"
+    )
+    agent: bool = Field(
+        default=False, description="the same as kind agent (kept for older clients)"
+    )
+
+    def account_kind(self) -> AccountKind:
+        """`kind`, or `agent` for `agent: true`; the two may not disagree."""
+        if self.agent and self.kind not in (None, "agent"):
+            raise ValidationFailed("agent: true contradicts kind", path="$.kind")
+        return self.kind or ("agent" if self.agent else "user")
 
 
 class PasswordResetBody(BaseModel):
@@ -112,6 +126,7 @@ def admin_user_out(u: User) -> AdminUserOut:
         phone=u.phone,
         is_admin=u.is_admin,
         is_agent=u.is_agent,
+        kind=u.kind,
         created_at=iso(u.created_at),
         deactivated_at=_iso(u.deactivated_at),
         deletion_requested_at=_iso(u.deletion_requested_at),
@@ -172,7 +187,7 @@ async def create_user(body: NewUserBody, request: Request, caller: AdminCaller) 
         body.password,
         display_name=body.display_name,
         email=body.email,
-        agent=body.agent,
+        kind=body.account_kind(),
         address=client_ip(request),
     )
     return admin_user_out(user)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from hubbub.core.model import NewEvent, StoredEvent
+from hubbub.core.model import AccountKind, NewEvent, StoredEvent
 
 __all__ = ["ConversationDetailStore", "ConversationRow", "ParticipantRow", "Scoping"]
 
@@ -40,7 +40,7 @@ class ParticipantRow:
     user_id: str
     role: str
     joined_at: int
-    is_agent: bool
+    kind: AccountKind  # the account's (Symbia's user_type is derived from it)
     last_read_at: int | None
 
 

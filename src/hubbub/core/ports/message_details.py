@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from hubbub.core.model import MessageRecord, NewEvent, StoredEvent
+from hubbub.core.model import AccountKind, MessageRecord, NewEvent, StoredEvent
 
 __all__ = ["DetailRow", "MessageDetailStore", "MessageView", "RunState", "Transition"]
 
@@ -63,7 +63,7 @@ class MessageView:
     edited_at: int | None
     deleted_at: int | None
     pos: int | None
-    sender_is_agent: bool
+    sender_kind: AccountKind  # the sender account's kind: sender_type when no details row
     details: DetailRow | None
 
 

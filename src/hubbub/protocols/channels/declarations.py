@@ -218,7 +218,8 @@ class ChatMessageReceived(ServerMessage, kw_only=True, omit_defaults=False):
         ),
     ] = None
     sender_type: Annotated[
-        str | None, msgspec.Meta(description="user or agent (from the sender's account)")
+        str | None,
+        msgspec.Meta(description="user, agent, service or bot (the sender account's kind)"),
     ] = None
     run_id: Annotated[str | None, msgspec.Meta(description="The agent run it belongs to")] = None
     trace_id: Annotated[str | None, msgspec.Meta(description="Caller's trace id")] = None

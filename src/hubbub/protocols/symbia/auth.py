@@ -22,6 +22,7 @@ from hubbub.core.context import Caller
 from hubbub.core.model import User
 from hubbub.credentials import bearer_token
 from hubbub.errors import Forbidden, HubbubError, Unauthorized
+from hubbub.protocols.symbia.rows import user_type_of
 from hubbub.rest.deps import node_of
 from hubbub.runtime import Node
 
@@ -43,7 +44,8 @@ class SymbiaUser:
 
     @property
     def user_type(self) -> str:
-        return "agent" if self.user.is_agent else "user"
+        """Symbia's user | agent (`rows.user_type_of`: services and bots are agents)."""
+        return user_type_of(self.user.kind)
 
 
 async def resolve(

@@ -37,9 +37,10 @@ from typing import Any
 import msgspec
 
 from hubbub.clock import parse_iso
+from hubbub.core.model import AccountKind
 from hubbub.core.ports.message_details import DetailRow, MessageView
 from hubbub.errors import HubbubError
-from hubbub.protocols.symbia.rows import message_row
+from hubbub.protocols.symbia.rows import message_row, user_type_of
 from hubbub.runtime import Node
 
 __all__ = [
@@ -63,7 +64,7 @@ SymbiaEvent = tuple[str, dict[str, Any], str | None]
 _decode = msgspec.json.Decoder(dict[str, Any]).decode
 
 
-def event_view(d: dict[str, Any], sender_is_agent: bool, pos: int | None) -> MessageView:
+def event_view(d: dict[str, Any], sender_kind: AccountKind, pos: int | None) -> MessageView:
     """The message a `ChatMessageReceived` event announces, as the store would read it.
 
     A Symbia send puts every field of its details row in the event (only
@@ -75,7 +76,7 @@ def event_view(d: dict[str, Any], sender_is_agent: bool, pos: int | None) -> Mes
         meta = d.get("metadata")
         details = DetailRow(
             d["content_type"],
-            str(d.get("sender_type") or ("agent" if sender_is_agent else "user")),
+            str(d.get("sender_type") or sender_kind),
             d.get("run_id"),
             d.get("trace_id"),
             d.get("priority"),
@@ -95,7 +96,7 @@ def event_view(d: dict[str, Any], sender_is_agent: bool, pos: int | None) -> Mes
         None,
         None,
         pos,
-        sender_is_agent,
+        sender_kind,
         details,
     )
 
@@ -106,23 +107,25 @@ class Translator:
     def __init__(self, node: Node) -> None:
         self.node = node
         self._done: OrderedDict[bytes, SymbiaEvent | None] = OrderedDict()
-        self._kinds: dict[str, tuple[str, str | None]] = {}
+        self._kinds: dict[str, tuple[AccountKind, str | None]] = {}
 
-    async def kind_of(self, user_id: str) -> tuple[str, str | None]:
-        """(user_type, agent_id) of an account: `agent` and its username, or `user`."""
+    async def kind_of(self, user_id: str) -> tuple[AccountKind, str | None]:
+        """(kind, agent_id) of an account: its kind, and its username unless a person."""
         known = self._kinds.get(user_id)
         if known is not None:
             return known
         user = await self.node.accounts.get_user(user_id)
-        kind = ("agent", user.username) if user is not None and user.is_agent else ("user", None)
+        found: tuple[AccountKind, str | None] = ("user", None)
+        if user is not None and user.automated:
+            found = (user.kind, user.username)
         if len(self._kinds) >= MAX_KINDS:
             self._kinds.clear()
-        self._kinds[user_id] = kind
-        return kind
+        self._kinds[user_id] = found
+        return found
 
-    def remember_kind(self, user_id: str, user_type: str, agent_id: str | None) -> None:
+    def remember_kind(self, user_id: str, kind: AccountKind, agent_id: str | None) -> None:
         if len(self._kinds) < MAX_KINDS:
-            self._kinds[user_id] = (user_type, agent_id)
+            self._kinds[user_id] = (kind, agent_id)
 
     async def translate(self, payload: bytes) -> SymbiaEvent | None:
         if payload in self._done:
@@ -140,8 +143,8 @@ class Translator:
     async def _who(self, user_id: object, *, agent: bool = False) -> dict[str, Any]:
         """`{userId, userType}`, and `agentId` (null for a person) when `agent`."""
         uid = str(user_id)
-        user_type, agent_id = await self.kind_of(uid)
-        who: dict[str, Any] = {"userId": uid, "userType": user_type}
+        kind, agent_id = await self.kind_of(uid)
+        who: dict[str, Any] = {"userId": uid, "userType": user_type_of(kind)}
         if agent:
             who["agentId"] = agent_id
         return who
@@ -160,8 +163,8 @@ class Translator:
         if kind == "chat/messages:ChatMessageReceived":
             if d.get("deleted"):
                 return None
-            sender_type, _ = await self.kind_of(str(d.get("sender_id")))
-            return "message:new", message_row(event_view(d, sender_type == "agent", seq)), cid
+            sender_kind, _ = await self.kind_of(str(d.get("sender_id")))
+            return "message:new", message_row(event_view(d, sender_kind, seq)), cid
         if kind == "chat/messages:ChatMessageEdited":
             return await self._updated(d, cid)
         if kind == "chat/messages:ChatMessageDeleted":

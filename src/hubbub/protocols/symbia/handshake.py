@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from hubbub.core.apikeys import KEY_PREFIX
 from hubbub.core.context import Caller
 from hubbub.core.conversation_details import scoping
+from hubbub.core.model import AccountKind
 from hubbub.core.ports.conversation_details import Scoping
 from hubbub.errors import Unauthorized
 from hubbub.protocols.symbia.auth import COOKIE, REQUIRED, SESSION_COOKIE, SymbiaUser, resolve
@@ -64,8 +65,12 @@ class Who:
         return self.me.user_type
 
     @property
-    def agent_id(self) -> str | None:  # an agent's username; None for a person
-        return self.me.user.username if self.me.user.is_agent else None
+    def kind(self) -> AccountKind:  # user | agent | service | bot
+        return self.me.user.kind
+
+    @property
+    def agent_id(self) -> str | None:  # an agent's, service's or bot's username; None for a person
+        return self.me.user.username if self.me.user.automated else None
 
 
 def cookie_value(header: str | None, name: str) -> str | None:

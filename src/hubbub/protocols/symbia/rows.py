@@ -3,6 +3,12 @@
 Snake-case rows as Symbia's service returns them (its Conversation,
 Participant and Message models); times ISO 8601 UTC. A participant row's
 `id` is a UUID derived from (conversation, user), stable across calls.
+
+Who sent or takes part comes from the account's kind (user | agent |
+service | bot), never from a request. A message's `sender_type` is the kind
+itself (Symbia's Message allows all four); a participant's `user_type` only
+`user | agent` in Symbia's OpenAPI, so a service or bot account is `agent`
+there: an automated principal, not a person (`user_type_of`).
 """
 
 from __future__ import annotations
@@ -12,10 +18,18 @@ import uuid
 from typing import Any
 
 from hubbub.clock import iso
+from hubbub.core.model import AccountKind
 from hubbub.core.ports.conversation_details import ConversationRow, ParticipantRow
 from hubbub.core.ports.message_details import MessageView, RunState
 
-__all__ = ["conversation_row", "message_row", "participant_id", "participant_row", "run_row"]
+__all__ = [
+    "conversation_row",
+    "message_row",
+    "participant_id",
+    "participant_row",
+    "run_row",
+    "user_type_of",
+]
 
 _NS = uuid.UUID("6b0f6a52-5a8f-4d65-9a53-1c1f3e0b2c11")
 
@@ -41,6 +55,11 @@ def conversation_row(c: ConversationRow) -> dict[str, Any]:
     }
 
 
+def user_type_of(kind: AccountKind) -> str:
+    """Symbia's `user_type` (user | agent) of an account kind: anything automated is `agent`."""
+    return "user" if kind == "user" else "agent"
+
+
 def participant_id(conversation_id: str, user_id: str) -> str:
     return str(uuid.uuid5(_NS, f"{conversation_id}:{user_id}"))
 
@@ -50,7 +69,7 @@ def participant_row(p: ParticipantRow) -> dict[str, Any]:
         "id": participant_id(p.conversation_id, p.user_id),
         "conversation_id": p.conversation_id,
         "user_id": p.user_id,
-        "user_type": "agent" if p.is_agent else "user",
+        "user_type": user_type_of(p.kind),
         "role": p.role,
         "joined_at": iso(p.joined_at),
         "last_read_at": iso(p.last_read_at) if p.last_read_at is not None else None,
@@ -69,7 +88,7 @@ def message_row(m: MessageView) -> dict[str, Any]:
         "id": m.id,
         "conversation_id": m.conversation_id,
         "sender_id": m.sender_id,
-        "sender_type": d.sender_type if d else ("agent" if m.sender_is_agent else "user"),
+        "sender_type": d.sender_type if d else m.sender_kind,
         "content": m.content or "",
         "content_type": _content_type(m),
         "reply_to": m.reply_to,

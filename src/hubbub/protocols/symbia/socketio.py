@@ -89,8 +89,16 @@ class SymbiaSocketIO:
             )
             who = await authenticate(self.node, creds)
         except ValidationFailed as exc:  # a scope header: named, as REST names it
+            log.info(
+                "symbia connection refused",
+                extra={"transport": "socket.io", "reason": "bad scope header"},
+            )
             raise socketio.exceptions.ConnectionRefusedError(exc.message, exc.path) from None
         except Unauthorized:
+            log.info(
+                "symbia connection refused",
+                extra={"transport": "socket.io", "reason": AUTH_REQUIRED},
+            )
             raise socketio.exceptions.ConnectionRefusedError(AUTH_REQUIRED) from None
         except HubbubError as exc:  # storage unavailable: the client retries later
             log.warning("symbia handshake failed", extra={"error": exc.code})

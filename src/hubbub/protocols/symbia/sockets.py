@@ -22,6 +22,15 @@ in how an event reaches the client (`Emit`); everything else is here:
   (the others would otherwise wait for the TTL).
 - **Acks.** Every client event answers `{success: true, ...}` or
   `{success: false, error, code}`; "not yours" reads as "not found".
+- **Unstorable text.** A payload holding U+0000 (or a lone surrogate, which
+  Socket.IO's JSON lets through) is a `validation_failed` ack before any
+  handler runs: PostgreSQL cannot take it in a query, and SQLite would, so
+  refusing it at the edge makes both backends answer alike. An event that
+  still fails unexpectedly is logged with its name and answered `internal`;
+  the connection stays open (the fuzz finding of issue #12: PostgreSQL's
+  DataError escaped `/api/ws`'s loop and the client saw 1006).
+- **Closes.** Every close is logged at info with its code, its reason and
+  whether the server forced it (never a payload).
 """
 
 from __future__ import annotations
@@ -43,7 +52,7 @@ from hubbub.protocols.symbia.handshake import Who
 from hubbub.realtime.outbox import Out
 from hubbub.runtime import Node
 
-__all__ = ["CLIENT_EVENTS", "Emit", "SymbiaSocket", "symbia_key"]
+__all__ = ["CLIENT_EVENTS", "Emit", "SymbiaSocket", "symbia_key", "unstorable_path"]
 
 log = logging.getLogger("hubbub.symbia")
 
@@ -64,6 +73,32 @@ MAX_ROOMS_ANNOUNCED = 1000
 # The core's words for "not in that conversation" (or it does not exist for you).
 NOT_PARTICIPANT = frozenset({"conversation not found", "not a participant in this conversation"})
 MAX_MUTED = 1000
+
+
+def unstorable_path(data: object) -> str | None:
+    """Path of the first string in `data` (keys included) that no backend may be
+    handed: one holding U+0000, or one that is not UTF-8 (a lone surrogate).
+    Iterative: data may be nested as deep as a decoder allows."""
+    todo: list[tuple[str, object]] = [("$.data", data)]
+    while todo:
+        path, value = todo.pop()
+        if isinstance(value, str):
+            if "\x00" in value or not _utf8(value):
+                return path
+        elif isinstance(value, dict):
+            todo += [(path, k) for k in value]
+            todo += [(f"{path}.{k}", v) for k, v in value.items()]
+        elif isinstance(value, list):
+            todo += [(f"{path}[{i}]", v) for i, v in enumerate(value)]
+    return None
+
+
+def _utf8(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def symbia_key(user_id: str) -> str:
@@ -136,7 +171,7 @@ class SymbiaSocket:
         self._opening: asyncio.Task[None] | None = None
         self._joined = False
         self._closed = False
-        translator.remember_kind(self.user_id, who.user_type, who.agent_id)
+        translator.remember_kind(self.user_id, who.kind, who.agent_id)
 
     # -- what the hub calls ---------------------------------------------------
     def push(self, out: Out) -> None:
@@ -216,6 +251,17 @@ class SymbiaSocket:
                     await node.typing.stop(self.caller, cid)
         forced = self.closing is not None
         code, reason = self.closing or (code, reason)
+        log.info(
+            "symbia connection closed",
+            extra={
+                "user_id": self.user_id,
+                "connection_id": self.id,
+                "transport": self.transport,
+                "code": code,
+                "reason": reason,
+                "forced": forced,
+            },
+        )
         node.chat_events.disconnected(
             self.user_id,
             self.id,
@@ -231,6 +277,13 @@ class SymbiaSocket:
             log.warning("presence update on close failed")
 
     async def _write_loop(self) -> None:
+        try:
+            await self._write()
+        except Exception as exc:  # the transport failed under us (or a bug): close, said why
+            log.warning("symbia write failed", extra={"error": type(exc).__name__})
+            self.kick(1011, "server error")
+
+    async def _write(self) -> None:
         while True:
             await self.wake.wait()
             self.wake.clear()
@@ -270,11 +323,17 @@ class SymbiaSocket:
                 return {"success": False, "error": "Unknown event", "code": "bad_frame"}
             if event in WRITES and self.caller.read_only:
                 raise Forbidden("this API key is read-only")
+            bad = unstorable_path(data)
+            if bad is not None:
+                raise ValidationFailed("strings must be UTF-8 without U+0000", path=bad)
             return await self._run(event, data)
         except HubbubError as exc:
             return refusal(exc)
         except RecursionError:  # data nested past what a decoder or validator walks
             return refusal(ValidationFailed("nested too deeply", path="$.data"))
+        except Exception:  # a bug: logged (the event's name, never its data), the socket kept
+            log.exception("symbia event failed", extra={"event": event[:64]})
+            return {"success": False, "error": "internal error", "code": "internal"}
 
     async def _run(self, event: str, data: Any) -> dict[str, Any]:
         node, caller = self.node, self.caller

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 
 import msgspec
@@ -39,6 +40,7 @@ from hubbub.runtime import Node
 
 __all__ = ["serve_api_ws"]
 
+log = logging.getLogger("hubbub.symbia")
 MAX_REF = 128
 _decode = msgspec.json.Decoder(dict[str, Any]).decode
 _encode = msgspec.json.Encoder().encode
@@ -51,10 +53,27 @@ def _ref(frame: dict[str, Any]) -> str | int | None:
     return ref if not isinstance(ref, str) or len(ref) <= MAX_REF else None
 
 
+async def _receive(ws: WebSocket) -> str | None:
+    """The next text frame, None for a binary one (Starlette's `receive_text`
+    would raise KeyError on it)."""
+    message = await ws.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    text = message.get("text")
+    return text if isinstance(text, str) else None
+
+
+def _refused(code: int, reason: str) -> None:
+    log.info(
+        "symbia connection refused", extra={"transport": "api-ws", "code": code, "reason": reason}
+    )
+
+
 async def serve_api_ws(node: Node, translator: Translator, ws: WebSocket) -> None:
     if not origin_allowed(
         ws.headers.get("origin"), ws.headers.get("host"), node.settings.allowed_origins
     ):
+        _refused(4403, "origin not allowed")
         await ws.close(4403, "origin not allowed")
         return
     q = ws.query_params
@@ -68,6 +87,7 @@ async def serve_api_ws(node: Node, translator: Translator, ws: WebSocket) -> Non
         )
         who = await authenticate(node, creds)
     except ValidationFailed as exc:  # a scope header: named, as REST names it
+        _refused(4400, "bad scope header")
         with contextlib.suppress(Exception):
             refused: dict[str, object] = {"message": exc.message, "path": exc.path}
             await ws.send_text(_encode({"event": "connect_error", "data": refused}).decode())
@@ -75,9 +95,11 @@ async def serve_api_ws(node: Node, translator: Translator, ws: WebSocket) -> Non
         return
     except HubbubError as exc:
         if not isinstance(exc, Unauthorized):  # storage unavailable: retry later
+            _refused(1011, "service unavailable")
             with contextlib.suppress(Exception):
                 await ws.close(1011, "service unavailable")
             return
+        _refused(4401, AUTH_REQUIRED)
         with contextlib.suppress(Exception):
             await ws.send_text(
                 _encode({"event": "connect_error", "data": {"message": AUTH_REQUIRED}}).decode()
@@ -102,7 +124,11 @@ async def serve_api_ws(node: Node, translator: Translator, ws: WebSocket) -> Non
     await conn.open()
     try:
         while conn.closing is None:
-            raw = await ws.receive_text()
+            raw = await _receive(ws)
+            if raw is None:  # a binary frame: the protocol is JSON text
+                refused = {"success": False, "error": "text frames only", "code": "bad_frame"}
+                conn.send("ack", {"ref": None, "for": None, "data": refused})
+                continue
             if len(raw) > max_frame:
                 refused = {"success": False, "error": "frame too large", "code": "too_large"}
                 conn.send("ack", {"ref": None, "for": None, "data": refused})
@@ -122,6 +148,9 @@ async def serve_api_ws(node: Node, translator: Translator, ws: WebSocket) -> Non
         peer_close = exc.code
     except RuntimeError:
         pass
+    except Exception:  # a bug: logged, and the client told why (not a bare 1006)
+        log.exception("symbia /api/ws loop failed")
+        conn.kick(1011, "server error")
     finally:
         code, reason = conn.closing or (peer_close, "closed by the client")
         await conn.close(code, reason)

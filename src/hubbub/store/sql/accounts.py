@@ -8,10 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, exists, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
-from hubbub.core.model import (
-    TokenInfo,
-    User,
-)
+from hubbub.core.model import TokenInfo, User, account_kind
 from hubbub.errors import Conflict
 from hubbub.ids import new_id
 from hubbub.store.sql import tables as t
@@ -48,7 +45,7 @@ def user_of(row: Any) -> User:
         created_at=row.created_at,
         password_hash=row.password_hash,
         is_admin=bool(row.is_admin),
-        is_agent=bool(row.is_agent),
+        kind=account_kind(row.kind),
         deactivated_at=row.deactivated_at,
         deletion_requested_at=row.deletion_requested_at,
     )
@@ -66,7 +63,7 @@ def _insert_user(conn: Connection, user: User) -> None:
             info_text=user.info_text,
             created_at=user.created_at,
             is_admin=user.is_admin,
-            is_agent=user.is_agent,
+            kind=user.kind,
         )
     )
 

@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 from sqlalchemy import Connection, delete, func, insert, or_, select, update
 
-from hubbub.core.model import NewEvent, StoredEvent
+from hubbub.core.model import NewEvent, StoredEvent, account_kind
 from hubbub.core.ports.conversation_details import ConversationRow, ParticipantRow, Scoping
 from hubbub.store.sql import tables as t
 from hubbub.store.sql.area import SqlArea
@@ -132,7 +132,7 @@ class SqlConversationDetails(SqlArea):
 
     async def participants(self, conversation_id: str) -> list[ParticipantRow]:
         q = (
-            select(_m.c.user_id, _m.c.role, _m.c.joined_at, _u.c.is_agent, _r.c.updated_at)
+            select(_m.c.user_id, _m.c.role, _m.c.joined_at, _u.c.kind, _r.c.updated_at)
             .select_from(
                 _m.outerjoin(_u, _u.c.id == _m.c.user_id).outerjoin(
                     _r,
@@ -144,7 +144,7 @@ class SqlConversationDetails(SqlArea):
         )
         async with self.engine.connect() as conn:
             return [
-                ParticipantRow(conversation_id, r[0], r[1], r[2], bool(r[3]), r[4])
+                ParticipantRow(conversation_id, r[0], r[1], r[2], account_kind(r[3]), r[4])
                 for r in await conn.execute(q.limit(10_000))
             ]
 

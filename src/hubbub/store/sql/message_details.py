@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from hubbub.core.model import MessageRecord, NewEvent, StoredEvent
+from hubbub.core.model import MessageRecord, NewEvent, StoredEvent, account_kind
 from hubbub.core.ports.message_details import DetailRow, MessageView, RunState, Transition
 from hubbub.store.sql import tables as t
 from hubbub.store.sql.appends import MessageAppends, message_record
@@ -67,7 +67,7 @@ def _view(r: Any) -> MessageView:
         r.edited_at,
         r.deleted_at,
         r.event_pos,
-        bool(r.is_agent),
+        account_kind(r.kind),
         details,
     )
 
@@ -83,7 +83,7 @@ _VIEW = select(
     _msg.c.edited_at,
     _msg.c.deleted_at,
     _msg.c.event_pos,
-    _u.c.is_agent,
+    _u.c.kind,
     *(_det.c[c] for c in _DETAIL_COLS if c != "content_type"),
     _det.c.content_type,
 ).select_from(

@@ -43,7 +43,8 @@ users = Table(
     Column("last_seen_at", Ms, nullable=True),
     Column("created_at", Ms, nullable=False),
     Column("is_admin", Boolean, nullable=False, server_default="0"),
-    Column("is_agent", Boolean, nullable=False, server_default="0"),
+    # user | agent | service | bot (core.model.ACCOUNT_KINDS); 0010 replaced is_agent
+    Column("kind", String(8), nullable=False, server_default="user"),
     Column("deactivated_at", Ms, nullable=True),
     Column("deletion_requested_at", Ms, nullable=True),
 )
