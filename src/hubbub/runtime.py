@@ -44,6 +44,7 @@ from hubbub.core.keys import Keys
 from hubbub.core.mentions import Mentions
 from hubbub.core.message_details import MessageDetails
 from hubbub.core.messages import Messages
+from hubbub.core.pins import Pins
 from hubbub.core.polls import POLL_TIMER, Polls
 from hubbub.core.ports import BlobStore, Bus, PresenceRegistry
 from hubbub.core.ports.chatevents import ChatEventSink
@@ -262,6 +263,8 @@ class Node:
         self.edits = Edits(st.edits, st.history, self.conversations, self.publisher, self.clock)
         self.reads = Reads(st.reads, st.history, self.conversations, self.publisher, self.clock)
         self.archive = Archive(st.archive, self.conversations, self.publisher, self.clock)
+        self.messages.on_sent.append(self.archive.revive)  # a new message unarchives
+        self.pins = Pins(st.pins, self.conversations, self.publisher, self.clock)
         self.attachments = Attachments(
             st.attachments,
             self.blobs,
