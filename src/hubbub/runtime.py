@@ -301,7 +301,7 @@ class Node:
             st.accounts,
             self.clock,
         )
-        self.hub = Hub(self.conversations.invalidate)
+        self.hub = Hub(self._invalidate)
         self.flusher = Flusher(
             self.metrics.frames_out.inc, on_writes=self.metrics.socket_writes.inc
         )
@@ -361,10 +361,16 @@ class Node:
         )
         return bus, presence
 
+    def _invalidate(self, conversation_ids: list[str]) -> None:
+        """A conversation changed on some node: its members, or someone archived it."""
+        self.conversations.invalidate(conversation_ids)
+        self.archive.forget(conversation_ids)
+
     def _on_gap(self, reason: str) -> None:
         """Notifications may have been lost: forget caches, make clients resync."""
         log.warning("bus gap, clients will resync", extra={"reason": reason})
         self.conversations.invalidate_all()
+        self.archive.forget_all()
         self.hub.kick_all(1012, f"bus {reason}: reconnect and resume with SyncRequest")
 
     async def _refresh_presence(self) -> None:

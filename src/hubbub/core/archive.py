@@ -9,9 +9,14 @@ that brought it back, or `"system"` for MTChat's auto-archive.
 A new message brings the conversation back for everyone who had archived it
 (spec 003). The store compares stream positions (an archive holds until the
 next message), so lists are right even before anyone is told; then
-`revive`, run by `Messages` after each new message, announces it: one
-indexed read per message, and a write only when someone had archived the
-conversation. MTChat's WebSocket says `dialog.unarchived`
+`revive`, run by `Messages` after each new message, announces it. Sending
+stays cheap: each node remembers the conversations it found with no archive
+at all (`_quiet`, bounded) and skips them without a read; an archive makes
+every node forget its conversation (`Publisher.invalidate`, the bus message
+member caches already use), so revival reads only where an archive may be,
+and writes only when there is one. (A message on another node within the
+bus's latency of an archive is announced with the next message; lists are
+right meanwhile.) MTChat's WebSocket says `dialog.unarchived`
 (`protocols/mtchat/events.py`).
 
 Spec 003 dialogs also archive themselves: `archive_inactive` (run by the
@@ -42,6 +47,7 @@ __all__ = ["CHANNEL", "SYSTEM", "Archive", "check_ids"]
 
 CHANNEL = "chat/archive"
 SYSTEM = "system"  # `changed_by` of an archive nobody asked for (inactivity)
+QUIET_MAX = 100_000  # conversations remembered without an archive (then it starts over)
 
 
 def check_ids(conversation_id: str, request_id: str | None) -> None:
@@ -64,6 +70,19 @@ class Archive:
         self.conversations = conversations
         self.publisher = publisher
         self.clock = clock
+        self._quiet: set[str] = set()  # no archive row, as this node last saw
+
+    def forget(self, conversation_ids: list[str]) -> None:
+        """Someone may have archived these (on any node): read them again."""
+        self._quiet.difference_update(conversation_ids)
+
+    def forget_all(self) -> None:
+        self._quiet.clear()
+
+    async def _archiving(self, conversation_id: str) -> None:
+        """Before and after an archive commits: no node may skip the conversation."""
+        self._quiet.discard(conversation_id)
+        await self.publisher.invalidate([conversation_id])
 
     def _event(self, conversation_id: str, user_id: str, archived: bool, by: str) -> NewEvent:
         data = {
@@ -101,9 +120,13 @@ class Archive:
             }
 
         ev = self._event(conversation_id, caller.user_id, archived, caller.user_id)
+        if archived:
+            self._quiet.discard(conversation_id)
         result, stored = await self.store.set_archived(
             conversation_id, caller.user_id, archived, now, ev, key, ack
         )
+        if archived and stored is not None:
+            await self._archiving(conversation_id)
         if stored is not None:
             await self.publisher.event(stored, [caller.user_id])
         return result
@@ -113,7 +136,12 @@ class Archive:
 
     async def revive(self, conversation_id: str, sender_id: str) -> None:
         """A new message came: tell whoever had archived the conversation."""
+        if conversation_id in self._quiet:
+            return
         if not await self.store.has_archives(conversation_id):
+            if len(self._quiet) >= QUIET_MAX:
+                self._quiet.clear()
+            self._quiet.add(conversation_id)
             return
         now = self.clock.now_ms()
         for stored in await self.store.revive(
@@ -130,10 +158,12 @@ class Archive:
         done = 0
         for conversation_id, user_id in await self.store.inactive_dialog_members(cutoff, limit):
             ev = self._event(conversation_id, user_id, True, SYSTEM)
+            self._quiet.discard(conversation_id)
             _, stored = await self.store.set_archived(
                 conversation_id, user_id, True, now, ev, None, lambda changed: {}
             )
             if stored is not None:
+                await self._archiving(conversation_id)
                 await self.publisher.event(stored, [user_id])
                 done += 1
         return done
