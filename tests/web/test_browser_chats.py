@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.support import ServerProcess
-from tests.web.test_browser import WAIT, Person
+from tests.web.test_browser import WAIT, Person, _shot
 
 
 @pytest.fixture
@@ -96,6 +96,7 @@ def test_pinned_and_archived_chats_follow_across_devices(
     phone.expect(phone.page.locator("#archived-list li").filter(has_text=group)).to_have_count(1)
     assert phone.unlabelled_controls() == []
     assert phone.page.evaluate("document.documentElement.scrollWidth") <= 375
+    _shot(phone, "chats-pinned-archived-375")
 
     # The phone's chat header at 375 px: every action fits and is labelled.
     phone.page.locator("#archived-list li").filter(has_text=group).locator("a").click()
