@@ -10,7 +10,11 @@ end (a later event they do get comes after it).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.integration.mtchat import ENV, Mt, MtSocket, create_dialog, scope_header
 from tests.support import Api, Client, ServerProcess, full_resume
@@ -288,3 +292,50 @@ async def test_archive_and_pins_cross_mtchat(tmp_path_factory: Any, backend: str
         await api.aclose()
     finally:
         server.stop()
+
+
+@pytest.fixture
+def pair(tmp_path: Path, pg_url: str, jetstream_url: str) -> Iterator[list[ServerProcess]]:
+    env = {"HUBBUB_NATS_PREFIX": "hubbub_arc_" + secrets.token_hex(4)}
+    nodes = [
+        ServerProcess(
+            tmp_path / f"n{i}",
+            database_url=pg_url,
+            nats_url=jetstream_url,
+            extra_env={**env, "HUBBUB_NODE_ID": f"arc{i}"},
+        ).start()
+        for i in range(2)
+    ]
+    yield nodes
+    for n in nodes:
+        n.stop()
+
+
+async def test_an_archive_on_one_node_is_revived_by_a_message_on_another(
+    pair: list[ServerProcess],
+) -> None:
+    """Node 0 knows the chat had no archive (a message went through it); an
+    archive made on node 1 makes it look again: the bus carries the
+    invalidation ahead of the event (one publisher, FIFO), so once alice's
+    device on node 0 has the event, node 0's next message announces the revival."""
+    n0, n1 = pair
+    api0, api1 = Api(n0), Api(n1)
+    alice, bob = await api0.user(2)
+    cid = await api0.direct(alice[1], bob[0])
+    a0, a1, b0 = (
+        await api0.client(alice, "a0"),
+        await api1.client(alice, "a1"),
+        await api0.client(bob),
+    )
+    first = await _say(b0, cid, "one")
+    await a0.events("ChatMessageReceived", message_id=first)
+    await a1.ok("chat/archive", "SetChatArchiveStatus", {"conversation_id": cid, "archived": True})
+    await a0.events("ChatArchiveStatusChanged", conversation_id=cid, archived=True)
+    await _say(b0, cid, "two")
+    for dev in (a0, a1):
+        [ev] = await dev.events("ChatArchiveStatusChanged", conversation_id=cid, archived=False)
+        assert ev["data"]["changed_by"] == bob[0]
+    for c in (a0, a1, b0):
+        await c.close()
+    await api0.aclose()
+    await api1.aclose()
