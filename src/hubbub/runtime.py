@@ -45,6 +45,7 @@ from hubbub.core.keys import Keys
 from hubbub.core.mentions import Mentions
 from hubbub.core.message_details import MessageDetails
 from hubbub.core.messages import Messages
+from hubbub.core.pins import Pins
 from hubbub.core.polls import POLL_TIMER, Polls
 from hubbub.core.ports import BlobStore, Bus, PresenceRegistry
 from hubbub.core.ports.chatevents import ChatEventSink
@@ -263,6 +264,8 @@ class Node:
         self.edits = Edits(st.edits, st.history, self.conversations, self.publisher, self.clock)
         self.reads = Reads(st.reads, st.history, self.conversations, self.publisher, self.clock)
         self.archive = Archive(st.archive, self.conversations, self.publisher, self.clock)
+        self.messages.on_sent.append(self.archive.revive)  # a new message unarchives
+        self.pins = Pins(st.pins, self.conversations, self.publisher, self.clock)
         self.attachments = Attachments(
             st.attachments,
             self.blobs,
@@ -307,7 +310,7 @@ class Node:
             st.accounts,
             self.clock,
         )
-        self.hub = Hub(self.conversations.invalidate)
+        self.hub = Hub(self._invalidate)
         self.flusher = Flusher(
             self.metrics.frames_out.inc, on_writes=self.metrics.socket_writes.inc
         )
@@ -367,10 +370,16 @@ class Node:
         )
         return bus, presence
 
+    def _invalidate(self, conversation_ids: list[str]) -> None:
+        """A conversation changed on some node: its members, or someone archived it."""
+        self.conversations.invalidate(conversation_ids)
+        self.archive.forget(conversation_ids)
+
     def _on_gap(self, reason: str) -> None:
         """Notifications may have been lost: forget caches, make clients resync."""
         log.warning("bus gap, clients will resync", extra={"reason": reason})
         self.conversations.invalidate_all()
+        self.archive.forget_all()
         self.hub.kick_all(1012, f"bus {reason}: reconnect and resume with SyncRequest")
 
     async def _refresh_presence(self) -> None:

@@ -163,6 +163,8 @@ FWD_X = {
 
 
 VOICE = "chat/voice SendVoiceMessage"
+ARCHIVE = "chat/archive SetChatArchiveStatus"
+PIN = "chat/pins SetChatPinned"
 VOICE_WAV = base64.b64encode(wav_chirp(50)).decode()
 DELIVERED_G = {"message_id": "{voiceG}", "conversation_id": "{G}"}
 DELIVERED_X = {"message_id": "{voiceX}", "conversation_id": "{X}"}
@@ -236,6 +238,13 @@ SURFACES: tuple[Surface, ...] = (
     ws(STICKER, sticker("{D}"), "D", DIRECT, "direct"),
     ws("chat/typing SetTyping", {"conversation_id": "{G}", "typing": True}, "G", GROUP, "group"),
     ws("chat/typing SetTyping", {"conversation_id": "{D}", "typing": False}, "D", DIRECT, "direct"),
+    # per-user flags: only members, and a foreign chat answers like a missing one
+    ws(ARCHIVE, {"conversation_id": "{G}", "archived": True}, "G", GROUP, "group"),
+    ws(ARCHIVE, {"conversation_id": "{D}", "archived": False}, "D", DIRECT, "direct"),
+    ws(
+        PIN, {"conversation_id": "{G}", "pinned": True, "request_id": "{CMID}"}, "G", GROUP, "group"
+    ),
+    ws(PIN, {"conversation_id": "{D}", "pinned": False}, "D", DIRECT, "direct"),
     ws("chat/polls CreatePoll", POLL_D, "D", DIRECT, "direct"),
     ws("chat/polls CreatePoll", POLL_G, "G", GROUP, "group"),
     ws("chat/polls/votes VotePoll", VOTE_G, "pollG G", GROUP, "group poll"),

@@ -80,21 +80,75 @@ async def test_archive_is_per_user_idempotent_and_ends_with_the_next_message(
     a, b = await make_user(store), await make_user(store)
     cid, _ = await store.conversations.open_direct(new_id(), a, b, now_ms())
     await _send(store, cid, b, "before")
-    ev = event("u", a, "chat/messages", "ConversationArchived", {"conversation_id": cid})
-    assert await store.archive.set_archived(cid, a, True, now_ms(), ev) is not None
-    assert await store.archive.set_archived(cid, a, True, now_ms(), ev) is None
+    ev = event("u", a, "chat/archive", "ChatArchiveStatusChanged", {"conversation_id": cid})
+
+    async def archive(archived: bool, key: str | None = None) -> bool:
+        reply, stored = await store.archive.set_archived(
+            cid, a, archived, now_ms(), ev, key, lambda changed: {"changed": changed}
+        )
+        assert reply == {"changed": stored is not None}
+        return stored is not None
+
+    assert await archive(True)
+    assert not await archive(True)
     assert await store.archive.archived_of(a) == {cid}
     assert await store.archive.archived_of(b) == set()
-    assert await store.archive.set_archived(cid, a, False, now_ms(), ev) is not None
-    assert await store.archive.set_archived(cid, a, False, now_ms(), ev) is None
+    assert await archive(False)
+    assert not await archive(False)
     assert await store.archive.archived_of(a) == set()
     # Archived again, then a message: no longer archived, with no write by the send.
-    assert await store.archive.set_archived(cid, a, True, now_ms(), ev) is not None
+    assert await archive(True)
     await _send(store, cid, b, "after")
     assert await store.archive.archived_of(a) == set()
-    assert await store.archive.set_archived(cid, a, False, now_ms(), ev) is None
-    assert await store.archive.set_archived(cid, a, True, now_ms(), ev) is not None
+    # ... until `revive` announces it: once, for the one who had archived it.
+    assert await store.archive.has_archives(cid)
+    [told] = await store.archive.revive(cid, now_ms(), lambda uid: event("u", uid, "x", "Y", {}))
+    assert told.target == a
+    assert not await store.archive.has_archives(cid)
+    assert (
+        await store.archive.revive(cid, now_ms(), lambda uid: event("u", uid, "x", "Y", {})) == []
+    )
+    assert not await archive(False)
+    assert await archive(True)
     assert await store.archive.archived_of(a) == {cid}
+    assert (
+        await store.archive.revive(cid, now_ms(), lambda uid: event("u", uid, "x", "Y", {})) == []
+    )
+    # A request key: the retry gets the first reply back and writes nothing.
+    first, stored = await store.archive.set_archived(
+        cid, a, False, now_ms(), ev, "archive:k1", lambda changed: {"first": changed}
+    )
+    assert first == {"first": True} and stored is not None
+    again, stored = await store.archive.set_archived(
+        cid, a, True, now_ms(), ev, "archive:k1", lambda changed: {"second": changed}
+    )
+    assert again == first and stored is None
+    assert await store.archive.archived_of(a) == set()
+
+
+async def test_pins_are_per_user_limited_and_idempotent(store: SqlStores) -> None:
+    a, b, c = await make_user(store), await make_user(store), await make_user(store)
+    one, _ = await store.conversations.open_direct(new_id(), a, b, now_ms())
+    two, _ = await store.conversations.open_direct(new_id(), a, c, now_ms())
+    ev = event("u", a, "chat/pins", "ChatPinnedUpdated", {})
+
+    async def pin(cid: str, pinned: bool, key: str | None = None) -> tuple[str, bool]:
+        reply, stored = await store.pins.set_pinned(
+            cid, a, pinned, 1, now_ms(), ev, key, lambda status: {"status": status}
+        )
+        return str(reply["status"]), stored is not None
+
+    assert await pin(one, True) == ("pinned", True)
+    assert await pin(one, True) == ("unchanged", False)
+    assert await pin(two, True) == ("limit", False)  # at most 1 here
+    assert await store.pins.pinned_of(a) == {one}
+    assert await store.pins.pinned_of(b) == set()
+    # A request key: the retry gets the first reply back and writes nothing.
+    assert await pin(one, False, "pin:k") == ("unpinned", True)
+    assert await pin(one, True, "pin:k") == ("unpinned", False)
+    assert await store.pins.pinned_of(a) == set()
+    assert await pin(two, True) == ("pinned", True)
+    assert await store.pins.pinned_of(a) == {two}
 
 
 async def test_external_users_are_created_once_even_when_raced(store: SqlStores) -> None:
@@ -130,7 +184,8 @@ async def test_dialog_membership_profiles_and_windows(store: SqlStores) -> None:
     assert await store.dialogs.add_participant(cid, prof, joined) is None
     assert [p.user_id for p in await store.dialogs.participants(cid)] == [a, b]
     assert cid in [x.conversation_id for x in await store.dialogs.dialogs_of(b)]
-    await store.dialogs.set_preference(cid, b, "is_pinned", True)
+    pin = event("u", b, "chat/pins", "ChatPinnedUpdated", {})
+    await store.pins.set_pinned(cid, b, True, 10, now, pin, None, lambda st: {"status": st})
     [bob] = [p for p in await store.dialogs.participants(cid) if p.user_id == b]
     assert bob.is_pinned and bob.email == "b@x.org"
     left = event("c", cid, "group/membership", "ConversationMemberLeft", {"user_id": b})
@@ -139,7 +194,9 @@ async def test_dialog_membership_profiles_and_windows(store: SqlStores) -> None:
     assert [m.user_id for m in await store.conversations.active_members(cid)] == [a]
     after = await _send(store, cid, a, "after bob left")
     feed_b = await store.events.feed(b, 0, 100)
-    assert [e.type for e in feed_b] == ["ConversationMemberJoined", "ConversationMemberLeft"]
+    assert [e.type for e in feed_b] == [
+        "ConversationMemberJoined", "ChatPinnedUpdated", "ConversationMemberLeft",
+    ]  # fmt: skip
     assert after not in b"".join(e.data for e in feed_b).decode()
     # Back again: a new window.
     assert await store.dialogs.add_participant(cid, prof, joined) is not None

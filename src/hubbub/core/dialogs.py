@@ -42,7 +42,7 @@ MAX_SCOPES = 50
 MAX_SCOPE_VALUES = 100
 SCAN_BATCH = 500  # dialogs read per keyset page while listing `available`
 MEMBERSHIP = "group/membership"
-PREFERENCES = ("is_pinned", "notifications_enabled")
+PREFERENCES = ("notifications_enabled",)  # the pin is `core/pins.py`'s
 
 
 def scope_matches(rule: ScopeRule, user: ScopeRule) -> bool:

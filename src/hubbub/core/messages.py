@@ -73,9 +73,9 @@ class Messages:
         self.mentions: Mentions | None = None
         self.mention_store: MentionStore | None = None
         self.on_committed: list[Callable[[], object]] = []  # the chat-event relay's wake-up
-        # Awaited with the conversation id after each new plaintext message
-        # (a new message unarchives the conversation, `core/archive.py`).
-        self.on_sent: list[Callable[[str], Awaitable[None]]] = []
+        # Awaited with (conversation id, sender id) after each new message, of
+        # every kind (a new message unarchives the conversation, `core/archive.py`).
+        self.on_sent: list[Callable[[str, str], Awaitable[None]]] = []
         # (sender, client_message_id) whose write failed with `unavailable`: it
         # may have committed all the same (the COMMIT's reply was lost).
         self._unsure: set[tuple[str, str]] = set()
@@ -135,6 +135,7 @@ class Messages:
         audience = await self.conversations.audience(conversation_id)
         await self.publisher.event(stored, audience, skip_conn=caller.conn_id)
         self._committed()
+        await self._sent(conversation_id, caller.user_id)
         return rec.id, iso(rec.created_at), stored.pos
 
     async def send_text(
@@ -272,13 +273,7 @@ class Messages:
             if rec.expires_at is not None:
                 for cb in self.on_timer_scheduled:
                     cb(rec.expires_at)
-            for hook in self.on_sent:
-                # After the commit: the message is sent whatever a side effect
-                # (unarchiving) meets; a failure here must not answer the send.
-                try:
-                    await hook(conversation_id)
-                except Exception:
-                    log.warning("after-send hook failed", exc_info=True)
+            await self._sent(conversation_id, caller.user_id)
         elif rec.conversation_id != conversation_id:
             raise ValidationFailed(
                 "client_message_id already used in another conversation",
@@ -295,6 +290,15 @@ class Messages:
     def _committed(self) -> None:
         for cb in self.on_committed:
             cb()
+
+    async def _sent(self, conversation_id: str, sender_id: str) -> None:
+        for hook in self.on_sent:
+            # After the commit: the message is sent whatever a side effect
+            # (unarchiving) meets; a failure here must not answer the send.
+            try:
+                await hook(conversation_id, sender_id)
+            except Exception:
+                log.warning("after-send hook failed", exc_info=True)
 
     async def post_system(self, conversation_id: str, actor_id: str, content: str) -> str:
         """A message the server writes about the conversation (who joined, who left).
@@ -323,6 +327,7 @@ class Messages:
         if stored is not None:
             members = await self.conversations.members(conversation_id)
             await self.publisher.event(stored, members)
+            await self._sent(conversation_id, actor_id)
         return mid
 
     async def _push_committed(self, rec: MessageRecord, skip_conn: str | None) -> None:

@@ -1,4 +1,9 @@
-"""`/v1/conversations`: open a direct chat (spec 000 has no channel for it), list."""
+"""`/v1/conversations`: open a direct chat (spec 000 has no channel for it), list.
+
+Each conversation says whether the caller archived or pinned it (their own
+flags, `core/archive.py`, `core/pins.py`), so a client draws its list in one
+request and follows `chat/archive` / `chat/pins` from there.
+"""
 
 from __future__ import annotations
 
@@ -38,9 +43,15 @@ class ConversationOut(BaseModel):
     creator_id: str | None
     created_at: str
     members: list[MemberOut]
+    archived: bool = Field(False, description="archived by the caller (until a new message)")
+    pinned: bool = Field(False, description="pinned by the caller")
 
 
-def conversation_out(c: Conversation) -> ConversationOut:
+def conversation_out(
+    c: Conversation,
+    archived: set[str] | frozenset[str] = frozenset(),
+    pinned: set[str] | frozenset[str] = frozenset(),
+) -> ConversationOut:
     return ConversationOut(
         conversation_id=c.id,
         kind=c.kind,
@@ -48,6 +59,8 @@ def conversation_out(c: Conversation) -> ConversationOut:
         creator_id=c.creator_id,
         created_at=iso(c.created_at),
         members=[MemberOut(user_id=m.user_id, role=m.role) for m in c.members],
+        archived=c.id in archived,
+        pinned=c.id in pinned,
     )
 
 
@@ -71,7 +84,11 @@ async def open_direct(
 async def list_conversations(
     request: Request, caller: Annotated[Caller, Depends(current_caller)]
 ) -> Any:
-    return [conversation_out(c) for c in await node_of(request).conversations.list_for(caller)]
+    node = node_of(request)
+    archived = await node.archive.archived_of(caller.user_id)
+    pinned = await node.pins.pinned_of(caller.user_id)
+    found = await node.conversations.list_for(caller)
+    return [conversation_out(c, archived, pinned) for c in found]
 
 
 @router.get(
@@ -82,4 +99,8 @@ async def list_conversations(
 async def get_conversation(
     conversation_id: str, request: Request, caller: Annotated[Caller, Depends(current_caller)]
 ) -> Any:
-    return conversation_out(await node_of(request).conversations.get_for(caller, conversation_id))
+    node = node_of(request)
+    conv = await node.conversations.get_for(caller, conversation_id)
+    archived = await node.archive.archived_of(caller.user_id)
+    pinned = await node.pins.pinned_of(caller.user_id)
+    return conversation_out(conv, archived, pinned)

@@ -31,6 +31,7 @@ from hubbub.core.ports.keys import KeyStore
 from hubbub.core.ports.mentions import MentionStore
 from hubbub.core.ports.message_details import MessageDetailStore
 from hubbub.core.ports.messages import MessageStore
+from hubbub.core.ports.pins import PinStore
 from hubbub.core.ports.polls import PollRecord, PollStore
 from hubbub.core.ports.presence import LastSeenStore
 from hubbub.core.ports.profile import ProfileStore
@@ -71,6 +72,7 @@ __all__ = [
     "MentionStore",
     "MessageDetailStore",
     "MessageStore",
+    "PinStore",
     "PollRecord",
     "PollStore",
     "PresenceRegistry",

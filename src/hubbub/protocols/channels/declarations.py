@@ -42,11 +42,9 @@ __all__ = [
     "ChatMessageReceived",
     "ClientFrame",
     "ClientMessage",
-    "ConversationArchived",
     "ConversationDeleted",
     "ConversationMemberJoined",
     "ConversationMemberLeft",
-    "ConversationUnarchived",
     "ErrorData",
     "GroupEventDeleted",
     "ReactionUpdated",
@@ -322,22 +320,6 @@ class ReadPositionUpdated(ServerMessage, kw_only=True, omit_defaults=False):
     timestamp: _AT
 
 
-class ConversationArchived(ServerMessage, kw_only=True, omit_defaults=False):
-    """The user archived the conversation for themselves (sent to their devices only)."""
-
-    conversation_id: _CID
-    user_id: _UID
-    timestamp: _AT
-
-
-class ConversationUnarchived(ServerMessage, kw_only=True, omit_defaults=False):
-    """The conversation is back in the user's list: by hand, or a new message came."""
-
-    conversation_id: _CID
-    user_id: _UID
-    timestamp: _AT
-
-
 class ConversationMemberJoined(ServerMessage, kw_only=True, omit_defaults=False):
     """Someone joined a conversation, or its host or a group's admin added them.
 
@@ -566,8 +548,6 @@ EXTRA_SERVER_EVENTS: Final[dict[tuple[str, str], type[ServerMessage]]] = {
     ("chat/messages", "ChatMessageEdited"): ChatMessageEdited,
     ("chat/messages", "ChatMessageDeleted"): ChatMessageDeleted,
     ("chat/messages", "ReadPositionUpdated"): ReadPositionUpdated,
-    ("chat/messages", "ConversationArchived"): ConversationArchived,
-    ("chat/messages", "ConversationUnarchived"): ConversationUnarchived,
     ("group/membership", "ConversationMemberJoined"): ConversationMemberJoined,
     ("group/membership", "ConversationMemberLeft"): ConversationMemberLeft,
     ("group/membership", "ConversationDeleted"): ConversationDeleted,

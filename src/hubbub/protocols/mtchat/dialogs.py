@@ -2,7 +2,7 @@
 the caller's own settings (archive, pin, notifications), read position and
 participants. Each route authenticates (`identity.py`), calls the core and
 renders; the rules (who sees what by scope, who may join) are in
-`core/dialogs.py`, `core/reads.py` and `core/archive.py`.
+`core/dialogs.py`, `core/reads.py`, `core/archive.py` and `core/pins.py`.
 """
 
 from __future__ import annotations
@@ -236,13 +236,13 @@ async def unarchive_dialog(request: Request, me: Me, dialog_id: str) -> dict[str
 
 @router.post("/dialogs/{dialog_id}/pin", responses=_ERR)
 async def pin_dialog(request: Request, me: Me, dialog_id: str) -> dict[str, Any]:
-    await node_of(request).dialogs.set_preference(me.caller, dialog_id, "is_pinned", True)
+    await node_of(request).pins.set_pinned(me.caller, dialog_id, True)
     return {"success": True}
 
 
 @router.post("/dialogs/{dialog_id}/unpin", responses=_ERR)
 async def unpin_dialog(request: Request, me: Me, dialog_id: str) -> dict[str, Any]:
-    await node_of(request).dialogs.set_preference(me.caller, dialog_id, "is_pinned", False)
+    await node_of(request).pins.set_pinned(me.caller, dialog_id, False)
     return {"success": True}
 
 

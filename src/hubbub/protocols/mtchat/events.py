@@ -9,8 +9,7 @@ MTChat's vocabulary; frames MTChat has no word for are dropped::
                       ChatMessageEdited         -> message.edited
                       ChatMessageDeleted        -> message.deleted
                       ReadPositionUpdated       -> message.read
-                      ConversationArchived      -> dialog.archived
-                      ConversationUnarchived    -> dialog.unarchived
+    chat/archive      ChatArchiveStatusChanged  -> dialog.archived / dialog.unarchived
     group/membership  ConversationMemberJoined  -> participant.joined
                       ConversationMemberLeft    -> participant.left
                       ConversationDeleted       -> dialog.deleted (hubbub's; MTChat has none)
@@ -113,8 +112,8 @@ def translate(
             "user_id": names.of(d["user_id"]),
             "last_read_message_id": d["message_id"],
         }
-    elif kind in ("chat/messages:ConversationArchived", "chat/messages:ConversationUnarchived"):
-        name = "dialog.archived" if kind.endswith(":ConversationArchived") else "dialog.unarchived"
+    elif kind == "chat/archive:ChatArchiveStatusChanged":
+        name = "dialog.archived" if d.get("archived") else "dialog.unarchived"
         out = {"type": name, "dialog_id": cid}
     elif kind in (
         "group/membership:ConversationMemberJoined",

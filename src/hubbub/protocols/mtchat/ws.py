@@ -127,7 +127,10 @@ class MtConnection:
                     event = translate(item.payload, self.names, self.url_of)
                     if event is None:
                         continue
-                    for extra in self._archive_state(event):
+                    extras = self._archive_state(event)
+                    if extras is None:
+                        continue
+                    for extra in extras:
                         await self.ws.send_text(_encode(extra).decode())
                     frame = _encode(event)
                 else:
@@ -142,12 +145,17 @@ class MtConnection:
         now_s = self.node.clock.now_ms() // 1000
         return download_url(self.signer, self.base, attachment_id, now_s)
 
-    def _archive_state(self, event: dict[str, Any]) -> list[dict[str, Any]]:
-        """Follow the user's archive; `dialog.unarchived` before a message that revives one."""
+    def _archive_state(self, event: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """Follow the user's archive; `dialog.unarchived` before a message that revives one.
+
+        The core announces that revival too, just after the message
+        (`Archive.revive`); told already, this connection drops it (None)."""
         kind, cid = event["type"], str(event.get("dialog_id"))
         if kind == "dialog.archived":
             self.archived.add(cid)
         elif kind == "dialog.unarchived":
+            if cid not in self.archived:
+                return None
             self.archived.discard(cid)
         elif kind == "message.new" and cid in self.archived:
             self.archived.discard(cid)

@@ -8,14 +8,21 @@ per message): every query below compares with the last message's position.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
 from sqlalchemy import Connection, delete, func, insert, select, text, update
 
 from hubbub.core.model import NewEvent, StoredEvent
+from hubbub.core.ports.archive import Acked
 from hubbub.store.sql import tables as t
 from hubbub.store.sql.area import SqlArea
 from hubbub.store.sql.events import insert_event, stream_head
 
-__all__ = ["SqlArchive"]
+__all__ = ["SqlArchive", "remember", "remembered"]
+
+_json = msgspec.json
 
 _a, _msg = t.archives, t.messages
 
@@ -60,33 +67,69 @@ def _archived(conn: Connection, conversation_id: str, user_id: str) -> tuple[boo
     return True, row.archived_pos >= (last or 0)
 
 
+def remembered(conn: Connection, user_id: str, key: str | None) -> dict[str, Any] | None:
+    """The reply a request with this key already got (shared with `pins.py`)."""
+    if key is None:
+        return None
+    k = t.request_keys
+    done = conn.execute(
+        select(k.c.result).where(k.c.user_id == user_id, k.c.key == key)
+    ).scalar_one_or_none()
+    return _json.decode(bytes(done)) if done is not None else None
+
+
+def remember(
+    conn: Connection, user_id: str, key: str | None, result: dict[str, Any], now: int
+) -> None:
+    if key is not None:
+        conn.execute(
+            insert(t.request_keys).values(
+                user_id=user_id, key=key, result=_json.encode(result), created_at=now
+            )
+        )
+
+
 class SqlArchive(SqlArea):
     """The archive area: one `archives` row per (conversation, user)."""
 
     async def set_archived(
-        self, conversation_id: str, user_id: str, archived: bool, now: int, event: NewEvent
-    ) -> StoredEvent | None:
-        def unit(conn: Connection) -> StoredEvent | None:
+        self,
+        conversation_id: str,
+        user_id: str,
+        archived: bool,
+        now: int,
+        event: NewEvent,
+        request_key: str | None,
+        ack: Callable[[bool], dict[str, Any]],
+    ) -> Acked:
+        def unit(conn: Connection) -> Acked:
+            if (done := remembered(conn, user_id, request_key)) is not None:
+                return done, None
             where = (_a.c.conversation_id == conversation_id) & (_a.c.user_id == user_id)
             row, effective = _archived(conn, conversation_id, user_id)
-            if effective == archived:
-                return None
-            if archived:
-                head = stream_head(conn)
-                if row:
-                    conn.execute(update(_a).where(where).values(archived_at=now, archived_pos=head))
-                else:
-                    conn.execute(
-                        insert(_a).values(
-                            conversation_id=conversation_id,
-                            user_id=user_id,
-                            archived_at=now,
-                            archived_pos=head,
+            stored = None
+            if effective != archived:
+                if archived:
+                    head = stream_head(conn)
+                    if row:
+                        conn.execute(
+                            update(_a).where(where).values(archived_at=now, archived_pos=head)
                         )
-                    )
-            else:
-                conn.execute(delete(_a).where(where))
-            return insert_event(conn, event, now)
+                    else:
+                        conn.execute(
+                            insert(_a).values(
+                                conversation_id=conversation_id,
+                                user_id=user_id,
+                                archived_at=now,
+                                archived_pos=head,
+                            )
+                        )
+                else:
+                    conn.execute(delete(_a).where(where))
+                stored = insert_event(conn, event, now)
+            result = ack(stored is not None)
+            remember(conn, user_id, request_key, result, now)
+            return result, stored
 
         return await self.writer.submit(unit)
 
@@ -94,6 +137,36 @@ class SqlArchive(SqlArea):
         async with self.engine.connect() as conn:
             rows = await conn.execute(_ARCHIVED_OF, {"me": user_id})
             return {r[0] for r in rows}
+
+    async def has_archives(self, conversation_id: str) -> bool:
+        async with self.engine.connect() as conn:
+            found = await conn.execute(
+                select(_a.c.user_id).where(_a.c.conversation_id == conversation_id).limit(1)
+            )
+            return found.first() is not None
+
+    async def revive(
+        self, conversation_id: str, now: int, make: Callable[[str], NewEvent]
+    ) -> list[StoredEvent]:
+        def unit(conn: Connection) -> list[StoredEvent]:
+            last = conn.execute(
+                select(func.max(_msg.c.event_pos)).where(_msg.c.conversation_id == conversation_id)
+            ).scalar_one_or_none()
+            ended = list(
+                conn.execute(
+                    select(_a.c.user_id).where(
+                        _a.c.conversation_id == conversation_id, _a.c.archived_pos < (last or 0)
+                    )
+                ).scalars()
+            )
+            if not ended:
+                return []
+            conn.execute(
+                delete(_a).where(_a.c.conversation_id == conversation_id, _a.c.user_id.in_(ended))
+            )
+            return [insert_event(conn, make(user_id), now) for user_id in sorted(ended)]
+
+        return await self.writer.submit(unit)
 
     async def inactive_dialog_members(self, cutoff: int, limit: int) -> list[tuple[str, str]]:
         async with self.engine.connect() as conn:

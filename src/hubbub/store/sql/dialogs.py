@@ -23,7 +23,7 @@ __all__ = ["SqlDialogs"]
 _d, _p, _m = t.dialogs, t.dialog_profiles, t.members
 _scopes = msgspec.json.Decoder(list[ScopeRule])
 _enc = msgspec.json.Encoder()
-_PREFERENCES = ("is_pinned", "notifications_enabled")
+_PREFERENCES = ("notifications_enabled",)  # the pin is `pins.py`'s
 
 
 def _record(row: Any) -> DialogRecord:

@@ -37,6 +37,7 @@ from hubbub.store.sql.keys import SqlKeys
 from hubbub.store.sql.mentions import SqlMentions
 from hubbub.store.sql.message_details import SqlMessageDetails
 from hubbub.store.sql.messages import SqlMessages
+from hubbub.store.sql.pins import SqlPins
 from hubbub.store.sql.polls import SqlPolls
 from hubbub.store.sql.presence import SqlLastSeen
 from hubbub.store.sql.profile import SqlProfiles
@@ -88,6 +89,7 @@ class SqlStores:
     edits: SqlEdits
     reads: SqlReads
     archive: SqlArchive
+    pins: SqlPins
     attachments: SqlAttachments
     broadcasts: SqlBroadcasts
     tenants: SqlTenants
@@ -133,6 +135,7 @@ class SqlStores:
             edits=SqlEdits(*args),
             reads=SqlReads(*args),
             archive=SqlArchive(*args),
+            pins=SqlPins(*args),
             attachments=SqlAttachments(*args),
             broadcasts=SqlBroadcasts(*args),
             tenants=SqlTenants(*args),

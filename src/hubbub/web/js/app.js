@@ -97,6 +97,7 @@ export class App {
     const conv = this.store.putConversation({
       id: c.conversation_id, kind: c.kind, name: c.name, creator_id: c.creator_id,
       created: Date.parse(c.created_at), members: c.members, left: false, removed: false,
+      archived: !!c.archived, pinned: !!c.pinned,
     });
     this.learnUsers(c.members.map((m) => m.user_id));
     return conv;
@@ -416,6 +417,23 @@ export class App {
   async leaveGroup(gid) {
     await this.socket.request("group/membership", "LeaveGroup", { group_id: gid, request_id: uuid() });
     this.store.putConversation({ id: gid, left: true });
+  }
+
+  /** Archive or unarchive for this user (`chat/archive`); every device of theirs follows
+   * from `ChatArchiveStatusChanged`, this one at once from the ack. */
+  async setArchived(convId, archived) {
+    await this.socket.request("chat/archive", "SetChatArchiveStatus", {
+      conversation_id: convId, archived, request_id: uuid(),
+    });
+    this.store.putConversation({ id: convId, archived });
+  }
+
+  /** Pin or unpin for this user (`chat/pins`): at most 10, the server says so past that. */
+  async setPinned(convId, pinned) {
+    await this.socket.request("chat/pins", "SetChatPinned", {
+      conversation_id: convId, pinned, request_id: uuid(),
+    });
+    this.store.putConversation({ id: convId, pinned });
   }
 
   /** Set (or with "" remove) this user's one reaction to a message. */

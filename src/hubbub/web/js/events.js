@@ -238,6 +238,22 @@ export const REDUCERS = {
     });
   },
 
+  // Archive and pin are this user's own (the server sends them to no one
+  // else); a new message in an archived chat brings `archived: false` too.
+  "chat/archive ChatArchiveStatusChanged"(app, f) {
+    const d = f.data;
+    if (app.store.conversations.has(d.conversation_id)) {
+      app.store.putConversation({ id: d.conversation_id, archived: !!d.archived });
+    }
+  },
+
+  "chat/pins ChatPinnedUpdated"(app, f) {
+    const d = f.data;
+    if (app.store.conversations.has(d.conversation_id)) {
+      app.store.putConversation({ id: d.conversation_id, pinned: !!d.pinned });
+    }
+  },
+
   "chat/reactions ReactionUpdated"(app, f) {
     const d = f.data;
     if (d.deleted || !d.user_id) return; // tombstoned with its self-destructed message

@@ -12,6 +12,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from hubbub.protocols.channels.handlers import (
+    archive,
     broadcasts,
     calls,
     forwards,
@@ -20,6 +21,7 @@ from hubbub.protocols.channels.handlers import (
     keys,
     mentions,
     messages,
+    pins,
     polls,
     profile,
     reactions,
@@ -50,6 +52,8 @@ AREAS: tuple[ModuleType, ...] = (
     voice,
     broadcasts,
     typing_status,
+    archive,
+    pins,
 )
 
 

@@ -431,10 +431,23 @@ export class ChatView {
 
   renderActions(conv, peer) {
     const s = this.app.store;
-    const key = `${conv.kind}:${conv.left}:${peer && s.blocked.has(peer)}`;
+    const key = `${conv.kind}:${conv.left}:${peer && s.blocked.has(peer)}:${!!conv.pinned}:${!!conv.archived}`;
     if (this.actionsKey === key) return;
     this.actionsKey = key;
     const buttons = [];
+    if (!conv.left) {
+      // This user's own flags (the other members see nothing of them).
+      const { pinned, archived } = conv;
+      buttons.push(h("button", {
+        type: "button", id: "pin-toggle", "aria-pressed": String(!!pinned),
+        onclick: () => this.run(() => this.app.setPinned(conv.id, !pinned), pinned ? "Unpinned." : "Pinned."),
+      }, pinned ? "Unpin" : "Pin"));
+      buttons.push(h("button", {
+        type: "button", id: "archive-toggle",
+        onclick: () => this.run(() => this.app.setArchived(conv.id, !archived),
+          archived ? "Moved out of the archive." : "Archived."),
+      }, archived ? "Unarchive" : "Archive"));
+    }
     if (peer) {
       const blocked = s.blocked.has(peer);
       buttons.push(h("button", {

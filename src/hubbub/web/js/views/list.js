@@ -1,6 +1,10 @@
-// The conversation list: newest activity first, last message, unread count,
-// encryption and presence marks, and a search box over titles and the text
-// of cached messages (searched here, in the browser: ciphertext never leaves it).
+// The conversation list: pinned chats first (with a pin mark), then newest
+// activity first; last message, unread count, encryption and presence marks;
+// archived chats in a collapsed "Archived" section with their count (a new
+// message brings one back: the server says so with `archived: false`); a
+// search box over titles and the text of cached messages (searched here, in
+// the browser: ciphertext never leaves it). Pin and archive are this user's
+// own, set from the chat's header.
 
 import { fmtTime, h, syncList } from "../dom.js";
 
@@ -16,6 +20,15 @@ export class ConversationList {
     });
     this.search.addEventListener("input", () => { this.query = this.search.value; this.render(); });
     this.ul = h("ul", { class: "conversations", id: "conversation-list" });
+    this.archivedOpen = false;
+    this.archivedCount = h("span", { class: "badge muted", id: "archived-count" });
+    this.archivedToggle = h("button", {
+      type: "button", class: "archived-toggle", id: "archived-toggle",
+      "aria-expanded": "false", "aria-controls": "archived-list",
+      onclick: () => { this.archivedOpen = !this.archivedOpen; this.render(); },
+    }, h("span", { class: "archived-text" }, "Archived"), this.archivedCount);
+    this.archivedUl = h("ul", { class: "conversations archived", id: "archived-list", hidden: true,
+      "aria-label": "Archived chats" });
     this.emptyNote = h("p", { class: "hint", hidden: true });
     this.newsCount = h("span", { class: "badge", id: "announcements-count", hidden: true });
     this.news = h("a", { class: "news-link", href: "#/announcements", id: "open-announcements" },
@@ -30,6 +43,8 @@ export class ConversationList {
         h("label", { for: "chat-search", class: "visually-hidden" }, "Search chats and messages"),
         this.search),
       this.news,
+      this.archivedToggle,
+      this.archivedUl,
       this.ul,
       this.emptyNote,
     );
@@ -42,8 +57,8 @@ export class ConversationList {
 
   /** Focus a conversation's link (the one just left), else the search box. */
   focus(convId) {
-    const link = convId && this.ul.querySelector(`a[href="#/c/${CSS.escape(encodeURIComponent(convId))}"]`);
-    (link || this.search).focus();
+    const link = convId && this.el.querySelector(`a[href="#/c/${CSS.escape(encodeURIComponent(convId))}"]`);
+    (link && link.offsetParent !== null ? link : this.search).focus();
   }
 
   items() {
@@ -62,20 +77,38 @@ export class ConversationList {
       }
       out.push({ c, last, title, hit, at: last ? last.ts : (c.created || 0) });
     }
-    out.sort((a, b) => b.at - a.at);
+    out.sort((a, b) => (!!b.c.pinned - !!a.c.pinned) || b.at - a.at);
     return out;
   }
 
   render() {
+    const all = this.items();
+    const archived = all.filter((i) => i.c.archived);
+    const items = all.filter((i) => !i.c.archived);
+    this.drawList(this.ul, items);
+    this.drawList(this.archivedUl, archived);
+    // While searching, matching archived chats show too (the section opens).
+    const open = archived.length > 0 && (this.archivedOpen || !!this.query.trim());
+    this.archivedToggle.hidden = archived.length === 0;
+    this.archivedToggle.setAttribute("aria-expanded", String(open));
+    this.archivedToggle.setAttribute("aria-label", `Archived chats, ${archived.length}`);
+    this.archivedCount.textContent = String(archived.length);
+    this.archivedUl.hidden = !open;
+    this.renderNews();
+    this.emptyNote.hidden = all.length > 0;
+    this.emptyNote.textContent = this.query ? "Nothing matches your search." : "No conversations yet. Start one with “New chat”.";
+  }
+
+  drawList(ul, items) {
     const s = this.app.store;
-    const items = this.items();
-    syncList(this.ul, items, (i) => i.c.id, () => {
+    syncList(ul, items, (i) => i.c.id, () => {
       const li = h("li", { class: "conversation" });
       li.append(h("a", { class: "conv-link" },
         h("span", { class: "avatar", "aria-hidden": "true" }),
         h("span", { class: "conv-main" },
           h("span", { class: "conv-top" },
             h("span", { class: "conv-name" },
+              h("span", { class: "conv-pin", "aria-hidden": "true", title: "pinned" }, "📌"),
               h("span", { class: "icon icon-lock conv-lock", "aria-hidden": "true", title: "end-to-end encrypted" }),
               h("span", { class: "conv-title" })),
             h("span", { class: "conv-time" })),
@@ -97,6 +130,8 @@ export class ConversationList {
       avatar.dataset.online = online ? "yes" : "no";
       a.querySelector(".conv-title").textContent = title;
       a.querySelector(".conv-lock").hidden = !secure;
+      a.querySelector(".conv-pin").hidden = !c.pinned;
+      li.classList.toggle("pinned", !!c.pinned);
       a.querySelector(".conv-time").textContent = at ? fmtTime(at) : "";
       const shown = hit || last;
       let preview = c.left ? (c.removed ? "You were removed from this group" : "You left this group") : c.kind === "group" ? "Group" : "No messages yet";
@@ -112,14 +147,12 @@ export class ConversationList {
       badge.hidden = !unread;
       const mentioned = (c.mentions || []).length > 0;
       a.querySelector(".mentioned").hidden = !mentioned;
-      const label = [title, secure ? "end-to-end encrypted" : null, online ? "online" : null,
+      const label = [title, c.pinned ? "pinned" : null, c.archived ? "archived" : null,
+        secure ? "end-to-end encrypted" : null, online ? "online" : null,
         unread ? `${unread} unread` : null, mentioned ? "you were mentioned" : null, shown ? `last message: ${preview}` : null]
         .filter(Boolean).join(", ");
       a.setAttribute("aria-label", label);
     });
-    this.renderNews();
-    this.emptyNote.hidden = items.length > 0;
-    this.emptyNote.textContent = this.query ? "Nothing matches your search." : "No conversations yet. Start one with “New chat”.";
   }
 
   renderNews() {
