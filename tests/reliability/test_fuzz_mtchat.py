@@ -12,8 +12,10 @@ a JSON object (a binary frame included) or has no known `type` is "Invalid
 message format", a `dialog_id` that is not a string of at most 64 characters
 is "dialog_id required", and subscribing to a dialog the user neither takes
 part in nor may see by scope is "dialog not found" (exactly like an unknown
-id). Inputs, in batches on one connection of a user with a scope, who takes
-part in two dialogs, may see a third by scope and not a fourth:
+id). Inputs, in batches on a connection of a user with a scope, who takes
+part in two dialogs, may see a third by scope and not a fourth (a quarter of
+the batches on the user's other connection, opened without a scope, which
+may see neither):
 
   (a) random text and bytes (binary frames), valid frames with bytes
       flipped, cut or inserted, JSON values of any shape;
@@ -33,9 +35,9 @@ refuses from 1000 itself, without decoding.
 After each batch a `ping` must be answered `pong` (the connection is usable
 and every earlier answer has come), the server log must have gained no
 traceback, and a message is posted in the foreign dialog, in the scoped
-one and in one of the user's: the user's arrives, the scoped one arrives
-exactly when the model says the connection subscribed to it, and nothing of
-the foreign dialog ever arrives. At the end the message sent before the
+one and in one of the user's: on both connections the user's arrives, the
+scoped one exactly when the model says that connection subscribed to it,
+and nothing of the foreign dialog ever arrives. At the end the message sent before the
 fuzzing is still listed over REST. `HUBBUB_RELIABILITY_LONG=1` runs 50,000
 inputs instead of 400; `HUBBUB_FUZZ_INPUTS=n` runs n.
 """
@@ -226,7 +228,10 @@ inputs = weighted(
         ),
     ),
 )
-batches = st.lists(inputs, min_size=5, max_size=BATCH)
+# (True: on the connection opened without a scope, False: the scoped one), frames
+batches = st.tuples(
+    st.integers(0, 3).map(lambda n: n == 0), st.lists(inputs, min_size=5, max_size=BATCH)
+)
 
 
 def nested_ok(frame: str) -> bool:
@@ -241,8 +246,10 @@ def nested_ok(frame: str) -> bool:
 
 @dataclass
 class Model:
-    """What the connection has accepted so far: the dialogs it watches."""
+    """What a connection has accepted so far: the dialogs it watches. Opened
+    without a scope, it may see no dialog it is not in."""
 
+    scoped: bool
     watching: set[str] = field(default_factory=set)
 
     def expected(self, frame: str | bytes) -> dict[str, Any] | None:
@@ -272,7 +279,7 @@ class Model:
             return None
         if cid in (WORLD.own, WORLD.mark):
             return None  # a member gets its events anyway
-        if cid == WORLD.scoped:
+        if cid == WORLD.scoped and self.scoped:
             self.watching.add(cid)
             return None
         return NOT_FOUND
@@ -332,6 +339,7 @@ class MtConn:
 class Tally:
     inputs: int = 0
     batches: int = 0
+    unscoped_batches: int = 0
     binary: int = 0
     skipped_oversize: int = 0
     skipped_ambiguous: int = 0
@@ -355,12 +363,12 @@ def test_mtchat_client_frame_fuzz(tmp_path: Path, figure: Figure) -> None:
     pid = srv.proc.pid
     lt = LoopThread()
     tally = Tally()
-    model = Model()
+    models = {False: Model(scoped=True), True: Model(scoped=False)}
     log_seen = 0
     history: collections.deque[Any] = collections.deque(maxlen=60)  # shown on a failure
     me, other = Mt(srv, scope=SCOPE), Mt(srv)
 
-    async def setup() -> MtConn:
+    async def setup() -> dict[bool, MtConn]:
         WORLD.user = me.user
         WORLD.own = await create_dialog(srv, [me, other], [])
         WORLD.mark = await create_dialog(srv, [me, other], [])
@@ -368,18 +376,21 @@ def test_mtchat_client_frame_fuzz(tmp_path: Path, figure: Figure) -> None:
         WORLD.foreign = await create_dialog(srv, [other], [{"scope_level0": ["tenant-z"]}])
         seed = await me.ok("POST", f"/dialogs/{WORLD.own}/messages", json={"content": "seed"})
         WORLD.seed = seed["data"]["id"]
-        return await MtConn().open(srv, f"token={me.token}&scope_config={quote(SCOPE)}")
+        scoped = await MtConn().open(srv, f"token={me.token}&scope_config={quote(SCOPE)}")
+        return {False: scoped, True: await MtConn().open(srv, f"token={me.token}")}
 
-    conn = lt.run(setup())
+    conns = lt.run(setup())
     rss_start = rss_mib(pid)
 
     async def post(dialog: str, text: str) -> str:
         sent = await other.ok("POST", f"/dialogs/{dialog}/messages", json={"content": text})
         return str(sent["data"]["id"])
 
-    async def run_batch(batch: list[Input]) -> None:
+    async def run_batch(unscoped: bool, batch: list[Input]) -> None:
+        conn, model = conns[unscoped], models[unscoped]
         assert conn.ws is not None
-        start = mark = len(conn.frames)
+        mark = len(conn.frames)
+        starts = {k: len(c.frames) for k, c in conns.items()}
         expect: list[dict[str, Any]] = []
         sent: list[str | bytes] = []
         answered: list[str | bytes] = []  # the frames `expect` answers, in order
@@ -436,24 +447,27 @@ def test_mtchat_client_frame_fuzz(tmp_path: Path, figure: Figure) -> None:
                 f"all sent: {[t[:100] for t in sent]!r:.3000}"
             )
         # Events: the foreign dialog's never arrive, the scoped one's exactly when watched.
-        mark = len(conn.frames)
+        marks = {k: len(c.frames) for k, c in conns.items()}
         foreign = await post(WORLD.foreign, "foreign " + secrets.token_hex(4))
         scoped = await post(WORLD.scoped, "scoped " + secrets.token_hex(4))
         marker = await post(WORLD.mark, "marker " + secrets.token_hex(4))
-        watched = WORLD.scoped in model.watching
-        await conn.wait_for(lambda f: f.get("id") == marker, mark)
-        if watched:
-            await conn.wait_for(lambda f: f.get("id") == scoped, mark)
-            tally.watched_deliveries += 1
-        events = conn.frames[mark:]
-        # Unwatched, the scoped message (posted first) would have come before the marker.
-        want = sorted([marker, *([scoped] if watched else [])])
-        assert sorted(f["id"] for f in events) == want, (watched, events)
-        assert all(f["type"] == "message.new" for f in events), events
-        leaked = [
-            f for f in conn.frames[start:] if WORLD.foreign in (f.get("dialog_id"), f.get("id"))
-        ]
-        assert not leaked and foreign not in {f.get("id") for f in events}, leaked
+        for key, each in conns.items():
+            watched = WORLD.scoped in models[key].watching
+            await each.wait_for(lambda f: f.get("id") == marker, marks[key])
+            if watched:
+                await each.wait_for(lambda f: f.get("id") == scoped, marks[key])
+                tally.watched_deliveries += 1
+            events = each.frames[marks[key] :]
+            # Unwatched, the scoped message (posted first) would have come before the marker.
+            want = sorted([marker, *([scoped] if watched else [])])
+            assert sorted(f["id"] for f in events) == want, (key, watched, events)
+            assert all(f["type"] == "message.new" for f in events), events
+            leaked = [
+                f
+                for f in each.frames[starts[key] :]
+                if WORLD.foreign in (f.get("dialog_id"), f.get("id"))
+            ]
+            assert not leaked and foreign not in {f.get("id") for f in events}, leaked
 
     def check_log() -> None:
         nonlocal log_seen
@@ -465,10 +479,11 @@ def test_mtchat_client_frame_fuzz(tmp_path: Path, figure: Figure) -> None:
             tally.crashes += 1
             raise AssertionError(f"server logged a traceback: {text.decode()[-3000:]}")
 
-    def fuzz(batch: list[Input]) -> None:
+    def fuzz(batch: tuple[bool, list[Input]]) -> None:
         tally.batches += 1
+        tally.unscoped_batches += batch[0]
         try:
-            lt.run(run_batch(batch))
+            lt.run(run_batch(*batch))
             check_log()
         except BaseException as exc:  # shown at once: hypothesis reports only at the end
             print(f"\nFUZZ FAILURE after {tally.inputs} inputs: {str(exc)[:4000]}", flush=True)
@@ -489,7 +504,8 @@ def test_mtchat_client_frame_fuzz(tmp_path: Path, figure: Figure) -> None:
                 phases=(Phase.explicit, Phase.reuse, Phase.generate),  # no shrinking (huge frames)
             )(given(batches)(fuzz))()
         listed = lt.run(seed_listed())
-        lt.run(conn.close())
+        for conn in conns.values():
+            lt.run(conn.close())
         rss_end = rss_mib(pid)
         log = srv.log_path.read_text()
     finally:
@@ -507,6 +523,7 @@ def test_mtchat_client_frame_fuzz(tmp_path: Path, figure: Figure) -> None:
         f"no foreign event; RSS {rss_start:.0f} -> {rss_end:.0f} MiB",
         inputs=tally.inputs,
         batches=tally.batches,
+        unscoped_batches=tally.unscoped_batches,
         binary_frames=tally.binary,
         skipped_over_1mib=tally.skipped_oversize,
         skipped_ambiguous_depth=tally.skipped_ambiguous,
