@@ -566,9 +566,9 @@ async def test_binary_and_deeply_nested_frames_are_errors_not_dropped_connection
 
 
 async def test_subscribe_to_ids_no_dialog_can_have_is_not_found(server: ServerProcess) -> None:
-    """Found by the fuzzer: a `dialog_id` holding NUL, which PostgreSQL's text
-    refuses, raised DataError and dropped the connection (1006); it is an
-    unknown dialog like any other. (A lone surrogate is not JSON msgspec
+    """The fuzzer's odd ids, one by one: on PostgreSQL a `dialog_id` holding
+    NUL, which its text refuses, raised DataError and dropped the connection
+    (1006); it is an unknown dialog like any other. (A lone surrogate is not JSON msgspec
     decodes: a malformed frame.)"""
     me = Mt(server)
     conn = await MtConn().open(server, f"token={me.token}")
