@@ -33,7 +33,7 @@ from hubbub.core.ports import DialogStore
 from hubbub.core.ports.dialogs import DialogRecord, Participant, ScopeRule
 from hubbub.core.publisher import Publisher
 from hubbub.errors import NotFound, ValidationFailed
-from hubbub.ids import new_id
+from hubbub.ids import new_id, plausible_id
 
 __all__ = ["SCAN_BATCH", "DialogView", "Dialogs", "scope_matches"]
 
@@ -194,14 +194,19 @@ class Dialogs:
             raise NotFound("dialog not found")
 
     async def get(self, conversation_id: str) -> DialogRecord:
-        dialog = await self.store.get_dialog(conversation_id)
+        # An id no dialog can have (NUL: PostgreSQL's text refuses it) is not looked up.
+        dialog = (
+            await self.store.get_dialog(conversation_id) if plausible_id(conversation_id) else None
+        )
         if dialog is None:
             raise NotFound("dialog not found")
         return dialog
 
     async def view(self, user_id: str, conversation_id: str, scope: ScopeRule | None) -> DialogView:
         """The dialog if `user_id` takes part in it or may see it by scope."""
-        dialog = await self.store.get_dialog(conversation_id)
+        dialog = (
+            await self.store.get_dialog(conversation_id) if plausible_id(conversation_id) else None
+        )
         if dialog is None:
             raise NotFound("dialog not found")
         member = user_id in await self.conversations.members(conversation_id)

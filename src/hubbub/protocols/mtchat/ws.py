@@ -3,6 +3,8 @@
     connect ?token=<jwt> | ?token=<hubbub token> | ?user_id= (trusted mode)
       -> {"type":"connected","employee_id":...}, then events (events.py)
     client: ping -> pong (and presence refreshed), subscribe / unsubscribe {dialog_id}
+            (nothing when accepted); anything else, a binary frame or JSON too
+            deep to decode included, -> error {message}, the connection kept
 
 The connection joins the node's hub like a `/ws` one, so it gets exactly the
 events of the conversations its user is in, from any node. `subscribe` adds
@@ -162,13 +164,19 @@ class MtConnection:
             return [{"type": "dialog.unarchived", "dialog_id": cid}]
         return []
 
-    async def handle(self, raw: str, watchers: Watchers) -> None:
+    async def handle(self, raw: str | bytes, watchers: Watchers) -> None:
+        """Answer one client frame: MTChat's frames are JSON objects in text
+        frames, so a binary frame is as malformed as bad JSON (typed, never
+        a dropped connection)."""
+        if isinstance(raw, bytes):
+            self.send({"type": "error", "message": "Invalid message format"})
+            return
         if len(raw) > MAX_FRAME:
             self.send({"type": "error", "message": "frame too large"})
             return
         try:
             msg = _decode(raw)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):  # nested past msgspec's depth
             self.send({"type": "error", "message": "Invalid message format"})
             return
         kind = msg.get("type")
@@ -235,8 +243,12 @@ async def mtchat_ws(ws: WebSocket) -> None:
         await node.heartbeats.open(conn.id, me.user_id)
         node.wake_heartbeats()
         while conn.closing is None:
-            raw = await ws.receive_text()
-            await conn.handle(raw, watchers)
+            msg = await ws.receive()
+            if msg["type"] == "websocket.disconnect":
+                peer_close = int(msg.get("code") or 1005)
+                break
+            text: str | None = msg.get("text")
+            await conn.handle(text if text is not None else msg.get("bytes") or b"", watchers)
     except WebSocketDisconnect as exc:
         peer_close = exc.code
     except RuntimeError:
