@@ -33,6 +33,7 @@ from hubbub.core.ports.message_details import MessageDetailStore
 from hubbub.core.ports.messages import MessageStore
 from hubbub.core.ports.polls import PollRecord, PollStore
 from hubbub.core.ports.presence import LastSeenStore
+from hubbub.core.ports.presence_settings import PresenceSettingStore, PresenceVisibility
 from hubbub.core.ports.profile import ProfileStore
 from hubbub.core.ports.reactions import ReactionStore
 from hubbub.core.ports.reads import ReadStore
@@ -74,6 +75,8 @@ __all__ = [
     "PollRecord",
     "PollStore",
     "PresenceRegistry",
+    "PresenceSettingStore",
+    "PresenceVisibility",
     "ProfileStore",
     "ReactionStore",
     "ReadStore",

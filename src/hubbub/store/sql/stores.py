@@ -39,6 +39,7 @@ from hubbub.store.sql.message_details import SqlMessageDetails
 from hubbub.store.sql.messages import SqlMessages
 from hubbub.store.sql.polls import SqlPolls
 from hubbub.store.sql.presence import SqlLastSeen
+from hubbub.store.sql.presence_settings import SqlPresenceSettings
 from hubbub.store.sql.profile import SqlProfiles
 from hubbub.store.sql.reactions import SqlReactions
 from hubbub.store.sql.reads import SqlReads
@@ -68,6 +69,7 @@ class SqlStores:
     keys: SqlKeys
     profiles: SqlProfiles
     presence: SqlLastSeen
+    presence_settings: SqlPresenceSettings
     sync: SqlCursors
     reactions: SqlReactions
     mentions: SqlMentions
@@ -113,6 +115,7 @@ class SqlStores:
             keys=SqlKeys(*args),
             profiles=SqlProfiles(*args),
             presence=SqlLastSeen(*args),
+            presence_settings=SqlPresenceSettings(*args),
             sync=SqlCursors(*args),
             reactions=SqlReactions(*args),
             mentions=SqlMentions(*args),
