@@ -242,6 +242,29 @@ async def test_own_devices_get_the_setting_live_and_after_sync(api: Api) -> None
             await x.close()
 
 
+async def test_presence_ack_channel_makes_the_same_change_with_a_request_id(api: Api) -> None:
+    a, b, *_ = await world(api)
+    a1, a2 = await api.client(a), await api.client(a)
+    try:
+        req = {"request_id": "r-1", "visibility": "nobody"}
+        first = await a1.ok("user/presence-ack", "PresenceVisibilityUpdateRequest", req)
+        assert first["type"] == "PresenceVisibilityUpdateAck"
+        assert first["data"]["request_id"] == "r-1" and first["data"]["status"] == "updated"
+        [ev] = await a2.events("PresenceVisibilityUpdated")
+        assert ev["data"]["visibility"] == "nobody"
+        assert ev["data"]["updated_at"] == first["data"]["timestamp"]
+        again = await a1.ok("user/presence-ack", "PresenceVisibilityUpdateRequest", req)
+        assert again["data"]["status"] == "unchanged"
+        assert await last_seen(api, b, a) is None  # applied like the other channel
+        bad = {"request_id": "r-2", "visibility": "custom"}
+        refused = await a1.request("user/presence-ack", "PresenceVisibilityUpdateRequest", bad)
+        assert refused["type"] == "Error"
+        assert refused["data"]["path"] == "$.data.allowed_user_ids"
+    finally:
+        await a1.close()
+        await a2.close()
+
+
 @pytest.mark.parametrize(
     ("body", "path"),
     [
@@ -313,6 +336,27 @@ async def test_mtchat_participants_is_online_follows_the_setting(api: Api) -> No
         await ca.close()
         for m in (host, *people.values()):
             await m.aclose()
+
+
+async def test_symbia_presence_changed_follows_the_setting(api: Api) -> None:
+    from tests.integration.symbia_rt import Sio
+
+    a, b, c, _d, _dm, _gid = await world(api)
+    ca = await api.client(a)
+    sa, sb, sc = [await Sio.open(api.server, auth={"token": u[1]}) for u in (a, b, c)]
+    try:
+        await ca.ok(*SETTINGS, setting("contacts"))
+        await sa.call("presence:update", "busy")
+        await sb.event("presence:changed", userId=a[0], status="busy")
+        await ca.ok(*SETTINGS, setting("everyone"))  # carol gains sight: the current state
+        await sc.event("presence:changed", userId=a[0], status="online")
+        await sa.call("presence:update", "away")
+        await sc.event("presence:changed", userId=a[0], status="away")
+        assert not sc.seen("presence:changed", userId=a[0], status="busy")
+    finally:
+        for x in (sa, sb, sc):
+            await x.close()
+        await ca.close()
 
 
 # -- across nodes (PostgreSQL + NATS) -------------------------------------------

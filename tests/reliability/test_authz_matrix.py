@@ -222,6 +222,7 @@ SURFACES: tuple[Surface, ...] = (
     ws("profile/info-text UpdateProfileInfoText", INFO, "O", SELF, "as the owner"),
     # any id may be listed, known or not: a list is no oracle of who exists
     ws("user/presence-settings UpdatePresenceVisibility", HIDE_FROM_T, "T", PUBLIC, "list T"),
+    ws("user/presence-ack PresenceVisibilityUpdateRequest", HIDE_FROM_T, "T", PUBLIC, "list T"),
     ws("chat/groups CreateGroup", NEW_GROUP, "T", PUBLIC, "with any user"),
     # rich content: message ids, conversation ids, poll ids, notification ids
     ws(REACT, {"message_id": "{msgG}", "reaction": "👍"}, "msgG", GROUP, "group message"),

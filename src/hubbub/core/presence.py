@@ -164,15 +164,16 @@ class Presence:
         visibility: str,
         allowed_user_ids: list[str] | None,
         blocked_user_ids: list[str] | None,
-    ) -> dict[str, object]:
-        """Change who sees the caller's presence, effective at once (see the module doc)."""
+    ) -> tuple[dict[str, object], bool]:
+        """Change who sees the caller's presence, effective at once (see the module
+        doc); the setting now stored, and whether this call changed it."""
         me = caller.user_id
         before, after, stored = await self.settings.update(
             caller, visibility, allowed_user_ids, blocked_user_ids
         )
         data = data_of(me, after)
         if stored is None:
-            return data  # the same setting again: nothing stored, nobody told
+            return data, False  # the same setting again: nothing stored, nobody told
         await self.publisher.event(stored, [me], skip_conn=caller.conn_id)
         contacts = await self.contacts.contacts_of(me)
         saw = await self.settings.audience(me, contacts, before)
@@ -190,4 +191,4 @@ class Presence:
             await self.publisher.ephemeral(
                 CHANNEL, TYPE, self._data(me, status, now, after), sees - saw
             )
-        return data
+        return data, True
