@@ -98,9 +98,10 @@ async def watching(api: Api, viewer: User, owner: User) -> Client:
 
 async def test_each_mode_decides_who_sees_last_seen_over_rest(api: Api) -> None:
     a, b, c, d, _dm, _g = await world(api)
-    cb = await api.client(b)
+    cb = await watching(api, b, a)
     await (await api.client(a)).close()  # alice has been online once:
-    await cb.events("PresenceStatusUpdated", user_id=a[0], status="offline")  # stored
+    [_, off] = await news(cb, a[0], 1, 2)  # online, then offline: last seen stored
+    assert off["status"] == "offline" and off["last_seen_at"] is not None
     await cb.close()
     ca = await api.client(a)
     try:
@@ -162,6 +163,7 @@ async def test_live_announcements_follow_the_setting(api: Api) -> None:
         # carol just lost sight of alice: told she is offline, as if never seen
         [gone] = await news(cc, a[0], mc)
         assert gone["status"] == "offline" and gone["last_seen_at"] is None
+        assert gone["visibility_applied"] == "everyone"  # like anyone never seen online
         await ca.close()  # alice goes offline: bob is told, with her last seen
         [off] = await news(cb, a[0], mb)
         assert off["status"] == "offline" and off["last_seen_at"] is not None
@@ -386,15 +388,19 @@ async def test_setting_applies_across_nodes(two_nodes: list[ServerProcess]) -> N
         a, b = await api.user(2)
         await api.direct(a[1], b[0])
         cb = await Client(n1, b[0], b[1], "b1").connect()
+        [snap] = await news(cb, a[0], 0)  # before alice connects: offline
+        assert snap["status"] == "offline"
         ca = await Client(n0, a[0], a[1], "a1").connect()
         a2 = await Client(n1, a[0], a[1], "a2").connect()
-        await cb.events("PresenceStatusUpdated", user_id=a[0], status="online")
-        await ca.ok(*SETTINGS, setting("nobody"))
-        [gone] = await cb.events("PresenceStatusUpdated", user_id=a[0], status="offline")
-        assert gone["data"]["last_seen_at"] is None
+        [on] = await news(cb, a[0], 1)  # across nodes
+        assert on["status"] == "online"
+        await ca.ok(*SETTINGS, setting("nobody"))  # on node 0, bob on node 1
+        [_, gone] = await news(cb, a[0], 1, 2)
+        assert gone["status"] == "offline" and gone["last_seen_at"] is None
         await a2.events("PresenceVisibilityUpdated", visibility="nobody")
         await ca.ok(*SETTINGS, setting("contacts"))
-        await cb.events("PresenceStatusUpdated", 2, user_id=a[0], status="online")
+        [_, _, back] = await news(cb, a[0], 1, 3)
+        assert back["status"] == "online"  # alice is online (on both nodes)
         for x in (ca, a2, cb):
             await x.close()
     finally:

@@ -44,8 +44,6 @@ TYPE = "PresenceStatusUpdated"
 
 log = logging.getLogger("hubbub.presence")
 
-_RESTRICTED = PresenceVisibility("nobody")  # how a hidden user's state is labelled
-
 
 class Presence:
     def __init__(
@@ -125,16 +123,16 @@ class Presence:
         contacts = await self.contacts.contacts_of(user_id)
         # One registry call and a few queries for all contacts: a big group
         # connecting at once must not cost one round trip per member each.
-        shown = await self.settings.visible_settings(user_id, contacts)
-        visible = set(shown)
+        settings, visible = await self.settings.sight(user_id, contacts)
         online = await self._online_among(visible)
         now = self.clock.now_ms()
-        snapshot = [self._data(cid, "online", now, shown[cid]) for cid in sorted(online)]
+        snapshot = [self._data(cid, "online", now, settings[cid]) for cid in sorted(online)]
         offline = sorted(visible - online)
         seen = await self.store.last_seen_of(offline) if offline else {}
-        snapshot += [self._data(cid, "offline", seen.get(cid), shown[cid]) for cid in offline]
-        hidden = sorted(contacts - visible)
-        snapshot += [self._data(cid, "offline", None, _RESTRICTED) for cid in hidden]
+        # Hidden contacts are listed among the offline ones, in the same order,
+        # so not even their place in the snapshot sets them apart.
+        for cid in sorted(contacts - online):
+            snapshot.append(self._data(cid, "offline", seen.get(cid), settings[cid]))
         return snapshot
 
     async def disconnected(self, user_id: str) -> None:
@@ -179,7 +177,7 @@ class Presence:
         saw = await self.settings.audience(me, contacts, before)
         sees = await self.settings.audience(me, contacts, after)
         if saw - sees:
-            gone = self._data(me, "offline", None, _RESTRICTED)
+            gone = self._data(me, "offline", None, after)
             await self.publisher.ephemeral(CHANNEL, TYPE, gone, saw - sees)
         if sees - saw:
             if await self._online_anywhere(me):

@@ -62,10 +62,12 @@ def permits(setting: PresenceVisibility, viewer: str, direct_peers: set[str]) ->
 
 
 def applied(setting: PresenceVisibility) -> str:
-    """`visibility_applied` of a presence event: which kind of rule decided it.
+    """`visibility_applied` of a presence event: which kind of rule the owner has.
 
-    Only `everyone` is named; every narrower rule reads `restricted`, so a
-    viewer does not learn whether they are on someone's list."""
+    Only `everyone` is named; every narrower rule reads `restricted`, for those
+    shown and those hidden alike, so a viewer does not learn whether they are
+    on someone's list (and one on the deny list of an `everyone` user reads
+    `everyone`, like anyone seeing a user who was never online)."""
     return "everyone" if setting.visibility == "everyone" else "restricted"
 
 
@@ -113,23 +115,24 @@ class PresenceSettings:
 
     async def visible_among(self, viewer: str, owners: Iterable[str]) -> set[str]:
         """Those of `owners` whose settings let `viewer` see them (the viewer included)."""
-        return set(await self.visible_settings(viewer, owners))
+        return (await self.sight(viewer, owners))[1]
 
-    async def visible_settings(
+    async def sight(
         self, viewer: str, owners: Iterable[str]
-    ) -> dict[str, PresenceVisibility]:
-        """The settings of those of `owners` who let `viewer` see them."""
+    ) -> tuple[dict[str, PresenceVisibility], set[str]]:
+        """The settings of `owners` (default included), and those who let `viewer` see them."""
         owners = set(owners)
         stored = await self.store.visibility_of(owners - {viewer})
         # "Shares a direct conversation" is symmetric: the viewer's peers, once.
         need_peers = any(s.visibility == "contacts" for s in stored.values())
         peers = await self.store.direct_peers_of(viewer) if need_peers else set()
-        out: dict[str, PresenceVisibility] = {}
-        for o in owners:
-            s = stored.get(o, DEFAULT)
-            if o == viewer or permits(s, viewer, {viewer} if o in peers else set()):
-                out[o] = s
-        return out
+        settings = {o: stored.get(o, DEFAULT) for o in owners}
+        visible = {
+            o
+            for o, s in settings.items()
+            if o == viewer or permits(s, viewer, {viewer} if o in peers else set())
+        }
+        return settings, visible
 
     async def screen(self, viewer: str, user: User) -> User:
         """`user` as `viewer` may see it over REST: no `last_seen_at` unless entitled."""
