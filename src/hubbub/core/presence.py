@@ -104,9 +104,12 @@ class Presence:
             "timestamp": iso(self.clock.now_ms()),
         }
 
-    async def _announce(self, user_id: str, status: str, last_seen: int | None) -> None:
+    async def _announce(
+        self, user_id: str, status: str, last_seen: int | None, contacts: set[str] | None = None
+    ) -> None:
         setting = await self.settings.of(user_id)
-        contacts = await self.contacts.contacts_of(user_id)
+        if contacts is None:
+            contacts = await self.contacts.contacts_of(user_id)
         audience = await self.settings.audience(user_id, contacts, setting)
         if audience:
             data = self._data(user_id, status, last_seen, setting)
@@ -118,9 +121,9 @@ class Presence:
         was_online = first_here and await self.registry.is_online(user_id)
         self._local[user_id] = self._local.get(user_id, 0) + 1
         await self.registry.online(user_id)
-        if first_here and not was_online:
-            await self._announce(user_id, "online", self.clock.now_ms())
         contacts = await self.contacts.contacts_of(user_id)
+        if first_here and not was_online:
+            await self._announce(user_id, "online", self.clock.now_ms(), contacts)
         # One registry call and a few queries for all contacts: a big group
         # connecting at once must not cost one round trip per member each.
         settings, visible = await self.settings.sight(user_id, contacts)
