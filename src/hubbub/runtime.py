@@ -50,6 +50,7 @@ from hubbub.core.polls import POLL_TIMER, Polls
 from hubbub.core.ports import BlobStore, Bus, PresenceRegistry
 from hubbub.core.ports.chatevents import ChatEventSink
 from hubbub.core.presence import Presence
+from hubbub.core.presence_settings import PresenceSettings
 from hubbub.core.profile import Profiles
 from hubbub.core.publisher import Publisher
 from hubbub.core.reactions import Reactions
@@ -187,8 +188,14 @@ class Node:
         self.keys = Keys(st.keys, st.accounts, st.conversations, self.publisher, self.clock)
         self.calls = Calls(st.conversations, self.publisher, self.clock)
         self.profiles = Profiles(st.profiles, st.conversations, self.publisher, self.clock)
+        self.presence_settings = PresenceSettings(st.presence_settings, self.clock)
         self.presence = Presence(
-            st.presence, st.conversations, self.publisher, self.clock, self.registry
+            st.presence,
+            st.conversations,
+            self.publisher,
+            self.clock,
+            self.registry,
+            self.presence_settings,
         )
         self.heartbeats = Heartbeats(
             self.presence, self.clock, int(settings.mtchat_presence_ttl_s * 1000)

@@ -17,6 +17,7 @@ from hubbub.bus.inprocess import InProcessBus, LocalPresence
 from hubbub.core.heartbeats import Heartbeats
 from hubbub.core.model import Notification, User
 from hubbub.core.presence import Presence
+from hubbub.core.presence_settings import PresenceSettings
 from hubbub.core.publisher import Publisher
 from hubbub.store.sql.engine import create_engine
 from hubbub.store.sql.migrate import migrate
@@ -80,7 +81,9 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
 
     bus = InProcessBus()
     await bus.start(deliver)
-    presence = Presence(st.presence, st.conversations, Publisher(bus), clock, LocalPresence())
+    settings = PresenceSettings(st.presence_settings, clock)
+    publisher = Publisher(bus)
+    presence = Presence(st.presence, st.conversations, publisher, clock, LocalPresence(), settings)
     yield World(Heartbeats(presence, clock, TTL), presence, clock, notes, arrived)
     await writer.close()
     await engine.dispose()

@@ -134,6 +134,7 @@ ACK_X = {"message_id": "{msgX}", "conversation_id": "{G}", "status": "read"}
 LEAVE = {"request_id": "{CMID}", "group_id": "{F}"}
 CONFIRM = {"client_request_id": "{reqG}"}
 INFO = {"user_id": "{O}", "info_text": "{TEXT}"}
+HIDE_FROM_T = {"visibility": "everyone", "blocked_user_ids": ["{T}"]}
 NEW_GROUP = {"name": "{TEXT}", "member_ids": ["{T}"], "client_request_id": "{CMID}"}
 REACT = "chat/reactions AddReaction"
 STICKER = "chat/stickers SendStickerMessage"
@@ -229,6 +230,9 @@ SURFACES: tuple[Surface, ...] = (
     ws("call/signal SendCallSignal", signal("{M2}"), "M2", GROUP, "callee in the group"),
     ws("crypto/keys PublishPublicKey", key("{O}"), "O", SELF, "as the owner"),
     ws("profile/info-text UpdateProfileInfoText", INFO, "O", SELF, "as the owner"),
+    # any id may be listed, known or not: a list is no oracle of who exists
+    ws("user/presence-settings UpdatePresenceVisibility", HIDE_FROM_T, "T", PUBLIC, "list T"),
+    ws("user/presence-ack PresenceVisibilityUpdateRequest", HIDE_FROM_T, "T", PUBLIC, "list T"),
     ws("chat/groups CreateGroup", NEW_GROUP, "T", PUBLIC, "with any user"),
     # rich content: message ids, conversation ids, poll ids, notification ids
     ws(REACT, {"message_id": "{msgG}", "reaction": "👍"}, "msgG", GROUP, "group message"),

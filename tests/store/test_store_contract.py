@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from hubbub.core.frames import event
 from hubbub.core.model import MessageRecord, NewEvent, TokenInfo, User
+from hubbub.core.ports import PresenceVisibility
 from hubbub.errors import Conflict
 from hubbub.ids import new_id
 from hubbub.store.sql.engine import create_engine
@@ -587,3 +588,36 @@ async def test_audit_pages_newest_first_with_filters(store: SqlStores) -> None:
     assert sorted(e.detail["i"] for e in only) == [0, 3, 6]  # type: ignore[type-var]
     late = await store.audit.read_audit(AuditQuery(target_id=target, since=t0 + 3, until=t0 + 4))
     assert sorted(e.detail["i"] for e in late) == [6, 7]  # type: ignore[type-var]
+
+
+async def test_presence_settings_store_once_and_direct_peers(store: SqlStores) -> None:
+    a, b, c = await make_user(store), await make_user(store), await make_user(store)
+    await store.conversations.open_direct(new_id(), a, b, now_ms())
+    gid = new_id()
+    await store.groups.create_group(
+        gid, "g", a, [b, c], None, now_ms(), event("c", gid, "x", "y", {})
+    )
+    assert await store.presence_settings.direct_peers_of(a) == {b}  # a group is not enough
+    assert await store.presence_settings.direct_peers_of(c) == set()
+    assert await store.presence_settings.visibility_of([a, b]) == {}
+
+    def ev() -> NewEvent:
+        return event("u", a, "user/presence-settings", "PresenceVisibilityUpdated", {})
+
+    # The default, stored by nobody, counts as the current setting: nothing written.
+    assert (
+        await store.presence_settings.set_visibility(
+            a, PresenceVisibility("everyone", updated_at=1), ev()
+        )
+        is None
+    )
+    custom = PresenceVisibility("custom", (b,), (c,), 2)
+    stored = await store.presence_settings.set_visibility(a, custom, ev())
+    assert stored is not None and stored.scope == "u" and stored.target == a
+    assert await store.presence_settings.visibility_of([a, b]) == {a: custom}
+    again = PresenceVisibility("custom", (b,), (c,), 3)
+    assert await store.presence_settings.set_visibility(a, again, ev()) is None  # same: no event
+    assert (await store.presence_settings.visibility_of([a]))[a].updated_at == 2
+    nobody = PresenceVisibility("nobody", (), (), 4)
+    assert await store.presence_settings.set_visibility(a, nobody, ev()) is not None
+    assert await store.presence_settings.visibility_of([a]) == {a: nobody}

@@ -14,6 +14,7 @@ from hubbub.core.model import TokenInfo, User
 from hubbub.errors import NotFound, ValidationFailed
 from hubbub.rest.deps import bearer, client_ip, current_caller, node_of, session_caller
 from hubbub.rest.errors import responses
+from hubbub.runtime import Node
 
 __all__ = ["router"]
 
@@ -116,6 +117,13 @@ def user_out(user: User, *, own: bool) -> UserOut:
         last_seen_at=iso(user.last_seen_at) if user.last_seen_at else None,
         phone=user.phone if own else None,
         email=user.email if own else None,
+    )
+
+
+async def _screen(node: Node, caller: Caller, user: User) -> User:
+    """`user` as the caller may see it: blocks, then the presence visibility setting."""
+    return await node.presence_settings.screen(
+        caller.user_id, await node.blocks.screen(caller, user)
     )
 
 
@@ -274,7 +282,7 @@ async def find_users(
     user = await node.accounts.find_by_username(username)
     if user is None:
         return []
-    return [user_out(await node.blocks.screen(caller, user), own=user.id == caller.user_id)]
+    return [user_out(await _screen(node, caller, user), own=user.id == caller.user_id)]
 
 
 @router.get("/v1/users/{user_id}", response_model=UserOut, responses=responses(401, 404, 422))
@@ -285,7 +293,7 @@ async def get_user(
     user = await node.accounts.get_user(user_id)
     if user is None:
         raise NotFound("user not found")
-    return user_out(await node.blocks.screen(caller, user), own=user.id == caller.user_id)
+    return user_out(await _screen(node, caller, user), own=user.id == caller.user_id)
 
 
 @router.get(

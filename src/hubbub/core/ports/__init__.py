@@ -34,6 +34,7 @@ from hubbub.core.ports.messages import MessageStore
 from hubbub.core.ports.pins import PinStore
 from hubbub.core.ports.polls import PollRecord, PollStore
 from hubbub.core.ports.presence import LastSeenStore
+from hubbub.core.ports.presence_settings import PresenceSettingStore, PresenceVisibility
 from hubbub.core.ports.profile import ProfileStore
 from hubbub.core.ports.reactions import ReactionStore
 from hubbub.core.ports.reads import ReadStore
@@ -76,6 +77,8 @@ __all__ = [
     "PollRecord",
     "PollStore",
     "PresenceRegistry",
+    "PresenceSettingStore",
+    "PresenceVisibility",
     "ProfileStore",
     "ReactionStore",
     "ReadStore",

@@ -269,7 +269,7 @@ async def list_participants(
     people, member = await node.dialogs.participants(me.user_id, dialog_id, scope)
     names = Names(node)
     await names.load(p.user_id for p in people)
-    online = await node.presence.online_among({p.user_id for p in people})
+    online = await node.presence.visible_online_among(me.user_id, {p.user_id for p in people})
     out = []
     for p in people:
         row = participant_json(dialog_id, p, names) | {"is_online": p.user_id in online}

@@ -40,6 +40,7 @@ from hubbub.store.sql.messages import SqlMessages
 from hubbub.store.sql.pins import SqlPins
 from hubbub.store.sql.polls import SqlPolls
 from hubbub.store.sql.presence import SqlLastSeen
+from hubbub.store.sql.presence_settings import SqlPresenceSettings
 from hubbub.store.sql.profile import SqlProfiles
 from hubbub.store.sql.reactions import SqlReactions
 from hubbub.store.sql.reads import SqlReads
@@ -69,6 +70,7 @@ class SqlStores:
     keys: SqlKeys
     profiles: SqlProfiles
     presence: SqlLastSeen
+    presence_settings: SqlPresenceSettings
     sync: SqlCursors
     reactions: SqlReactions
     mentions: SqlMentions
@@ -115,6 +117,7 @@ class SqlStores:
             keys=SqlKeys(*args),
             profiles=SqlProfiles(*args),
             presence=SqlLastSeen(*args),
+            presence_settings=SqlPresenceSettings(*args),
             sync=SqlCursors(*args),
             reactions=SqlReactions(*args),
             mentions=SqlMentions(*args),

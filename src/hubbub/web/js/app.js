@@ -621,6 +621,14 @@ export class App {
     this.store.putUser({ user_id: this.me.user_id, info_text: text });
   }
 
+  /** Who sees this user's online status and last seen: everyone, contacts or nobody. */
+  async setPresenceVisibility(visibility) {
+    const reply = await this.socket.request("user/presence-settings", "UpdatePresenceVisibility", {
+      visibility,
+    });
+    this.store.setPresenceVisibility(reply.data.visibility);
+  }
+
   async block(userId) {
     await this.api.block(userId);
     this.store.setBlocked([...this.store.blocked, userId]);

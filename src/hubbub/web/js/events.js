@@ -352,6 +352,10 @@ export const REDUCERS = {
     app.store.setPresence(d.user_id, d.status, d.last_seen_at);
   },
 
+  "user/presence-settings PresenceVisibilityUpdated"(app, f) {
+    if (f.data.user_id === app.me.user_id) app.store.setPresenceVisibility(f.data.visibility);
+  },
+
   "sync/changes SyncChangesReceived"(app, f) {
     // Pages we asked for with SyncAck are applied by App.resume; nothing here.
   },

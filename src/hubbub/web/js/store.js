@@ -65,6 +65,7 @@ export class Store {
     this.users = new Map();
     this.presence = new Map(); // user_id -> {status, last_seen_at}
     this.blocked = new Set();
+    this.presenceVisibility = "everyone"; // until the feed says otherwise
     this.keys = new Map();
     this.peerKeys = new Map();
     this.connection = "idle";
@@ -93,6 +94,7 @@ export class Store {
       if (m.k === "cursor") this.cursor = m.v;
       if (m.k === "seen") this.seen = new Set(m.v);
       if (m.k === "blocked") this.blocked = new Set(m.v);
+      if (m.k === "presenceVisibility") this.presenceVisibility = m.v;
     }
     for (const c of await all("conversations")) this.conversations.set(c.id, c);
     for (const m of await all("messages")) { this.messages.set(m.id, m); this.index(m, true); }
@@ -349,10 +351,19 @@ export class Store {
 
   setPresence(userId, status, lastSeen) {
     this.presence.set(userId, { status, last_seen_at: lastSeen });
-    if (lastSeen && this.users.has(userId)) {
-      this.putUser({ user_id: userId, last_seen_at: lastSeen });
+    // Offline with no last seen: hidden by their privacy setting, so the
+    // last seen known from before is forgotten too.
+    if ((lastSeen || status === "offline") && this.users.has(userId)) {
+      this.putUser({ user_id: userId, last_seen_at: lastSeen || null });
     }
     this.changed("presence");
+  }
+
+  /** Who sees this user's online status (`user/presence-settings`), as last known. */
+  setPresenceVisibility(visibility) {
+    this.presenceVisibility = visibility;
+    this.put("meta", { k: "presenceVisibility", v: visibility });
+    this.changed("settings");
   }
 
   setBlocked(ids) {

@@ -53,6 +53,7 @@ from hubbub.store.sql.tables.mtchat import (
     external_users,
     read_positions,
 )
+from hubbub.store.sql.tables.privacy import presence_settings
 from hubbub.store.sql.tables.rooms import (
     blob_refs,
     blobs,
@@ -116,6 +117,7 @@ __all__ = [
     "orgs",
     "poll_votes",
     "polls",
+    "presence_settings",
     "public_keys",
     "reactions",
     "read_positions",

@@ -175,7 +175,7 @@ export class ChatView {
     if (peer) {
       const p = s.presence.get(peer);
       const u = s.users.get(peer);
-      const seen = (p && p.last_seen_at) || (u && u.last_seen_at);
+      const seen = p ? p.last_seen_at : u && u.last_seen_at; // presence, when known, decides
       this.subtitle.textContent = p && p.status === "online" ? "online"
         : seen ? `last seen ${fmtTime(Date.parse(seen))}` : "";
       this.info.textContent = (u && u.info_text) || "";

@@ -1,5 +1,5 @@
 // Settings: what the server offers today. Profile info text (`profile/info-text`),
-// password change, signed-in devices (GET/DELETE /v1/auth/tokens), blocked
+// who can see my online status (`user/presence-settings`, applied on change), password change, signed-in devices (GET/DELETE /v1/auth/tokens), blocked
 // users (/v1/blocks), this device's encryption key, sign out.
 
 import { fill, fmtTime, h, toast } from "../dom.js";
@@ -23,6 +23,25 @@ export class SettingsView {
       ev.preventDefault();
       this.run(() => app.setInfoText(this.infoText.value.trim()), "Profile saved.");
     });
+
+    // A radio group (arrow keys move and apply, as native radios do); a custom
+    // list set by another client shows as no choice checked here.
+    const choices = [["everyone", "Everyone"], ["contacts", "My contacts"], ["nobody", "Nobody"]];
+    this.visibility = choices.map(([value, label]) => {
+      const input = h("input", { type: "radio", name: "presence-visibility", value,
+        id: `presence-${value}` });
+      input.addEventListener("change", () => {
+        if (input.checked) this.run(() => app.setPresenceVisibility(value), "Privacy saved.");
+      });
+      return h("label", { class: "choice", for: `presence-${value}` }, input, ` ${label}`);
+    });
+    const privacy = h("section", { class: "card", "aria-labelledby": "privacy-title" },
+      h("h2", { id: "privacy-title" }, "Privacy"),
+      h("fieldset", { id: "presence-visibility" },
+        h("legend", {}, "Who can see my online status"),
+        ...this.visibility,
+        h("p", { class: "hint" },
+          "My contacts: people you have a direct chat with. Others see you as offline, with no last seen.")));
 
     const cur = h("input", { id: "pw-current", type: "password", autocomplete: "current-password", required: true });
     const next = h("input", { id: "pw-new", type: "password", autocomplete: "new-password", required: true });
@@ -54,6 +73,7 @@ export class SettingsView {
         h("a", { href: "#/", class: "back", "aria-label": "Back to chats" }, "←"),
         h("h2", { class: "page-title", id: "settings-title", tabindex: "-1" }, "Settings")),
       profile,
+      privacy,
       h("section", { class: "card", "aria-labelledby": "devices-title" },
         h("h2", { id: "devices-title" }, "Signed-in devices"), this.devices),
       h("section", { class: "card", "aria-labelledby": "blocked-title" },
@@ -67,11 +87,20 @@ export class SettingsView {
         h("button", { type: "button", class: "danger", id: "sign-out",
           onclick: () => app.signOut() }, "Sign out"))));
     this.offs = [s.on("blocks", () => this.renderBlocks()), s.on("users", () => this.renderBlocks()),
-      s.on("keys", () => this.renderKey())];
+      s.on("keys", () => this.renderKey()), s.on("settings", () => this.renderPrivacy())];
     this.loadDevices();
     app.isAdmin().then((yes) => { this.adminLink.hidden = !yes; });
     this.renderBlocks();
     this.renderKey();
+    this.renderPrivacy();
+  }
+
+  renderPrivacy() {
+    const current = this.app.store.presenceVisibility;
+    for (const label of this.visibility) {
+      const input = label.querySelector("input");
+      input.checked = input.value === current;
+    }
   }
 
   focus() { this.el.querySelector("#settings-title").focus(); }
