@@ -56,6 +56,16 @@ def _uuid(value: str | None, path: str) -> str | None:
         raise ValidationFailed("must be a UUID", path=path) from None
 
 
+def _uuid_or_none(value: str | None) -> str | None:
+    """A client's UUID in canonical form, None for anything else (checked later)."""
+    if value is None:
+        return None
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
+
+
 def _bounded(value: str | None, limit: int, path: str) -> None:
     if value is not None and len(value) > limit:
         raise ValidationFailed(f"at most {limit} characters", path=path)
@@ -98,8 +108,17 @@ class MessageDetails:
         interruptible: bool | None = None,
         preempted_by: str | None = None,
         scope: Scoping | None = None,
+        sender_type: str | None = None,
     ) -> MessageView:
-        conv, _role = await self.details.role_of(caller, conversation_id)
+        """`sender_type`: the caller's account kind when the adapter knows it
+        already (else it is read). Before the commit, one read answers every
+        check: the conversation and its tenant, the client id's owner, the
+        message replied to (`MessageDetailStore.send_context`)."""
+        client_uuid, reply_key = _uuid_or_none(client_id), _uuid_or_none(reply_to)
+        ctx = await self.store.send_context(conversation_id, caller.user_id, client_uuid, reply_key)
+        if ctx is None:
+            raise NotFound("Conversation not found")
+        await self.details.role_given(caller, conversation_id, ctx.scoping.org_id, ctx.in_org)
         # The core's write rule too: a direct conversation frozen by a block.
         await self.details.conversations.require_member(caller, conversation_id)
         if not content:
@@ -120,10 +139,8 @@ class MessageDetails:
         run = _uuid(run_id, "$.runId")
         preempted = _uuid(preempted_by, "$.preemptedBy")
         reply = _uuid(reply_to, "$.replyTo")
-        if reply is not None:
-            target = await self.store.view(reply)
-            if target is None or target.conversation_id != conversation_id or target.deleted_at:
-                raise NotFound("message replied to not found", path="$.replyTo")
+        if reply is not None and not ctx.reply_ok:
+            raise NotFound("message replied to not found", path="$.replyTo")
         meta = check_metadata(metadata, "$.metadata") or "{}"
         now = self.clock.now_ms()
         transition = (
@@ -133,7 +150,7 @@ class MessageDetails:
         )
         return await self._commit(
             caller,
-            conv.scoping,
+            ctx.scoping,
             scope,
             conversation_id,
             content,
@@ -149,6 +166,8 @@ class MessageDetails:
             "ChatMessageReceived",
             transition,
             now,
+            sender_type=sender_type,
+            id_taken_by=ctx.id_taken_by,
         )
 
     async def control(
@@ -165,6 +184,7 @@ class MessageDetails:
         metadata: dict[str, Any] | None = None,
         priority: str | None = None,
         scope: Scoping | None = None,
+        sender_type: str | None = None,
     ) -> MessageView:
         """Commit a control event as a message of the conversation and apply it to its run."""
         if event_name not in EVENTS:
@@ -233,6 +253,7 @@ class MessageDetails:
             transition,
             now,
             control={"event": event_name, "target": target, "reason": reason},
+            sender_type=sender_type,
         )
 
     async def _commit(
@@ -255,21 +276,22 @@ class MessageDetails:
         transition: Any,
         now: int,
         control: dict[str, Any] | None = None,
+        *,
+        sender_type: str | None = None,
+        id_taken_by: str | None = None,
     ) -> MessageView:
+        """Write the message (and its run's new state) in one writer unit and
+        answer it as written: no read-back of the row just committed."""
         scope = scope or Scoping()
-        sender_type = await self.sender_type(caller.user_id)
+        if sender_type is None:
+            sender_type = await self.sender_type(caller.user_id)
         mid = new_id()
-        if client_id is not None:
-            try:
-                candidate = str(uuid.UUID(client_id))
-            except ValueError:
-                candidate = None
-            if candidate is not None:
-                taken = await self.store.view(candidate)
-                if taken is None:
-                    mid = candidate
-                elif taken.sender_id != caller.user_id:
-                    raise Conflict("message id already used", path="$.id")
+        candidate = _uuid_or_none(client_id)
+        if candidate is not None:
+            if id_taken_by is None:
+                mid = candidate
+            elif id_taken_by != caller.user_id:
+                raise Conflict("message id already used", path="$.id")
         org_id = conv_scope.org_id or scope.org_id
         details = DetailRow(
             ctype,
@@ -331,13 +353,33 @@ class MessageDetails:
         }
         ev = event("c", conversation_id, "chat/messages", event_type, data, mid)
 
+        written: list[StoredEvent] = []
+
         async def append() -> tuple[MessageRecord, StoredEvent | None]:
             out = await self.store.append_detailed(record, fields, ev, details, run, transition)
             if isinstance(out, Exception):
                 raise out
+            if out[1] is not None:
+                written.append(out[1])
             return out
 
         rec = await self.messages.commit_keyed(caller, record, fields, ev, append=append)
+        if written and rec.id == mid:
+            return MessageView(
+                mid,
+                conversation_id,
+                caller.user_id,
+                content,
+                core_type(ctype),
+                reply,
+                now,
+                None,
+                None,
+                written[0].pos,
+                sender_type == "agent",
+                details,
+            )
+        # A retry (the first message answers it) or a commit this call was unsure of.
         view = await self.store.view(rec.id)
         if view is None:  # deleted at once by someone racing
             raise NotFound("message not found")

@@ -7,8 +7,16 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from hubbub.core.model import MessageRecord, NewEvent, StoredEvent
+from hubbub.core.ports.conversation_details import Scoping
 
-__all__ = ["DetailRow", "MessageDetailStore", "MessageView", "RunState", "Transition"]
+__all__ = [
+    "DetailRow",
+    "MessageDetailStore",
+    "MessageView",
+    "RunState",
+    "SendContext",
+    "Transition",
+]
 
 
 @dataclass(slots=True)
@@ -67,7 +75,25 @@ class MessageView:
     details: DetailRow | None
 
 
+@dataclass(slots=True)
+class SendContext:
+    """What a send checks before its commit, read in one query (`send_context`)."""
+
+    scoping: Scoping  # the conversation's scope (its tenant, data class)
+    in_org: bool  # the caller is a member of the conversation's organisation
+    id_taken_by: str | None  # the sender of the message whose id is the client id
+    reply_ok: bool  # the message replied to is live in this conversation
+
+
 class MessageDetailStore(Protocol):
+    async def send_context(
+        self, conversation_id: str, user_id: str, client_uuid: str | None, reply_to: str | None
+    ) -> SendContext | None:
+        """The facts a send's rules need (None: no such conversation): one
+        read instead of one per fact. `client_uuid` / `reply_to` None: their
+        fields are None / False."""
+        ...
+
     async def append_detailed(
         self,
         record: MessageRecord,

@@ -11,10 +11,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import (
+    Connection,
+    String,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    insert,
+    select,
+    update,
+)
 
 from hubbub.core.model import MessageRecord, NewEvent, StoredEvent
-from hubbub.core.ports.message_details import DetailRow, MessageView, RunState, Transition
+from hubbub.core.ports.conversation_details import Scoping
+from hubbub.core.ports.message_details import (
+    DetailRow,
+    MessageView,
+    RunState,
+    SendContext,
+    Transition,
+)
 from hubbub.store.sql import tables as t
 from hubbub.store.sql.appends import MessageAppends, message_record
 from hubbub.store.sql.area import SqlArea
@@ -22,12 +39,14 @@ from hubbub.store.sql.area import SqlArea
 __all__ = ["SqlMessageDetails"]
 
 _APPENDS = MessageAppends()
-_msg, _det, _run, _u, _cd = (
+_msg, _det, _run, _u, _cd, _c, _om = (
     t.messages,
     t.message_details,
     t.stream_runs,
     t.users,
     t.conversation_details,
+    t.conversations,
+    t.org_members,
 )
 _DETAIL_COLS = (
     "content_type",
@@ -89,6 +108,37 @@ _VIEW = select(
 ).select_from(
     _msg.outerjoin(_det, _det.c.message_id == _msg.c.id).outerjoin(_u, _u.c.id == _msg.c.sender_id)
 )
+
+
+def _send_context_query(with_id: bool, with_reply: bool) -> Any:
+    """One statement per shape (client id or not, reply or not), built once."""
+    cid, uid = bindparam("cid", type_=String), bindparam("uid", type_=String)
+    cols: list[Any] = [
+        _cd.c.org_id,
+        _cd.c.service_id,
+        _cd.c.env,
+        _cd.c.data_class,
+        _cd.c.policy_ref,
+        exists().where(_om.c.org_id == _cd.c.org_id, _om.c.user_id == uid).label("in_org"),
+    ]
+    if with_id:
+        taken = select(_msg.c.sender_id).where(_msg.c.id == bindparam("mid", type_=String))
+        cols.append(taken.scalar_subquery().label("taken_by"))
+    if with_reply:
+        live = and_(
+            _msg.c.id == bindparam("reply", type_=String),
+            _msg.c.conversation_id == cid,
+            _msg.c.deleted_at.is_(None),
+        )
+        cols.append(exists().where(live).label("reply_ok"))
+    return (
+        select(*cols)
+        .select_from(_c.outerjoin(_cd, _cd.c.conversation_id == _c.c.id))
+        .where(_c.c.id == cid, _c.c.kind.in_(("group", "direct")))
+    )
+
+
+_SEND_CONTEXT = {(i, r): _send_context_query(i, r) for i in (False, True) for r in (False, True)}
 
 
 class SqlMessageDetails(SqlArea):
@@ -153,6 +203,26 @@ class SqlMessageDetails(SqlArea):
             return rec, stored
 
         return await self.writer.submit(unit)
+
+    async def send_context(
+        self, conversation_id: str, user_id: str, client_uuid: str | None, reply_to: str | None
+    ) -> SendContext | None:
+        q = _SEND_CONTEXT[(client_uuid is not None, reply_to is not None)]
+        params = {"cid": conversation_id, "uid": user_id}
+        if client_uuid is not None:
+            params["mid"] = client_uuid
+        if reply_to is not None:
+            params["reply"] = reply_to
+        async with self.engine.connect() as conn:
+            r = (await conn.execute(q, params)).first()
+        if r is None:
+            return None
+        return SendContext(
+            Scoping(r.org_id, r.service_id, r.env, r.data_class or "none", r.policy_ref),
+            bool(r.in_org),
+            r.taken_by if client_uuid is not None else None,
+            bool(r.reply_ok) if reply_to is not None else False,
+        )
 
     async def view(self, message_id: str) -> MessageView | None:
         async with self.engine.connect() as conn:
