@@ -138,6 +138,14 @@ def _send_context_query(with_id: bool, with_reply: bool) -> Any:
     )
 
 
+# Built once: a statement built per call (`.values(...)`) costs more CPU than
+# the database spends running it.
+_INSERT_DETAILS = insert(_det)
+_TOUCH_CONVERSATION = (
+    update(_cd)
+    .where(_cd.c.conversation_id == bindparam("cid", type_=String))
+    .values(updated_at=bindparam("at"))
+)
 _SEND_CONTEXT = {(i, r): _send_context_query(i, r) for i in (False, True) for r in (False, True)}
 
 
@@ -156,7 +164,9 @@ class SqlMessageDetails(SqlArea):
         cid = record.conversation_id
 
         def unit(conn: Connection) -> tuple[MessageRecord, StoredEvent | None] | Exception:
-            if record.client_message_id is not None:
+            # A retry answers the first message before its run is looked at (the
+            # append below would find it too, but after the run's transition).
+            if record.client_message_id is not None and run_id is not None:
                 earlier = conn.execute(
                     select(_msg).where(
                         _msg.c.sender_id == record.sender_id,
@@ -179,16 +189,9 @@ class SqlMessageDetails(SqlArea):
             [(rec, stored)] = _APPENDS.run(conn, [(record, fields, event)])
             if stored is None:
                 return rec, None
-            conn.execute(
-                insert(_det).values(
-                    message_id=rec.id,
-                    conversation_id=cid,
-                    **{c: getattr(details, c) for c in _DETAIL_COLS},
-                )
-            )
-            conn.execute(
-                update(_cd).where(_cd.c.conversation_id == cid).values(updated_at=rec.created_at)
-            )
+            row = {c: getattr(details, c) for c in _DETAIL_COLS}
+            conn.execute(_INSERT_DETAILS, {"message_id": rec.id, "conversation_id": cid, **row})
+            conn.execute(_TOUCH_CONVERSATION, {"cid": cid, "at": rec.created_at})
             if new_run is not None:
                 new_run.last_message_id = rec.id
                 values = {c: getattr(new_run, c) for c in _RUN_COLS}
