@@ -122,6 +122,25 @@ async def test_the_one_read_still_enforces_every_rule(server: ServerProcess) -> 
         await p.aclose()
 
 
+async def test_a_send_without_a_read_still_sees_membership_and_deletion(
+    server: ServerProcess,
+) -> None:
+    """After a first send, a conversation's scope is known and its members
+    cached: a removal or a deletion must still refuse the very next send."""
+    owner, member = await person(server), await person(server)
+    cid = (await group(owner, member))["id"]
+    for p in (owner, member):
+        await _send(p, cid, content="known")
+    await owner.ok("DELETE", f"/conversations/{cid}/participants/{member.user_id}", 204)
+    r = await member.call("POST", f"/conversations/{cid}/messages", json={"content": "x"})
+    assert r.status_code == 403
+    await owner.ok("DELETE", f"/conversations/{cid}", 204)
+    r = await owner.call("POST", f"/conversations/{cid}/messages", json={"content": "x"})
+    assert r.status_code == 404 and r.json()["error"] == "Conversation not found"
+    for p in (owner, member):
+        await p.aclose()
+
+
 async def test_revocations_take_effect_on_the_next_request(server: ServerProcess) -> None:
     owner = await person(server)
     cid = (await group(owner))["id"]

@@ -81,17 +81,15 @@ class SendContext:
 
     scoping: Scoping  # the conversation's scope (its tenant, data class)
     in_org: bool  # the caller is a member of the conversation's organisation
-    id_taken_by: str | None  # the sender of the message whose id is the client id
     reply_ok: bool  # the message replied to is live in this conversation
 
 
 class MessageDetailStore(Protocol):
     async def send_context(
-        self, conversation_id: str, user_id: str, client_uuid: str | None, reply_to: str | None
+        self, conversation_id: str, user_id: str, reply_to: str | None
     ) -> SendContext | None:
         """The facts a send's rules need (None: no such conversation): one
-        read instead of one per fact. `client_uuid` / `reply_to` None: their
-        fields are None / False."""
+        read instead of one per fact (`reply_ok` is False without `reply_to`)."""
         ...
 
     async def append_detailed(
@@ -102,10 +100,16 @@ class MessageDetailStore(Protocol):
         details: DetailRow,
         run_id: str | None,
         transition: Transition | None,
+        *,
+        instead: tuple[MessageRecord, NewEvent] | None = None,
     ) -> tuple[MessageRecord, StoredEvent | None] | Exception:
         """Append the message, its details and its run's new state in one unit;
         an earlier message with the same (sender, client id) is returned with
-        None and nothing written; a refusal of `transition` is returned as is."""
+        None and nothing written; a refusal of `transition` is returned as is.
+
+        With `instead`, `record.id` is the client's: when a message of its
+        sender has that id, `instead` (the same message under a new id) is
+        appended; of anyone else, a `Conflict` is returned."""
         ...
 
     async def view(self, message_id: str) -> MessageView | None: ...

@@ -32,6 +32,7 @@ from hubbub.core.ports.message_details import (
     SendContext,
     Transition,
 )
+from hubbub.errors import Conflict
 from hubbub.store.sql import tables as t
 from hubbub.store.sql.appends import MessageAppends, message_record
 from hubbub.store.sql.area import SqlArea
@@ -110,8 +111,8 @@ _VIEW = select(
 )
 
 
-def _send_context_query(with_id: bool, with_reply: bool) -> Any:
-    """One statement per shape (client id or not, reply or not), built once."""
+def _send_context_query(with_reply: bool) -> Any:
+    """One statement per shape (a reply or not), built once."""
     cid, uid = bindparam("cid", type_=String), bindparam("uid", type_=String)
     cols: list[Any] = [
         _cd.c.org_id,
@@ -121,9 +122,6 @@ def _send_context_query(with_id: bool, with_reply: bool) -> Any:
         _cd.c.policy_ref,
         exists().where(_om.c.org_id == _cd.c.org_id, _om.c.user_id == uid).label("in_org"),
     ]
-    if with_id:
-        taken = select(_msg.c.sender_id).where(_msg.c.id == bindparam("mid", type_=String))
-        cols.append(taken.scalar_subquery().label("taken_by"))
     if with_reply:
         live = and_(
             _msg.c.id == bindparam("reply", type_=String),
@@ -146,7 +144,8 @@ _TOUCH_CONVERSATION = (
     .where(_cd.c.conversation_id == bindparam("cid", type_=String))
     .values(updated_at=bindparam("at"))
 )
-_SEND_CONTEXT = {(i, r): _send_context_query(i, r) for i in (False, True) for r in (False, True)}
+_ID_OWNER = select(_msg.c.sender_id).where(_msg.c.id == bindparam("id", type_=String))
+_SEND_CONTEXT = {r: _send_context_query(r) for r in (False, True)}
 
 
 class SqlMessageDetails(SqlArea):
@@ -160,17 +159,26 @@ class SqlMessageDetails(SqlArea):
         details: DetailRow,
         run_id: str | None,
         transition: Transition | None,
+        *,
+        instead: tuple[MessageRecord, NewEvent] | None = None,
     ) -> tuple[MessageRecord, StoredEvent | None] | Exception:
         cid = record.conversation_id
 
         def unit(conn: Connection) -> tuple[MessageRecord, StoredEvent | None] | Exception:
+            rec, ev = record, event
+            if instead is not None:
+                owner = conn.execute(_ID_OWNER, {"id": record.id}).scalar()
+                if owner is not None and owner != record.sender_id:
+                    return Conflict("message id already used", path="$.id")
+                if owner is not None:
+                    rec, ev = instead
             # A retry answers the first message before its run is looked at (the
             # append below would find it too, but after the run's transition).
-            if record.client_message_id is not None and run_id is not None:
+            if rec.client_message_id is not None and run_id is not None:
                 earlier = conn.execute(
                     select(_msg).where(
-                        _msg.c.sender_id == record.sender_id,
-                        _msg.c.client_message_id == record.client_message_id,
+                        _msg.c.sender_id == rec.sender_id,
+                        _msg.c.client_message_id == rec.client_message_id,
                     )
                 ).first()
                 if earlier is not None:
@@ -186,7 +194,7 @@ class SqlMessageDetails(SqlArea):
                 if isinstance(outcome, Exception):
                     return outcome
                 new_run = outcome
-            [(rec, stored)] = _APPENDS.run(conn, [(record, fields, event)])
+            [(rec, stored)] = _APPENDS.run(conn, [(rec, fields, ev)])
             if stored is None:
                 return rec, None
             row = {c: getattr(details, c) for c in _DETAIL_COLS}
@@ -208,22 +216,18 @@ class SqlMessageDetails(SqlArea):
         return await self.writer.submit(unit)
 
     async def send_context(
-        self, conversation_id: str, user_id: str, client_uuid: str | None, reply_to: str | None
+        self, conversation_id: str, user_id: str, reply_to: str | None
     ) -> SendContext | None:
-        q = _SEND_CONTEXT[(client_uuid is not None, reply_to is not None)]
         params = {"cid": conversation_id, "uid": user_id}
-        if client_uuid is not None:
-            params["mid"] = client_uuid
         if reply_to is not None:
             params["reply"] = reply_to
         async with self.engine.connect() as conn:
-            r = (await conn.execute(q, params)).first()
+            r = (await conn.execute(_SEND_CONTEXT[reply_to is not None], params)).first()
         if r is None:
             return None
         return SendContext(
             Scoping(r.org_id, r.service_id, r.env, r.data_class or "none", r.policy_ref),
             bool(r.in_org),
-            r.taken_by if client_uuid is not None else None,
             bool(r.reply_ok) if reply_to is not None else False,
         )
 
