@@ -13,6 +13,12 @@ from the account (`agent` for agent accounts, else `user`).
 
 A message with a `runId` is checked and applied against its run's state in
 the same unit (`core/streams.py`); control events are messages too.
+
+A send is the hot path of agents and services (issue 12), so it reads as
+little as its rules allow: nothing before the commit once the conversation
+is known (`_known_scoping`), else one query (`send_context`); the client
+id's owner and the run's state are read inside the writer unit; the answer
+is built from what was written.
 """
 
 from __future__ import annotations
