@@ -222,3 +222,36 @@ async def test_send_context_is_one_read_of_every_fact(store: SqlStores) -> None:
     theirs = await store.message_details.send_context(cid, b, new_id())
     assert theirs is not None and not theirs.in_org and not theirs.reply_ok
     assert await store.message_details.send_context(new_id(), a, None) is None
+
+
+async def test_a_batch_of_sends_claims_ids_in_order(store: SqlStores) -> None:
+    """Sends submitted together (one commit batch, one `BatchKind` call) behave
+    as if they ran one after the other: of two senders racing for one client
+    id one wins and the other gets a conflict; a sender's duplicate answers
+    its first; every new message has its details."""
+    a, b = await make_user(store), await make_user(store)
+    cid = await _conv(store, a, b)
+    det = DetailRow("text/plain", "user")
+    fields: dict[str, object] = {"content": "hi", "content_type": "text"}
+    key, plain = new_id(), [record(cid, a) for _ in range(5)]
+
+    def keyed(sender: str) -> tuple[MessageRecord, tuple[MessageRecord, NewEvent]]:
+        alt = record(cid, sender, client_id=key)
+        return replace(alt, id=key), (alt, text_event(cid, alt.id, "hi"))
+
+    sends = [(m, None) for m in plain] + [keyed(a), keyed(a), keyed(b)]
+    results = await asyncio.gather(
+        *[
+            store.message_details.append_detailed(
+                rec, fields, text_event(cid, rec.id, "hi"), det, None, None, instead=instead
+            )
+            for rec, instead in sends
+        ]
+    )
+    assert all(not isinstance(r, Exception) and r[1] is not None for r in results[:5])
+    first, dup, other = results[5:]
+    assert not isinstance(first, Exception) and first[0].id == key and first[1] is not None
+    assert not isinstance(dup, Exception) and dup[0].id == key and dup[1] is None
+    assert isinstance(other, Conflict)
+    page = await store.message_details.page(cid, 20, None, None)
+    assert len(page) == 6 and all(v.details is not None for v in page)
