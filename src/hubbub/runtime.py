@@ -32,6 +32,7 @@ from hubbub.core.capabilities import Capabilities
 from hubbub.core.chatevents import ChatEvents, ChatRelay
 from hubbub.core.conversation_details import ConversationDetails
 from hubbub.core.conversations import Conversations
+from hubbub.core.credential_cache import CredentialCache
 from hubbub.core.dialogs import Dialogs
 from hubbub.core.edits import Edits
 from hubbub.core.external_users import ExternalUsers
@@ -45,6 +46,7 @@ from hubbub.core.keys import Keys
 from hubbub.core.mentions import Mentions
 from hubbub.core.message_details import MessageDetails
 from hubbub.core.messages import Messages
+from hubbub.core.model import Notification
 from hubbub.core.pins import Pins
 from hubbub.core.polls import POLL_TIMER, Polls
 from hubbub.core.ports import BlobStore, Bus, PresenceRegistry
@@ -174,6 +176,8 @@ class Node:
         self.audit = Audit(st.audit, self.clock)
         self.admin = Admin(self.accounts, st.admin, st.registration, self.audit, self.clock)
         self.apikeys = ApiKeys(st.apikeys, self.publisher, self.audit, self.clock)
+        self.credentials = CredentialCache(self.clock)
+        self.publisher.on_revoke.append(self.credentials.forget)
         self.totp = Totp(st.totp, self.accounts, self.audit, self.clock)
         self.signin = SignIn(
             self.accounts,
@@ -382,11 +386,19 @@ class Node:
         self.conversations.invalidate(conversation_ids)
         self.archive.forget(conversation_ids)
 
+    def _on_note(self, note: Notification) -> None:
+        """A bus notification: another node's revocation ends its cached
+        credential here too (core/credential_cache.py), then the dispatcher."""
+        if note.revoke_token is not None:
+            self.credentials.forget(note.revoke_token)
+        self.dispatcher.on_note(note)
+
     def _on_gap(self, reason: str) -> None:
         """Notifications may have been lost: forget caches, make clients resync."""
         log.warning("bus gap, clients will resync", extra={"reason": reason})
         self.conversations.invalidate_all()
         self.archive.forget_all()
+        self.credentials.clear()
         self.hub.kick_all(1012, f"bus {reason}: reconnect and resume with SyncRequest")
 
     async def _refresh_presence(self) -> None:
@@ -487,7 +499,7 @@ class Node:
             # or fills a room event (core/rooms.py).
             await self.rooms.start()
         await self.dispatcher.start()
-        await self.bus.start(self.dispatcher.on_note)
+        await self.bus.start(self._on_note)
         await self.registry.start()
         self._presence_task = asyncio.get_running_loop().create_task(self._refresh_presence())
         self._gc_task = asyncio.get_running_loop().create_task(self._collect_blobs())

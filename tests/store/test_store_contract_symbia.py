@@ -7,6 +7,7 @@ import asyncio
 from dataclasses import replace
 
 from hubbub.core.frames import event
+from hubbub.core.model import MessageRecord, NewEvent
 from hubbub.core.ports.conversation_details import ConversationRow, Scoping
 from hubbub.core.ports.message_details import DetailRow, RunState
 from hubbub.core.ports.tenants import Org
@@ -153,3 +154,104 @@ async def test_tenants_and_capabilities(store: SqlStores) -> None:
     assert await store.capabilities.of(a) == ["messaging.route"]
     assert await store.capabilities.revoke(a, "messaging.route")
     assert await store.capabilities.of(a) == []
+
+
+async def test_a_client_id_is_claimed_in_the_unit(store: SqlStores) -> None:
+    a, b = await make_user(store), await make_user(store)
+    cid = await _conv(store, a, b)
+    det = DetailRow("text/plain", "user")
+    fields: dict[str, object] = {"content": "hi", "content_type": "text"}
+    key = new_id()
+
+    def claim(sender: str) -> tuple[MessageRecord, tuple[MessageRecord, NewEvent]]:
+        rec = replace(record(cid, sender, client_id=key), id=key)
+        alt = record(cid, sender, client_id=key)
+        return rec, (alt, text_event(cid, alt.id, "hi"))
+
+    rec, instead = claim(a)
+    first = await store.message_details.append_detailed(
+        rec,
+        fields,
+        text_event(cid, key, "hi"),
+        det,
+        None,
+        None,
+        instead=instead,
+    )
+    assert not isinstance(first, Exception) and first[0].id == key and first[1] is not None
+    # the sender's retry: the first message, nothing written
+    rec, instead = claim(a)
+    again = await store.message_details.append_detailed(
+        rec,
+        fields,
+        text_event(cid, key, "hi"),
+        det,
+        None,
+        None,
+        instead=instead,
+    )
+    assert not isinstance(again, Exception) and again[0].id == key and again[1] is None
+    # anyone else: a conflict, nothing written
+    rec, instead = claim(b)
+    taken = await store.message_details.append_detailed(
+        rec,
+        fields,
+        text_event(cid, key, "hi"),
+        det,
+        None,
+        None,
+        instead=instead,
+    )
+    assert isinstance(taken, Conflict) and taken.path == "$.id"
+    assert len(await store.message_details.page(cid, 10, None, None)) == 1
+
+
+async def test_send_context_is_one_read_of_every_fact(store: SqlStores) -> None:
+    a, b = await make_user(store), await make_user(store)
+    oid = new_id()
+    assert await store.tenants.create_org(Org(oid, "Acme", now_ms()))
+    await store.tenants.put_member(oid, a, "member", now_ms())
+    cid = await _conv(store, a, b, org=oid)
+    m = record(cid, a)
+    got = await store.message_details.append_detailed(
+        m, {"content": "x"}, text_event(cid, m.id, "x"), DetailRow("text/plain", "user"), None, None
+    )
+    assert not isinstance(got, Exception)
+    mine = await store.message_details.send_context(cid, a, m.id)
+    assert mine is not None and mine.scoping.org_id == oid and mine.in_org and mine.reply_ok
+    theirs = await store.message_details.send_context(cid, b, new_id())
+    assert theirs is not None and not theirs.in_org and not theirs.reply_ok
+    assert await store.message_details.send_context(new_id(), a, None) is None
+
+
+async def test_a_batch_of_sends_claims_ids_in_order(store: SqlStores) -> None:
+    """Sends submitted together (one commit batch, one `BatchKind` call) behave
+    as if they ran one after the other: of two senders racing for one client
+    id one wins and the other gets a conflict; a sender's duplicate answers
+    its first; every new message has its details."""
+    a, b = await make_user(store), await make_user(store)
+    cid = await _conv(store, a, b)
+    det = DetailRow("text/plain", "user")
+    fields: dict[str, object] = {"content": "hi", "content_type": "text"}
+    key, plain = new_id(), [record(cid, a) for _ in range(5)]
+
+    def keyed(sender: str) -> tuple[MessageRecord, tuple[MessageRecord, NewEvent]]:
+        alt = record(cid, sender, client_id=key)
+        return replace(alt, id=key), (alt, text_event(cid, alt.id, "hi"))
+
+    sends = [(m, None) for m in plain] + [keyed(a), keyed(a), keyed(b)]
+    results = await asyncio.gather(
+        *[
+            store.message_details.append_detailed(
+                rec, fields, text_event(cid, rec.id, "hi"), det, None, None, instead=instead
+            )
+            for rec, instead in sends
+        ]
+    )
+    assert all(not isinstance(r, Exception) and r[1] is not None for r in results[:5])
+    first, dup, other = results[5:]
+    assert not isinstance(first, Exception) and first[0].id == key and first[1] is not None
+    assert not isinstance(dup, Exception) and dup[0].id == key and dup[1] is None
+    assert isinstance(other, Conflict)
+    page = await store.message_details.page(cid, 20, None, None)
+    assert len(page) == 6 and all(v.details is not None for v in page)

@@ -179,10 +179,23 @@ class ConversationDetails:
     async def role_of(self, caller: Caller, conversation_id: str) -> tuple[ConversationRow, str]:
         """The conversation and the caller's role; a non-participant is `forbidden`."""
         row = await self.visible(caller, conversation_id)
+        return row, await self._role(caller, conversation_id)
+
+    async def role_given(
+        self, caller: Caller, conversation_id: str, org_id: str | None, in_org: bool
+    ) -> str:
+        """`role_of`'s rule on facts the caller read already (the conversation
+        exists; its organisation, and whether the caller is a member of it):
+        a send reads them with the rest of its checks in one query."""
+        if org_id is not None and not in_org:
+            raise NotFound("Conversation not found")
+        return await self._role(caller, conversation_id)
+
+    async def _role(self, caller: Caller, conversation_id: str) -> str:
         role = (await self.conversations.members(conversation_id)).get(caller.user_id)
         if role is None:
             raise Forbidden("Not a participant in this conversation")
-        return row, role
+        return role
 
     async def get_for(
         self, caller: Caller, conversation_id: str

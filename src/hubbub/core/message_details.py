@@ -13,6 +13,12 @@ from the account (`agent` for agent accounts, else `user`).
 
 A message with a `runId` is checked and applied against its run's state in
 the same unit (`core/streams.py`); control events are messages too.
+
+A send is the hot path of agents and services (issue 12), so it reads as
+little as its rules allow: nothing before the commit once the conversation
+is known (`_known_scoping`), else one query (`send_context`); the client
+id's owner and the run's state are read inside the writer unit; the answer
+is built from what was written.
 """
 
 from __future__ import annotations
@@ -27,12 +33,12 @@ from hubbub.core.context import Caller
 from hubbub.core.conversation_details import ConversationDetails, check_metadata, stricter
 from hubbub.core.frames import event
 from hubbub.core.messages import MAX_CONTENT, Messages, _origin
-from hubbub.core.model import MessageRecord, StoredEvent
+from hubbub.core.model import MessageRecord, StoredEvent, account_kind
 from hubbub.core.ports import AccountStore
 from hubbub.core.ports.conversation_details import Scoping
 from hubbub.core.ports.message_details import DetailRow, MessageDetailStore, MessageView, RunState
 from hubbub.core.streams import EVENTS, PRIORITIES, ROUTING, control_transition, message_transition
-from hubbub.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from hubbub.errors import Forbidden, NotFound, ValidationFailed
 from hubbub.ids import new_id
 
 __all__ = ["CONTENT_TYPES", "MessageDetails", "core_type"]
@@ -40,6 +46,7 @@ __all__ = ["CONTENT_TYPES", "MessageDetails", "core_type"]
 CONTENT_TYPES = ("text/plain", "text/markdown", "application/json")
 CONTROL_TYPE = "event"
 MAX_PAGE = 200
+MAX_SCOPES = 100_000
 
 
 def core_type(content_type: str) -> str:
@@ -54,6 +61,16 @@ def _uuid(value: str | None, path: str) -> str | None:
         return str(uuid.UUID(value))
     except ValueError:
         raise ValidationFailed("must be a UUID", path=path) from None
+
+
+def _uuid_or_none(value: str | None) -> str | None:
+    """A client's UUID in canonical form, None for anything else (checked later)."""
+    if value is None:
+        return None
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
 
 
 def _bounded(value: str | None, limit: int, path: str) -> None:
@@ -77,6 +94,8 @@ class MessageDetails:
         self.capabilities = capabilities
         self.accounts = accounts
         self.clock = clock
+        # Conversation -> its scope, which never changes once it is created.
+        self._scopes: dict[str, Scoping] = {}
 
     async def sender_type(self, user_id: str) -> str:
         """The account's kind (user | agent | service | bot), never the request's."""
@@ -99,8 +118,28 @@ class MessageDetails:
         interruptible: bool | None = None,
         preempted_by: str | None = None,
         scope: Scoping | None = None,
+        sender_type: str | None = None,
     ) -> MessageView:
-        conv, _role = await self.details.role_of(caller, conversation_id)
+        """`sender_type`: the caller's account kind when the adapter knows it
+        already (else it is read). In the common case nothing is read before
+        the commit (`_known_scoping`); otherwise one read answers every check:
+        the conversation and its tenant, the message replied to
+        (`MessageDetailStore.send_context`). Who owns a client id is checked
+        in the writer unit."""
+        reply_key = _uuid_or_none(reply_to)
+        conv_scope = None
+        if reply_key is None:
+            conv_scope = await self._known_scoping(caller, conversation_id)
+        reply_ok = False
+        if conv_scope is None:
+            ctx = await self.store.send_context(conversation_id, caller.user_id, reply_key)
+            if ctx is None:
+                raise NotFound("Conversation not found")
+            await self.details.role_given(caller, conversation_id, ctx.scoping.org_id, ctx.in_org)
+            conv_scope, reply_ok = ctx.scoping, ctx.reply_ok
+            if len(self._scopes) >= MAX_SCOPES:
+                self._scopes.clear()
+            self._scopes[conversation_id] = conv_scope
         # The core's write rule too: a direct conversation frozen by a block.
         await self.details.conversations.require_member(caller, conversation_id)
         if not content:
@@ -121,10 +160,8 @@ class MessageDetails:
         run = _uuid(run_id, "$.runId")
         preempted = _uuid(preempted_by, "$.preemptedBy")
         reply = _uuid(reply_to, "$.replyTo")
-        if reply is not None:
-            target = await self.store.view(reply)
-            if target is None or target.conversation_id != conversation_id or target.deleted_at:
-                raise NotFound("message replied to not found", path="$.replyTo")
+        if reply is not None and not reply_ok:
+            raise NotFound("message replied to not found", path="$.replyTo")
         meta = check_metadata(metadata, "$.metadata") or "{}"
         now = self.clock.now_ms()
         transition = (
@@ -134,7 +171,7 @@ class MessageDetails:
         )
         return await self._commit(
             caller,
-            conv.scoping,
+            conv_scope,
             scope,
             conversation_id,
             content,
@@ -150,7 +187,21 @@ class MessageDetails:
             "ChatMessageReceived",
             transition,
             now,
+            sender_type=sender_type,
         )
+
+    async def _known_scoping(self, caller: Caller, conversation_id: str) -> Scoping | None:
+        """The conversation's scope without a read, when that is safe: it was
+        read before (a conversation's scope never changes), it has no tenant
+        (whose membership is read on every send), and the caller is in its
+        cached member list (dropped on every node by any membership change or
+        deletion, see `core/conversations.py`). None: read and check it all."""
+        known = self._scopes.get(conversation_id)
+        if known is None or known.org_id is not None:
+            return None
+        if caller.user_id not in await self.details.conversations.members(conversation_id):
+            return None  # the full check answers why (not found, not a participant)
+        return known
 
     async def control(
         self,
@@ -166,6 +217,7 @@ class MessageDetails:
         metadata: dict[str, Any] | None = None,
         priority: str | None = None,
         scope: Scoping | None = None,
+        sender_type: str | None = None,
     ) -> MessageView:
         """Commit a control event as a message of the conversation and apply it to its run."""
         if event_name not in EVENTS:
@@ -234,6 +286,7 @@ class MessageDetails:
             transition,
             now,
             control={"event": event_name, "target": target, "reason": reason},
+            sender_type=sender_type,
         )
 
     async def _commit(
@@ -256,21 +309,19 @@ class MessageDetails:
         transition: Any,
         now: int,
         control: dict[str, Any] | None = None,
+        *,
+        sender_type: str | None = None,
     ) -> MessageView:
+        """Write the message (and its run's new state) in one writer unit and
+        answer it as written: no read-back of the row just committed."""
         scope = scope or Scoping()
-        sender_type = await self.sender_type(caller.user_id)
-        mid = new_id()
-        if client_id is not None:
-            try:
-                candidate = str(uuid.UUID(client_id))
-            except ValueError:
-                candidate = None
-            if candidate is not None:
-                taken = await self.store.view(candidate)
-                if taken is None:
-                    mid = candidate
-                elif taken.sender_id != caller.user_id:
-                    raise Conflict("message id already used", path="$.id")
+        if sender_type is None:
+            sender_type = await self.sender_type(caller.user_id)
+        # A client id that is a UUID becomes the message's id, unless a message
+        # has it: the sender's own (a retry; the append answers it) -> a new
+        # id, anyone else's -> conflict. The writer unit decides.
+        candidate = _uuid_or_none(client_id)
+        mid = candidate or new_id()
         org_id = conv_scope.org_id or scope.org_id
         details = DetailRow(
             ctype,
@@ -321,9 +372,14 @@ class MessageDetails:
             data.update({k: v for k, v in optional.items() if v is not None})
             if meta != "{}":
                 data["metadata"] = json.loads(meta)
-        record = MessageRecord(
-            mid, conversation_id, caller.user_id, "text", now, None, None, client_id, False, None
-        )
+
+        def record_of(mid: str) -> MessageRecord:
+            sender = caller.user_id
+            return MessageRecord(
+                mid, conversation_id, sender, "text", now, None, None, client_id, False, None
+            )
+
+        record = record_of(mid)
         fields: dict[str, object] = {
             "content_type": core_type(ctype),
             "content": content,
@@ -331,14 +387,44 @@ class MessageDetails:
             "reply_to_id": reply,
         }
         ev = event("c", conversation_id, "chat/messages", event_type, data, mid)
+        instead = None
+        if candidate is not None:
+            other = new_id()
+            moved = {**data, "message_id": other}
+            instead = (
+                record_of(other),
+                event("c", conversation_id, "chat/messages", event_type, moved, other),
+            )
+
+        written: list[StoredEvent] = []
 
         async def append() -> tuple[MessageRecord, StoredEvent | None]:
-            out = await self.store.append_detailed(record, fields, ev, details, run, transition)
+            out = await self.store.append_detailed(
+                record, fields, ev, details, run, transition, instead=instead
+            )
             if isinstance(out, Exception):
                 raise out
+            if out[1] is not None:
+                written.append(out[1])
             return out
 
         rec = await self.messages.commit_keyed(caller, record, fields, ev, append=append)
+        if written and (rec is record or (instead is not None and rec is instead[0])):
+            return MessageView(
+                rec.id,
+                conversation_id,
+                caller.user_id,
+                content,
+                core_type(ctype),
+                reply,
+                now,
+                None,
+                None,
+                written[0].pos,
+                account_kind(sender_type),
+                details,
+            )
+        # A retry (the first message answers it) or a commit this call was unsure of.
         view = await self.store.view(rec.id)
         if view is None:  # deleted at once by someone racing
             raise NotFound("message not found")

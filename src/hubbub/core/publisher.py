@@ -21,6 +21,9 @@ class Publisher:
         # Told (pos, skip_conn) of each event before it is published: the local
         # dispatcher keeps skipping the sender if it must read the event back.
         self.on_local: Callable[[int, str], None] | None = None
+        # Told each revoked credential hash before the bus is: this node's
+        # caches forget it before the revoking request is answered.
+        self.on_revoke: list[Callable[[str], None]] = []
 
     async def event(
         self,
@@ -61,4 +64,6 @@ class Publisher:
         await self.bus.publish(Notification(invalidate=conversation_ids))
 
     async def revoke(self, token_hash: str) -> None:
+        for forget in self.on_revoke:
+            forget(token_hash)
         await self.bus.publish(Notification(revoke_token=token_hash))

@@ -7,8 +7,16 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from hubbub.core.model import AccountKind, MessageRecord, NewEvent, StoredEvent
+from hubbub.core.ports.conversation_details import Scoping
 
-__all__ = ["DetailRow", "MessageDetailStore", "MessageView", "RunState", "Transition"]
+__all__ = [
+    "DetailRow",
+    "MessageDetailStore",
+    "MessageView",
+    "RunState",
+    "SendContext",
+    "Transition",
+]
 
 
 @dataclass(slots=True)
@@ -67,7 +75,23 @@ class MessageView:
     details: DetailRow | None
 
 
+@dataclass(slots=True)
+class SendContext:
+    """What a send checks before its commit, read in one query (`send_context`)."""
+
+    scoping: Scoping  # the conversation's scope (its tenant, data class)
+    in_org: bool  # the caller is a member of the conversation's organisation
+    reply_ok: bool  # the message replied to is live in this conversation
+
+
 class MessageDetailStore(Protocol):
+    async def send_context(
+        self, conversation_id: str, user_id: str, reply_to: str | None
+    ) -> SendContext | None:
+        """The facts a send's rules need (None: no such conversation): one
+        read instead of one per fact (`reply_ok` is False without `reply_to`)."""
+        ...
+
     async def append_detailed(
         self,
         record: MessageRecord,
@@ -76,10 +100,16 @@ class MessageDetailStore(Protocol):
         details: DetailRow,
         run_id: str | None,
         transition: Transition | None,
+        *,
+        instead: tuple[MessageRecord, NewEvent] | None = None,
     ) -> tuple[MessageRecord, StoredEvent | None] | Exception:
         """Append the message, its details and its run's new state in one unit;
         an earlier message with the same (sender, client id) is returned with
-        None and nothing written; a refusal of `transition` is returned as is."""
+        None and nothing written; a refusal of `transition` is returned as is.
+
+        With `instead`, `record.id` is the client's: when a message of its
+        sender has that id, `instead` (the same message under a new id) is
+        appended; of anyone else, a `Conflict` is returned."""
         ...
 
     async def view(self, message_id: str) -> MessageView | None: ...

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from hubbub.core.context import Caller
-from hubbub.core.model import User
+from hubbub.core.model import TokenInfo, User
 from hubbub.credentials import bearer_token
 from hubbub.errors import Forbidden, HubbubError, Unauthorized
 from hubbub.protocols.symbia.rows import user_type_of
@@ -56,25 +56,39 @@ async def resolve(
     cookies: dict[str, str],
     read_only_ok: bool = True,
 ) -> SymbiaUser:
-    """The account behind the first credential present (`Unauthorized` if none works)."""
+    """The account behind the first credential present (`Unauthorized` if none works).
+
+    Resolved once per credential for a moment (`core/credential_cache.py`):
+    a revocation or deactivation ends it at once on every node the bus
+    reaches, and anything else within `TTL_MS`.
+    """
     token: str | None = None
-    try:
-        if bearer:
-            info, token = await node.accounts.authenticate(bearer), bearer
-        elif api_key:
-            info = await node.apikeys.authenticate(api_key.strip())
-            if info.read_only and not read_only_ok:
-                raise Forbidden("this API key is read-only")
-        elif cookies.get(COOKIE) or cookies.get(SESSION_COOKIE):
-            token = cookies.get(COOKIE) or cookies.get(SESSION_COOKIE) or ""
-            info = await node.accounts.authenticate(token)
-        else:
-            raise Unauthorized(REQUIRED)
-    except Unauthorized:
-        raise Unauthorized(REQUIRED) from None
-    user = await node.accounts.get_user(info.user_id)
-    if user is None or user.deactivated_at is not None:
+    if bearer:
+        kind, secret, token = "token", bearer, bearer
+    elif api_key:
+        kind, secret = "api_key", api_key.strip()
+    elif cookies.get(COOKIE) or cookies.get(SESSION_COOKIE):
+        token = cookies.get(COOKIE) or cookies.get(SESSION_COOKIE) or ""
+        kind, secret = "token", token
+    else:
         raise Unauthorized(REQUIRED)
+
+    async def lookup() -> tuple[TokenInfo, User]:
+        try:
+            if kind == "api_key":
+                info = await node.apikeys.authenticate(secret)
+            else:
+                info = await node.accounts.authenticate(secret)
+        except Unauthorized:
+            raise Unauthorized(REQUIRED) from None
+        user = await node.accounts.get_user(info.user_id)
+        if user is None or user.deactivated_at is not None:
+            raise Unauthorized(REQUIRED)
+        return info, user
+
+    info, user = await node.credentials.resolve(kind, secret, lookup)
+    if info.read_only and not read_only_ok:
+        raise Forbidden("this API key is read-only")
     caller = Caller(info.user_id, info.device_id, None, info.token_hash, info.kind, info.read_only)
     return SymbiaUser(caller, user, token)
 

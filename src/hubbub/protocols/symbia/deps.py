@@ -68,8 +68,11 @@ def validation_body(exc: RequestValidationError) -> JSONResponse:
     return JSONResponse({"error": msg, "code": "validation_failed", "path": path}, status_code=400)
 
 
-def no_nul(request: Request) -> None:
-    """Path and query parameters holding U+0000 are refused (a router dependency)."""
+async def no_nul(request: Request) -> None:
+    """Path and query parameters holding U+0000 are refused (a router dependency).
+
+    `async` like `scope_of`: FastAPI runs a plain `def` dependency in its
+    thread pool, a thread hop per request for a few string checks."""
     for name, value in (*request.path_params.items(), *request.query_params.items()):
         if isinstance(value, str) and "\x00" in value:
             raise ValidationFailed("must not contain U+0000", path=f"$.{name}")
@@ -95,7 +98,7 @@ def _header(request: Request, *names: str) -> str | None:
     return None
 
 
-def scope_of(request: Request) -> Scoping:
+async def scope_of(request: Request) -> Scoping:
     scope = scoping(
         _header(request, "x-org-id"),
         _header(request, "x-service-id"),

@@ -73,7 +73,12 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         path = aurl.split(":///", 1)[1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(aurl, pool_size=pool_size, max_overflow=pool_size)
+        # Every connection stays in the pool (the same 2 x pool_size at most as
+        # before): an overflow connection was closed at check-in, so under
+        # concurrent reads each checkout past pool_size opened a new one, and
+        # an aiosqlite connection is a new thread (a third of the CPU of a
+        # Symbia REST send at concurrency 20, bench/symbia_send.py).
+        engine = create_async_engine(aurl, pool_size=2 * pool_size, max_overflow=0)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(
