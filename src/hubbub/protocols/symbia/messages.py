@@ -89,7 +89,7 @@ async def send_message(
 ) -> dict[str, Any]:
     """A client `id` is an idempotency key: a retry answers the first message."""
     view = await node_of(request).message_details.send(
-        me.caller, check_id(id), **body.core_args(), scope=scope, sender_type=me.user_type
+        me.caller, check_id(id), **body.core_args(), scope=scope, sender_type=me.user.kind
     )
     return message_row(view)
 
@@ -105,7 +105,7 @@ async def send_control(
     """A control event on run `runId` (required), committed as a message of
     content type `event`; its effect on the run is enforced (docs/symbia.md)."""
     view = await node_of(request).message_details.control(
-        me.caller, check_id(id), **body.core_args(), scope=scope, sender_type=me.user_type
+        me.caller, check_id(id), **body.core_args(), scope=scope, sender_type=me.user.kind
     )
     return message_row(view)
 
