@@ -249,6 +249,7 @@ class ChatRelay:
             self._task = None
             with contextlib.suppress(Exception):
                 await self.store.release(RELAY_NAME, self.owner)
+            self._cursor = None  # the lease is given up: a later step claims it again
 
     async def _idle(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -273,7 +274,8 @@ class ChatRelay:
                 await self._idle(self.idle_s)
 
     async def step(self) -> bool | None:
-        """One batch: None if another node holds the lease, else whether it moved.
+        """One batch: None if another node holds the lease, else whether it relayed
+        (a skip moves the cursor but relays nothing: False).
 
         The lease is renewed (a write) only when half of it has run, or with
         the cursor when a batch moved it; an idle relay only reads the head.
@@ -292,7 +294,8 @@ class ChatRelay:
             return False
         # Asked after reading the head: a subscriber that attached before a
         # message committed is seen here, so that message is not skipped.
-        if not self.events.sink.consumed():
+        skipping = not self.events.sink.consumed()
+        if skipping:
             upto = head
             self.skipped += 1
         else:
@@ -308,4 +311,10 @@ class ChatRelay:
             return None
         self._cursor = upto
         self._renew_at = now + self.lease_ms // 2
-        return True
+        # A skip reports "nothing relayed": the loop then waits `idle_s` (or a
+        # wake-up, which only comes once someone consumes) instead of stepping
+        # again at once. Under steady traffic an immediate step always finds
+        # new messages, so it would read the head and write the cursor once
+        # per group commit, competing with the sends it passes over
+        # (docs/performance.md, "issue 13").
+        return not skipping
