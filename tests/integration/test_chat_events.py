@@ -576,7 +576,7 @@ async def test_without_a_subscriber_the_relay_skips_messages(inproc: InProc) -> 
 
 async def test_a_skip_relays_nothing_so_the_relay_waits(inproc: InProc) -> None:
     """A step that skips (nobody consumes) moves the cursor to the head but
-    reports that nothing was relayed, so the relay's loop waits `idle_s` instead
+    reports that nothing was relayed, so the relay's loop waits (`skip_idle_s`) instead
     of stepping again at once; stepping at once under steady traffic read the
     head and wrote the cursor once per group commit (issue 13: the fan-out
     benchmark's regression). With a subscriber, a step that relays says so."""
