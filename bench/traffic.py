@@ -377,7 +377,7 @@ def _start_spies(target: Target, number: int) -> list[subprocess.Popen[bytes]]:
     if not where:
         return []
     exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-    out = []
+    out: list[subprocess.Popen[bytes]] = []
     for pid in target.pids:
         path = Path(where) / f"{target.name.replace(' ', '_')}-{pid}-phase{number}.txt"
         argv = [exe, "record", "--pid", str(pid), "--format", "raw", "-o", str(path)]
