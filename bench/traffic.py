@@ -25,6 +25,9 @@ import asyncio
 import contextlib
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 import time
 from array import array
@@ -282,6 +285,7 @@ async def _phase(
     # Senders on a fixed schedule start staggered over one interval, not in lockstep.
     offsets = {s: k * interval // len(plan.senders) for k, s in enumerate(plan.senders)}
     c0 = await target.counters()
+    spies = _start_spies(target, number)
     cpu0 = {p: proc_cpu_s(p) for p in [*pids, *load.pids]}
     busy0, wall0 = machine_busy_s(), time.monotonic()
     start_ns = time.monotonic_ns() + 150_000_000  # every load process starts together
@@ -301,6 +305,7 @@ async def _phase(
     )
     cpu = {p: proc_cpu_s(p) - cpu0[p] for p in cpu0}
     busy, busy_wall = machine_busy_s() - busy0, time.monotonic() - wall0
+    _stop_spies(spies)
     c1 = await target.counters()
 
     room_of = _room_of(plan)
@@ -364,6 +369,28 @@ async def _phase(
         and pr.delivered == pr.expected
     )
     return pr
+
+
+def _start_spies(target: Target, number: int) -> list[subprocess.Popen[bytes]]:
+    """py-spy on every server process for one phase, when HUBBUB_BENCH_PYSPY names a dir."""
+    where = os.environ.get("HUBBUB_BENCH_PYSPY")
+    if not where:
+        return []
+    exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    out: list[subprocess.Popen[bytes]] = []
+    for pid in target.pids:
+        path = Path(where) / f"{target.name.replace(' ', '_')}-{pid}-phase{number}.txt"
+        argv = [exe, "record", "--pid", str(pid), "--format", "raw", "-o", str(path)]
+        out.append(subprocess.Popen([*argv, "--nonblocking", "--rate", "200"]))
+    return out
+
+
+def _stop_spies(spies: list[subprocess.Popen[bytes]]) -> None:
+    for spy in spies:
+        spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+    for spy in spies:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            spy.wait(30)
 
 
 def _merge(chunks: Any) -> array[int]:

@@ -574,6 +574,38 @@ async def test_without_a_subscriber_the_relay_skips_messages(inproc: InProc) -> 
     await room.close()
 
 
+async def test_a_skip_relays_nothing_so_the_relay_waits(inproc: InProc) -> None:
+    """A step that skips (nobody consumes) moves the cursor to the head but
+    reports that nothing was relayed, so the relay's loop waits (`skip_idle_s`) instead
+    of stepping again at once; stepping at once under steady traffic read the
+    head and wrote the cursor once per group commit (issue 13: the fan-out
+    benchmark's regression). With a subscriber, a step that relays says so."""
+    node, sink = inproc.node, inproc.node.chat_events_sink
+    assert isinstance(sink, InProcessChatEvents) and not sink.consumed()
+    relay = node.chat_relay
+    await relay.close()  # stepped by hand below
+    assert relay.cursor is None
+    room = await RoomClient(inproc).connect()  # type: ignore[arg-type]
+    await room.init()
+    for n in range(3):
+        await room.text(f"unheard {n}")
+    skipped = relay.skipped
+    assert await relay.step() is False
+    assert relay.cursor == await node.stores.events.max_pos()
+    assert relay.skipped == skipped + 1 and relay.published == 0
+    assert await relay.step() is False  # at the head: nothing to do either
+
+    sub = sink.subscribe()
+    sent = await room.text("heard")
+    assert await relay.step() is True
+    ev = await next_event(sub, "personalChatSent")
+    assert ev.payload["message_id"] == sent["id"] and relay.published == 1
+    assert relay.cursor == await node.stores.events.max_pos()
+    assert await relay.step() is False
+    sub.close()
+    await room.close()
+
+
 async def test_target_members_follow_joins_and_leaves(inproc: InProc) -> None:
     """`target_members` is as of each message's commit, through the relay's
     cached member windows: a leave and a join between two messages show."""

@@ -19,9 +19,9 @@ feature exists is covered.
 When the sink says nobody consumes its events (`ChatEventSink.consumed`:
 the in-process sink without a subscriber), the relay moves the cursor to
 the head without reading the messages back or building their events, and
-is not woken per commit (it looks every `idle_s`): a server without NATS
-whose events nobody reads pays one head read and at most one cursor write
-per idle interval, instead of a read, a member lookup and an event per
+is not woken per commit (it looks every `skip_idle_s`, 1 s): a server
+without NATS whose events nobody reads pays one head read and at most one
+cursor write per second, instead of a read, a member lookup and an event per
 message (docs/performance.md, "Chat event relay"); connection and
 rate-limit events are not built either. What a subscriber that attaches
 later gets is in protocols/chatevents/inprocess.py.
@@ -208,6 +208,7 @@ class ChatRelay:
         owner: str,
         *,
         idle_s: float = 0.2,
+        skip_idle_s: float = 1.0,
         lease_ms: int = LEASE_MS,
         on_error: Callable[[], object] | None = None,
     ) -> None:
@@ -216,6 +217,9 @@ class ChatRelay:
         self.clock = clock
         self.owner = owner
         self.idle_s = idle_s
+        # Between looks while nobody consumes: the cursor only keeps up with
+        # the head, and a commit wakes the relay once someone subscribes.
+        self.skip_idle_s = skip_idle_s
         self.lease_ms = lease_ms
         self.published = 0
         self.skipped = 0  # steps that passed messages while nobody consumed events
@@ -249,6 +253,7 @@ class ChatRelay:
             self._task = None
             with contextlib.suppress(Exception):
                 await self.store.release(RELAY_NAME, self.owner)
+            self._cursor = None  # the lease is given up: a later step claims it again
 
     async def _idle(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -270,10 +275,12 @@ class ChatRelay:
             if moved is None:  # another node relays: check its lease now and then
                 await self._idle(self.lease_ms / 3000)
             elif not moved:
-                await self._idle(self.idle_s)
+                consumed = self.events.sink.consumed()
+                await self._idle(self.idle_s if consumed else self.skip_idle_s)
 
     async def step(self) -> bool | None:
-        """One batch: None if another node holds the lease, else whether it moved.
+        """One batch: None if another node holds the lease, else whether it relayed
+        (a skip moves the cursor but relays nothing: False).
 
         The lease is renewed (a write) only when half of it has run, or with
         the cursor when a batch moved it; an idle relay only reads the head.
@@ -292,7 +299,8 @@ class ChatRelay:
             return False
         # Asked after reading the head: a subscriber that attached before a
         # message committed is seen here, so that message is not skipped.
-        if not self.events.sink.consumed():
+        skipping = not self.events.sink.consumed()
+        if skipping:
             upto = head
             self.skipped += 1
         else:
@@ -308,4 +316,10 @@ class ChatRelay:
             return None
         self._cursor = upto
         self._renew_at = now + self.lease_ms // 2
-        return True
+        # A skip reports "nothing relayed": the loop then waits `skip_idle_s` (or a
+        # wake-up, which only comes once someone consumes) instead of stepping
+        # again at once. Under steady traffic an immediate step always finds
+        # new messages, so it would read the head and write the cursor once
+        # per group commit, competing with the sends it passes over
+        # (docs/performance.md, "issue 13").
+        return not skipping
