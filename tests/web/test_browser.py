@@ -660,6 +660,7 @@ def test_reactions_and_a_group_poll(
     bob.expect("#poll-error").to_have_text("Give at least two options.")
     b.get_by_label("Option 2").fill("Juice")
     b.get_by_label("Allow several answers").check()
+    b.get_by_label("Closes").select_option(label="In 1 day")  # the server's timer closes it
     b.locator("#poll-submit").click()
     drinks_b = b.locator("#messages li.poll").filter(has_text="Drinks?")
     drinks_a = p.locator("#messages li.poll").filter(has_text="Drinks?")
@@ -672,6 +673,9 @@ def test_reactions_and_a_group_poll(
     for name in ("Water", "Juice"):
         alice.expect(option(drinks_a, name).locator(".poll-count")).to_have_text("1", timeout=WAIT)
     alice.expect(drinks_a.locator(".poll-state")).to_contain_text("2 votes")
+    # Its closing time came with PollCreated: tomorrow, by weekday.
+    alice.expect(drinks_a.locator(".poll-state")).to_contain_text("closes ")
+    bob.expect(drinks_b.locator(".poll-state")).to_contain_text("closes ")
 
     p.evaluate("location.hash = '#/'")
     alice.expect("#conversation-list").to_be_visible()

@@ -443,13 +443,15 @@ export class App {
     this.store.setReaction(messageId, this.me.user_id, reaction);
   }
 
-  async createPoll(convId, question, options, multi) {
+  async createPoll(convId, question, options, multi, closesInS = 0) {
+    const expiresAt = closesInS > 0 ? Date.now() + closesInS * 1000 : null;
     const reply = await this.socket.request("chat/polls", "CreatePoll", {
       conversation_id: convId, question, options, multi_select: multi,
+      ...(expiresAt ? { expires_at: new Date(expiresAt).toISOString() } : {}),
     });
     // PollCreated goes to everyone but this connection: the poll is made from the reply.
     this.store.putPoll(reply.data.ids.poll_id, convId, {
-      question, options: reply.data.options, multi, creator: this.me.user_id,
+      question, options: reply.data.options, multi, creator: this.me.user_id, expiresAt,
     }, { sender: this.me.user_id, ts: Date.now() });
   }
 

@@ -4,6 +4,7 @@
 import { h } from "../dom.js";
 
 const MAX_POLL_OPTIONS = 12;
+const CLOSES = [[0, "When I close it"], [3600, "In 1 hour"], [86400, "In 1 day"], [604800, "In 1 week"]];
 
 /** A result bar; its width through CSSOM (the CSP refuses style attributes). */
 function bar(pct) {
@@ -16,6 +17,9 @@ export function makePollForm(view) {
   const question = h("input", { id: "poll-question", maxlength: "300", required: true, autocomplete: "off" });
   const options = h("ol", { class: "poll-form-options", id: "poll-form-options" });
   const multi = h("input", { type: "checkbox", id: "poll-multi" });
+  // The server closes the poll at `expires_at` (a durable timer); durations,
+  // not a clock time, so no time zone can be got wrong.
+  const closes = h("select", { id: "poll-closes" }, CLOSES.map(([s, text]) => h("option", { value: String(s) }, text)));
   const error = h("p", { class: "form-error", role: "alert", id: "poll-error" });
   let n = 0;
   const addOption = () => {
@@ -34,12 +38,13 @@ export function makePollForm(view) {
     h("label", { for: "poll-question" }, "Question"), question,
     options, addButton,
     h("p", { class: "check" }, multi, h("label", { for: "poll-multi" }, "Allow several answers")),
+    h("p", {}, h("label", { for: "poll-closes" }, "Closes"), " ", closes),
     error,
     h("p", { class: "poll-form-buttons" },
       h("button", { type: "submit", class: "primary", id: "poll-submit" }, "Create poll"),
       h("button", { type: "button", id: "poll-cancel", onclick: () => togglePollForm(view, false) }, "Cancel")));
   const reset = () => {
-    question.value = ""; multi.checked = false; error.textContent = "";
+    question.value = ""; multi.checked = false; closes.value = "0"; error.textContent = "";
     options.replaceChildren(); addOption(); addOption();
   };
   reset();
@@ -52,13 +57,23 @@ export function makePollForm(view) {
     if (!question.value.trim()) { error.textContent = "Write a question."; question.focus(); return; }
     if (texts.length < 2) { error.textContent = "Give at least two options."; return; }
     try {
-      await view.app.createPoll(view.convId, question.value.trim(), texts, multi.checked);
+      await view.app.createPoll(view.convId, question.value.trim(), texts, multi.checked, Number(closes.value));
       reset();
       view.stick = true;
       togglePollForm(view, false);
     } catch (e) { error.textContent = e.message || "The poll could not be created."; }
   });
   return form;
+}
+
+/** "14:05" today, else "Tue 14:05" within a week, else the date. */
+function closesText(ms) {
+  const when = new Date(ms);
+  const time = when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  const days = (ms - Date.now()) / 86400000;
+  if (when.toDateString() === new Date().toDateString()) return `at ${time}`;
+  if (days < 6) return `${when.toLocaleDateString([], { weekday: "short" })} ${time}`;
+  return when.toLocaleDateString();
 }
 
 export function togglePollForm(view, show) {
@@ -102,7 +117,8 @@ export function renderPoll(view, li, m, conv) {
   body.replaceChildren(
     h("p", { class: "poll-question", id: qid }, p.question || "Poll"),
     h("p", { class: "poll-state" }, p.closed ? `Closed · final results · ${total} ${total === 1 ? "vote" : "votes"}`
-      : `${p.multi ? "Choose any" : "Choose one"} · ${total} ${total === 1 ? "vote" : "votes"}`),
+      : `${p.multi ? "Choose any" : "Choose one"} · ${total} ${total === 1 ? "vote" : "votes"}`
+        + (p.expiresAt ? ` · closes ${closesText(p.expiresAt)}` : "")),
     h("ul", { class: "poll-options", "aria-labelledby": qid }, (p.options || []).map((o) => {
       const n = (p.counts || {})[o.option_id] || 0;
       const chosen = (p.mine || []).includes(o.option_id);
