@@ -241,7 +241,7 @@ def test_direct_chat_is_live_encrypted_and_ticked(
         assert text.encode() not in data
     with _db(web_server) as db:
         rows = db.execute(
-            "SELECT kind, content, ciphertext, algorithm FROM messages m JOIN users u"
+            "SELECT m.kind, content, ciphertext, algorithm FROM messages m JOIN users u"
             " ON u.id = m.sender_id WHERE u.username IN (?, ?)",
             (alice.name, bob.name),
         ).fetchall()
