@@ -8,6 +8,12 @@ returns the original `message_id` and timestamp and creates nothing.
 A self-destructing message gets `expires_at = now + ttl_seconds` and a durable
 timer row in the same transaction, so a restart cannot forget it (see
 `timers.ExpiryWorker`).
+
+A reply names the message it answers (`reply_to_id`, one rule for `/ws`'s
+plaintext and encrypted sends and MTChat's `reply_to`, see `reply_target`):
+one of the same conversation that is still there. Unknown, of another
+conversation, deleted or expired all get the same `validation_failed`, so
+an answer never tells a stranger that an id exists.
 """
 
 from __future__ import annotations
@@ -90,8 +96,11 @@ class Messages:
         key_id: str,
         content_type: str | None,
         signature: str | None,
+        *,
+        reply_to: str | None = None,
     ) -> tuple[str, str, int]:
         await self.conversations.require_member(caller, conversation_id)
+        await self.reply_target(conversation_id, reply_to, "$.data.reply_to_id")
         _check_len(ciphertext, MAX_CONTENT * 2, "$.data.ciphertext")
         _check_len(nonce, 256, "$.data.nonce")
         _check_len(algorithm, 64, "$.data.algorithm")
@@ -112,6 +121,8 @@ class Messages:
             "signature": signature,
             "type": content_type,
         }
+        if reply_to is not None:
+            data["reply_to_id"] = reply_to
         record = MessageRecord(
             mid, conversation_id, caller.user_id, "e2e", now, None, None, None, False, None
         )
@@ -123,6 +134,7 @@ class Messages:
             "key_id": key_id,
             "signature": signature,
             **_origin(caller),
+            "reply_to_id": reply_to,
         }
         ev = event("c", conversation_id, "chat/messages", "EncryptedMessageReceived", data, mid)
         rec, stored = await self.store.append_message(record, fields, ev)
@@ -150,17 +162,16 @@ class Messages:
         extra: dict[str, Any] | None = None,
         *,
         reply_to: str | None = None,
+        reply_path: str = "$.data.reply_to_id",
         message_id: str | None = None,
     ) -> dict[str, Any]:
         """Store and push a plaintext message; `extra` adds fields to its event data
         (the public room's sender name and file, see `core/rooms.py`); `message_id`
-        is chosen by a caller that binds something to it first (MTChat's files)."""
+        is chosen by a caller that binds something to it first (MTChat's files);
+        `reply_path` names the reply field in the adapter's own terms."""
         members = await self.conversations.require_member(caller, conversation_id)
         _check_len(content, MAX_CONTENT, "$.data.content")
-        if reply_to is not None:
-            target = await self.store.get_message(reply_to)
-            if target is None or target.conversation_id != conversation_id:
-                raise NotFound("message replied to not found", path="$.data.reply_to")
+        await self.reply_target(conversation_id, reply_to, reply_path)
         _check_len(client_message_id, 128, "$.data.client_message_id")
         _check_len(content_type, 64, "$.data.type")
         if self_destruct:
@@ -218,6 +229,28 @@ class Messages:
             "self_destruct": rec.self_destruct,
             "expires_at": iso(rec.expires_at) if rec.expires_at is not None else None,
         }
+
+    async def reply_target(self, conversation_id: str, reply_to: str | None, path: str) -> None:
+        """Refuse a reply to anything but a live message of this conversation.
+
+        Called after the caller's membership is checked, so "visible to the
+        caller" is "in this conversation": a member reads all of it (MTChat's
+        history, forwards and reactions draw the same line). A deleted or
+        expired message is gone for the reply as for everything else; a reply
+        sent before its target went keeps its `reply_to_id` (clients show the
+        original as unavailable). One answer for every refusal: an id of
+        another conversation must read like one that never existed.
+        """
+        if reply_to is None:
+            return
+        target = await self.store.get_message(reply_to) if len(reply_to) <= 64 else None
+        if (
+            target is None
+            or target.conversation_id != conversation_id
+            or target.deleted_at is not None
+            or (target.expires_at is not None and target.expires_at <= self.clock.now_ms())
+        ):
+            raise ValidationFailed("no such message in this conversation", path=path)
 
     async def commit_keyed(
         self,

@@ -2,7 +2,8 @@
 
 Documentation written by hand drifts from the code; this document is derived
 from the same declarations the adapter decodes with (`schema.CHANNELS`, the
-envelope and the hubbub-added events in `declarations`), and a snapshot test
+envelope and the hubbub-added events in `declarations`, the hubbub-added
+request fields in `additions`), and a snapshot test
 pins it, so a change to the protocol shows up as a diff of the document.
 """
 
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 import hubbub
+from hubbub.protocols.channels.additions import client_type
 from hubbub.protocols.channels.declarations import (
     CLIENT_ENVELOPE_TYPES,
     ERROR_CODES,
@@ -110,8 +112,9 @@ def _messages() -> dict[str, _Message]:
     for name, server_struct in SERVER_ENVELOPE_TYPES.items():
         add(name, server_struct, "server")
     for decl in [*CHANNELS.values(), *HUBBUB_CHANNELS.values()]:
-        if decl.client_message and decl.client_type:
-            add(decl.client_message, decl.client_type, "client")
+        decoded_as = client_type(decl)  # with the fields hubbub adds (`additions.py`)
+        if decl.client_message and decoded_as:
+            add(decl.client_message, decoded_as, "client")
         if decl.server_message and decl.server_type:
             add(decl.server_message, decl.server_type, "server")
     for (_, name), event in EXTRA_SERVER_EVENTS.items():

@@ -230,7 +230,13 @@ class ChatMessageReceived(ServerMessage, kw_only=True, omit_defaults=False):
         dict[str, Any] | None, msgspec.Meta(description="The sender's metadata object")
     ] = None
     org_id: Annotated[str | None, msgspec.Meta(description="Its organization (tenant)")] = None
-    reply_to_id: Annotated[str | None, msgspec.Meta(description="Message replied to")] = None
+    reply_to_id: Annotated[
+        str | None,
+        msgspec.Meta(
+            description="Message replied to (SendChatMessageWithClientId's reply_to_id, "
+            "spec 003's reply_to, spec 002's replyTo); present only when set"
+        ),
+    ] = None
 
 
 class StreamControl(ServerMessage, kw_only=True, omit_defaults=False):
@@ -434,7 +440,12 @@ EXTRA_FIELDS: Final[dict[str, dict[str, tuple[dict[str, Any], str]]]] = {
         "user_id": ({"type": "string"}, "Member who sent the receipt (groups have many)")
     },
     "EncryptedMessageReceived": {
-        "type": ({"type": ["string", "null"]}, "Encrypted content type, as sent")
+        "type": ({"type": ["string", "null"]}, "Encrypted content type, as sent"),
+        "reply_to_id": (
+            {"type": ["string", "null"]},
+            "The message this one replies to (SendEncryptedMessage's reply_to_id); "
+            "present only when set",
+        ),
     },
     "Ack": {
         "seq": ({"type": "integer"}, "Stream position of the event the request created"),

@@ -40,6 +40,7 @@ from hubbub.errors import (
     UnknownChannel,
     ValidationFailed,
 )
+from hubbub.protocols.channels.additions import client_type
 from hubbub.protocols.channels.declarations import (
     Authenticate,
     ClientFrame,
@@ -484,7 +485,8 @@ class Connection:
         if found is None:
             raise UnknownChannel(f"unknown channel {frame.channel!r}")
         decl, params = found
-        if decl.client_message != frame.type or decl.client_type is None:
+        decoded_as = client_type(decl)  # the spec's Struct, or hubbub's with added fields
+        if decl.client_message != frame.type or decoded_as is None:
             raise BadFrame(f"{frame.type!r} is not a client message of {decl.name!r}")
         key = (decl.name, frame.type)
         handler = HANDLERS.get(key)
@@ -493,7 +495,7 @@ class Connection:
         if self.session.caller.read_only and key not in READ_ONLY_FRAMES:
             raise Forbidden("this API key is read-only")
         try:
-            msg = _decoder(decl.client_type).decode(frame.data)
+            msg = _decoder(decoded_as).decode(frame.data)
         except msgspec.ValidationError as exc:
             raise validation_error(exc) from None
         except _UNDECODABLE:

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field
 
-from hubbub.errors import Unavailable, ValidationFailed
+from hubbub.errors import NotFound, Unavailable, ValidationFailed
 from hubbub.ids import new_id
 from hubbub.protocols.mtchat.deps import Body, data, mt_user, no_nul
 from hubbub.protocols.mtchat.html import sanitise
@@ -31,6 +31,7 @@ router = APIRouter(prefix="/api/v1", tags=["mtchat"], dependencies=[Depends(no_n
 Me = Annotated[MtUser, Depends(mt_user)]
 _ERR = responses(401, 403, 404, 400)
 MAX_HTML = 64 * 1024
+_REPLY_PATH = "$.reply_to"
 
 
 class AttachmentIn(Body):
@@ -109,13 +110,17 @@ async def send_message(request: Request, me: Me, dialog_id: str, body: SendBody)
             None,
             {"attachments": listed} if listed else None,
             reply_to=body.reply_to,
+            reply_path=_REPLY_PATH,
             message_id=mid,
         )
     except Unavailable:
         raise  # the commit is in doubt: kept bound (collected if the message never was)
-    except BaseException:
+    except BaseException as exc:
         if keys:
             await node.attachments.release(keys, mid)
+        if isinstance(exc, ValidationFailed) and exc.path == _REPLY_PATH:
+            # MTChat names a message it cannot find MESSAGE_NOT_FOUND (`errors.py`).
+            raise NotFound("message replied to not found", path=_REPLY_PATH) from None
         raise
     msg = await node.history.message(me.user_id, dialog_id, sent["message_id"])
     names = Names(node)

@@ -196,14 +196,15 @@ export class App {
     }
   }
 
-  send(convId, text, ttlSeconds) {
+  /** `replyTo`: the id of the message this one answers (its `reply_to_id`), or null. */
+  send(convId, text, ttlSeconds, replyTo = null) {
     const conv = this.store.conversations.get(convId);
     if (!conv) return;
     const cid = uuid();
     this.store.putMessage({
       id: `local:${cid}`, conv: convId, sender: this.me.user_id, ts: Date.now(), text,
       enc: this.security(conv) === "e2e", state: "pending", cid, ttl: ttlSeconds || null,
-      kind: "msg", rcpt: {},
+      kind: "msg", rcpt: {}, replyTo: replyTo || null,
     });
     this.flushOutbox();
   }
@@ -253,9 +254,9 @@ export class App {
         const payload = { v: 1, text: m.text, cid: m.cid };
         if (m.ttl) payload.ttl = m.ttl;
         const sealed = await this.e2e.encrypt(m.conv, peer, payload);
-        const reply = await this.socket.request("chat/messages", "SendEncryptedMessage", {
-          conversation_id: m.conv, type: "text", ...sealed,
-        });
+        const frame = { conversation_id: m.conv, type: "text", ...sealed };
+        if (m.replyTo) frame.reply_to_id = m.replyTo;
+        const reply = await this.socket.request("chat/messages", "SendEncryptedMessage", frame);
         const at = Date.parse(reply.data.timestamp) || m.ts;
         this.store.renameMessage(m.id, reply.data.ids.message_id, {
           state: "sent", seq: reply.data.seq, ts: at,
@@ -265,6 +266,7 @@ export class App {
       } else {
         const data = { client_message_id: m.cid, conversation_id: m.conv, content: m.text, type: "text" };
         if (m.ttl) { data.self_destruct = true; data.ttl_seconds = m.ttl; }
+        if (m.replyTo) data.reply_to_id = m.replyTo;
         const reply = await this.socket.request("chat/messages/ack", "SendChatMessageWithClientId", data);
         const d = reply.data;
         const expiresAt = d.expires_at ? Date.parse(d.expires_at) : null;

@@ -106,7 +106,8 @@ export const REDUCERS = {
     const m = app.store.putMessage({
       id: d.message_id, conv: d.conversation_id, sender: d.sender_id, seq: f.seq,
       ts: ts(d.timestamp), text: d.content, type: d.type, enc: false, state: "sent",
-      expiresAt: d.expires_at ? ts(d.expires_at) : null, kind: "msg", ...forwardMarks(d),
+      expiresAt: d.expires_at ? ts(d.expires_at) : null, kind: "msg", replyTo: d.reply_to_id || null,
+      ...forwardMarks(d),
     });
     if (m.expiresAt && m.expiresAt <= Date.now()) { app.store.removeMessage(m.id); return; }
     expireLater(app, m);
@@ -124,6 +125,7 @@ export const REDUCERS = {
     const base = {
       id: d.message_id, conv: d.conversation_id, sender: d.sender_id, seq: f.seq,
       ts: ts(d.timestamp), enc: true, state: "sent", kind: "msg", type: d.type,
+      replyTo: d.reply_to_id || null, // the link is the server's; the quote is our own copy
     };
     let payload;
     try {

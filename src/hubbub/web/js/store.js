@@ -5,7 +5,7 @@
 //   meta           key/value: cursor (last fully synced seq), seen seqs above it
 //   conversations  {id, kind, name, members: [{user_id, role}], left, removed}
 //   messages       {id, conv, sender, seq, ts, text, enc, state, cid, expiresAt, rcpt, my,
-//                   reactions: {user_id: emoji}, ...}; a poll is an item of kind "poll"
+//                   reactions: {user_id: emoji}, replyTo: message id, ...}; a poll is an item of kind "poll"
 //                   (id "poll:<poll_id>") with {poll: {question, options, counts, mine, ...}};
 //                   a group event one of kind "event" (id "event:<event_id>") with
 //                   {event: {title, start, end, location, description, version, rsvps, ...}}

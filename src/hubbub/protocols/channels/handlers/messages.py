@@ -1,9 +1,13 @@
-"""`chat/messages`, `chat/messages/ack`, `chat/acks`: sending and receipts (`core/messages.py`)."""
+"""`chat/messages`, `chat/messages/ack`, `chat/acks`: sending and receipts (`core/messages.py`).
+
+Both sends decode with hubbub's `additions` Structs: the spec's fields plus an
+optional `reply_to_id`."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from hubbub.protocols.channels import additions as a
 from hubbub.protocols.channels import schema as s
 from hubbub.protocols.channels.handlers.base import Handler, Reply, ack
 
@@ -13,7 +17,7 @@ if TYPE_CHECKING:
 __all__ = ["HANDLERS", "PIPELINED"]
 
 
-async def send_encrypted(ss: Session, m: s.SendEncryptedMessage, _p: dict[str, str]) -> Reply:
+async def send_encrypted(ss: Session, m: a.SendEncryptedMessage, _p: dict[str, str]) -> Reply:
     mid, ts, seq = await ss.node.messages.send_encrypted(
         ss.caller,
         m.conversation_id,
@@ -23,6 +27,7 @@ async def send_encrypted(ss: Session, m: s.SendEncryptedMessage, _p: dict[str, s
         m.key_id,
         m.type,
         m.signature,
+        reply_to=m.reply_to_id,
     )
     return Reply("chat/messages", "Ack", {"ids": {"message_id": mid}, "timestamp": ts, "seq": seq})
 
@@ -34,7 +39,7 @@ async def send_ack(ss: Session, m: s.SendEncryptedAck, _p: dict[str, str]) -> Re
     return ack("chat/acks", message_id=m.message_id)
 
 
-async def send_text(ss: Session, m: s.SendChatMessageWithClientId, _p: dict[str, str]) -> Reply:
+async def send_text(ss: Session, m: a.SendChatMessageWithClientId, _p: dict[str, str]) -> Reply:
     data = await ss.node.messages.send_text(
         ss.caller,
         m.conversation_id,
@@ -43,6 +48,7 @@ async def send_text(ss: Session, m: s.SendChatMessageWithClientId, _p: dict[str,
         m.client_message_id,
         bool(m.self_destruct),
         m.ttl_seconds,
+        reply_to=m.reply_to_id,
     )
     return Reply("chat/messages/ack", "ChatMessageAccepted", data)
 

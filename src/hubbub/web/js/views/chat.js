@@ -1,7 +1,8 @@
 // One conversation: header (title, presence or last seen, encryption,
 // block / leave), the messages with ticks and self-destruct countdowns, and
 // the composer (Enter sends, Shift+Enter for a new line); reactions under
-// messages (a picker of a few emoji per message) and poll cards (groups).
+// messages (a picker of a few emoji per message) and poll cards (groups);
+// replies (a quote above the text, the reply bar above the composer: replies.js).
 
 import { fill, fmtRemaining, fmtTime, h, syncList, toast } from "../dom.js";
 import { PACK_ID, sticker } from "../stickers.js";
@@ -9,6 +10,7 @@ import { Recorder, forwardForm, stickerPicker, voicePlayer, withMentions } from 
 import { makePollForm, renderPoll, togglePollForm, vote } from "./polls.js";
 import { eventChanged, eventClicked, makeEventForm, renderEventCard, toggleEventForm } from "./calendar.js";
 import { MembersPanel } from "./members.js";
+import { goToOriginal, quoteButton, renderReply, replyBar, replyButton, snippet } from "./replies.js";
 
 const TTLS = [
   ["", "Off"], ["10", "10 seconds"], ["60", "1 minute"], ["3600", "1 hour"], ["86400", "1 day"],
@@ -66,6 +68,8 @@ export class ChatView {
       this.run(() => this.app.sendSticker(this.convId, id, PACK_ID), null);
     });
     this.forwarding = null; // the message the forward form is for
+    this.replying = null; // the message the composer's text will answer
+    this.reply = replyBar(() => this.cancelReply());
     this.forwardForm = forwardForm(app, async (to, note) => {
       const m = this.forwarding;
       await this.app.forward(m.id, this.convId, to, note);
@@ -97,6 +101,7 @@ export class ChatView {
       this.eventForm,
       this.forwardForm,
       this.stickers.panel,
+      this.reply.el,
       this.form));
 
     this.input.value = app.drafts.get(convId) || "";
@@ -104,6 +109,12 @@ export class ChatView {
     this.input.addEventListener("keydown", (ev) => {
       if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); this.submit(); }
     });
+    // Escape drops the reply first (the chat stays open); a second one leaves it.
+    for (const el of [this.form, this.reply.el]) {
+      el.addEventListener("keydown", (ev) => {
+        if (ev.key === "Escape" && this.replying && !ev.defaultPrevented) { ev.preventDefault(); this.cancelReply(); }
+      });
+    }
     this.pickerFor = null; // the message whose reaction picker is open
     this.list.addEventListener("click", (ev) => this.clicked(ev));
     this.list.addEventListener("change", (ev) => {
@@ -146,8 +157,9 @@ export class ChatView {
     const text = this.input.value.trim();
     if (!text || this.input.disabled) return;
     const ttl = Number(this.ttl.value) || null;
-    this.app.send(this.convId, text, ttl);
+    this.app.send(this.convId, text, ttl, this.replying ? this.replying.id : null);
     this.input.value = "";
+    if (this.replying) this.cancelReply();
     this.stick = true;
     this.input.focus();
   }
@@ -228,6 +240,7 @@ export class ChatView {
       const li = h("li", { class: "msg" },
         h("span", { class: "sender" }),
         h("span", { class: "forwarded", hidden: true }),
+        quoteButton(),
         m.voice ? voicePlayer(this.app, m) : h("span", { class: m.sticker ? "text sticker" : "text" }),
         h("span", { class: "meta" },
           h("span", { class: "countdown", "aria-hidden": "true" }),
@@ -236,7 +249,8 @@ export class ChatView {
           h("button", { type: "button", class: "react-open", "aria-label": "Add a reaction",
             "aria-haspopup": "true", "aria-expanded": "false", title: "React" }, "☺"),
           h("button", { type: "button", class: "forward-open", "aria-label": "Forward this message",
-            "aria-controls": "forward-form", title: "Forward" }, "↪")),
+            "aria-controls": "forward-form", title: "Forward" }, "↪"),
+          replyButton()),
         h("div", { class: "react-picker", role: "group", "aria-label": "Choose a reaction", hidden: true },
           REACTIONS.map(([emoji, name]) => h("button", {
             type: "button", class: "react-choice", "data-emoji": emoji, "aria-label": `React with ${name}`,
@@ -264,6 +278,7 @@ export class ChatView {
       }
       this.renderReactions(li, m);
       this.renderBody(li, m, conv);
+      renderReply(this, li, m, conv);
       const time = li.querySelector(".time");
       time.textContent = fmtTime(m.ts);
       time.dateTime = new Date(m.ts).toISOString();
@@ -333,6 +348,27 @@ export class ChatView {
     else this.input.focus();
   }
 
+  // -- replies -------------------------------------------------------------
+  startReply(id) {
+    const m = this.app.store.messages.get(id);
+    if (!m || this.input.disabled) return;
+    this.replying = m;
+    const s = this.app.store;
+    this.reply.who.textContent = m.sender === this.app.me.user_id ? "You" : s.userName(m.sender);
+    this.reply.what.textContent = snippet(m);
+    this.reply.el.setAttribute("aria-label", `Replying to ${this.reply.who.textContent}`);
+    this.reply.el.hidden = false;
+    this.input.setAttribute("aria-describedby", "reply-bar-text");
+    this.input.focus();
+  }
+
+  cancelReply() {
+    this.replying = null;
+    this.reply.el.hidden = true;
+    this.input.removeAttribute("aria-describedby");
+    this.input.focus();
+  }
+
   // -- reactions -----------------------------------------------------------
   renderReactions(li, m) {
     const me = this.app.me.user_id;
@@ -390,6 +426,8 @@ export class ChatView {
     }
     if (button.classList.contains("retry")) this.app.retry(button.dataset.id);
     else if (button.classList.contains("forward-open")) this.openForward(id);
+    else if (button.classList.contains("reply-open")) this.startReply(id);
+    else if (button.classList.contains("quote")) goToOriginal(this, button.dataset.target);
     else if (button.classList.contains("react-open")) {
       if (this.pickerFor === id) { this.closePicker(true); return; }
       this.pickerFor = id;

@@ -1,0 +1,64 @@
+"""Client fields hubbub adds to spec 000's requests, and the Structs that decode them.
+
+`schema` is generated from the spec's channel index and never edited by
+hand, so a field the spec lacks cannot go there. A request that gains one
+gets a subclass here, of the same name (its AsyncAPI component keeps the
+spec's name), adding only optional fields, so every frame the spec allows
+still decodes the same::
+
+    schema.SendChatMessageWithClientId      the spec's fields
+        ^
+    additions.SendChatMessageWithClientId   + reply_to_id (hubbub's)
+
+The adapter decodes with `client_type(decl)` and the AsyncAPI builder
+documents the same class; `resolve` and `schema.CHANNELS` stay the spec's.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Final
+
+from msgspec import Meta
+
+from hubbub.protocols.channels import schema as s
+from hubbub.protocols.channels.declarations import ChannelDecl, ClientMessage
+
+__all__ = [
+    "CLIENT_ADDITIONS",
+    "SendChatMessageWithClientId",
+    "SendEncryptedMessage",
+    "client_type",
+]
+
+_REPLY = "(hubbub) The message this one replies to: of the same conversation, not deleted"
+
+
+class SendChatMessageWithClientId(s.SendChatMessageWithClientId, kw_only=True, omit_defaults=False):
+    """Acknowledgments for message creation with self-destruct metadata.
+
+    Client -> server on `chat/messages/ack`.
+    """
+
+    reply_to_id: Annotated[str | None, Meta(description=_REPLY)] = None
+
+
+class SendEncryptedMessage(s.SendEncryptedMessage, kw_only=True, omit_defaults=False):
+    """End-to-end encrypted chat message delivery.
+
+    Client -> server on `chat/messages`.
+    """
+
+    reply_to_id: Annotated[str | None, Meta(description=_REPLY)] = None
+
+
+# The spec's Struct -> the one that decodes it with hubbub's fields.
+CLIENT_ADDITIONS: Final[dict[type[ClientMessage], type[ClientMessage]]] = {
+    s.SendChatMessageWithClientId: SendChatMessageWithClientId,
+    s.SendEncryptedMessage: SendEncryptedMessage,
+}
+
+
+def client_type(decl: ChannelDecl) -> type[ClientMessage] | None:
+    """The Struct that decodes `decl`'s client message (the spec's, or hubbub's subclass)."""
+    t = decl.client_type
+    return CLIENT_ADDITIONS.get(t, t) if t is not None else None
