@@ -164,6 +164,36 @@ export const REDUCERS = {
     app.store.removeMessage(f.data.message_id);
   },
 
+  // Edits and deletions come from MTChat or Symbia REST (/ws has no request
+  // for them). Only a message this device has is changed: the send comes
+  // first in the feed, and a deletion tombstones it (and its edits) for a
+  // device that had not read it yet, which then never shows it.
+  "chat/messages ChatMessageEdited"(app, f) {
+    const d = f.data;
+    const m = !d.deleted && app.store.messages.get(d.message_id);
+    if (!m || m.deleted) return;
+    app.store.putMessage({ id: m.id, text: d.content ?? "", edited: true, editedAt: ts(d.edited_at) });
+  },
+
+  "chat/messages ChatMessageDeleted"(app, f) {
+    const d = f.data;
+    const m = app.store.messages.get(d.message_id);
+    if (!m) return;
+    // A placeholder where it was, as common messengers do; the text goes from IndexedDB too.
+    app.store.putMessage({
+      id: m.id, text: "", deleted: true, deletedAt: ts(d.deleted_at), edited: false,
+      reactions: {}, forwarded: false, note: "", voice: null, sticker: null,
+    });
+  },
+
+  "chat/typing TypingStarted"(app, f) {
+    app.typing.started(f.data);
+  },
+
+  "chat/typing TypingStopped"(app, f) {
+    app.typing.stopped(f.data.conversation_id, f.data.user_id);
+  },
+
   "chat/groups GroupCreated"(app, f) {
     const d = f.data;
     app.store.putConversation({
