@@ -134,5 +134,27 @@ def test_typing_then_edit_and_delete_from_elsewhere(
     for old in ("original text", "edited text", "edited twice"):
         bob.expect(bob.message(old)).to_have_count(0)
     assert bob.unlabelled_controls() == []
+    # alice's resume reads her send as a tombstone first: the placeholder stays.
+    alice.page.reload()
+    alice.expect("#status").to_be_hidden(timeout=WAIT)
+    alice.open_chat(group)
+    alice.expect(alice.message("hello bob")).to_have_count(1, timeout=WAIT)
+    alice.expect(alice.message(DELETED)).to_have_count(1)
+
+    # Deleted while alice is offline: her resume reads her own send as a
+    # tombstone, then the deletion; she keeps a placeholder, not a gap.
+    alice.send("second one")
+    bob.expect(bob.message("second one")).to_have_count(1, timeout=WAIT)
+    second = alice.message("second one").get_attribute("data-id")
+    assert second and not second.startswith("local:")
+    alice.context.set_offline(True)
+    alice.expect("#status").to_have_attribute("data-state", "offline", timeout=WAIT)
+    with symbia(alice) as rest:
+        r = rest.delete(f"/conversations/{gid}/messages/{second}")
+        assert r.status_code == 204, r.text
+    bob.expect(bob.message(DELETED)).to_have_count(2, timeout=WAIT)
+    alice.context.set_offline(False)
+    alice.expect(alice.message(DELETED)).to_have_count(2, timeout=WAIT)
+    alice.expect(alice.message("second one")).to_have_count(0)
     for person in (alice, bob):
         person.check_clean()

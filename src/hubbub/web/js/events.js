@@ -57,6 +57,25 @@ function putBroadcast(app, f, d, fields) {
   }
 }
 
+/** The placeholder a deleted message leaves (as common messengers do); its text leaves IndexedDB too. */
+function markDeleted(app, m, at) {
+  app.store.putMessage({
+    id: m.id, text: "", deleted: true, deletedAt: at, edited: false,
+    reactions: {}, forwarded: false, note: "", voice: null, sticker: null,
+  });
+}
+
+/**
+ * A send read back as a tombstone: self-destructed (the message has an
+ * expiry: it goes) or deleted by its sender (a placeholder, before the
+ * ChatMessageDeleted that follows in the feed).
+ */
+function tombstoned(app, id) {
+  const m = app.store.messages.get(id);
+  if (m && !m.expiresAt && m.kind === "msg") markDeleted(app, m, m.deletedAt || Date.now());
+  else app.store.removeMessage(id);
+}
+
 /** A forwarded copy says so, with the forwarder's note. */
 function forwardMarks(d) {
   return d.forwarded ? { forwarded: true, note: d.note || "" } : {};
@@ -101,7 +120,7 @@ export const REDUCERS = {
 
   async "chat/messages ChatMessageReceived"(app, f) {
     const d = f.data;
-    if (d.deleted) { app.store.removeMessage(d.message_id); return; } // self-destructed
+    if (d.deleted) { tombstoned(app, d.message_id); return; }
     await ensureConversation(app, d.conversation_id);
     const m = app.store.putMessage({
       id: d.message_id, conv: d.conversation_id, sender: d.sender_id, seq: f.seq,
@@ -166,8 +185,9 @@ export const REDUCERS = {
 
   // Edits and deletions come from MTChat or Symbia REST (/ws has no request
   // for them). Only a message this device has is changed: the send comes
-  // first in the feed, and a deletion tombstones it (and its edits) for a
-  // device that had not read it yet, which then never shows it.
+  // first in the feed, and a deletion tombstones it (and its edits), so a
+  // device that never had it never shows it, and one that had it already
+  // shows the placeholder when the tombstone comes first (tombstoned()).
   "chat/messages ChatMessageEdited"(app, f) {
     const d = f.data;
     const m = !d.deleted && app.store.messages.get(d.message_id);
@@ -178,12 +198,7 @@ export const REDUCERS = {
   "chat/messages ChatMessageDeleted"(app, f) {
     const d = f.data;
     const m = app.store.messages.get(d.message_id);
-    if (!m) return;
-    // A placeholder where it was, as common messengers do; the text goes from IndexedDB too.
-    app.store.putMessage({
-      id: m.id, text: "", deleted: true, deletedAt: ts(d.deleted_at), edited: false,
-      reactions: {}, forwarded: false, note: "", voice: null, sticker: null,
-    });
+    if (m) markDeleted(app, m, ts(d.deleted_at));
   },
 
   "chat/typing TypingStarted"(app, f) {
