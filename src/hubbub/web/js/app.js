@@ -17,6 +17,7 @@ import { uuid } from "./dom.js";
 import { REDUCERS, closedPoll, retrySealed } from "./events.js";
 import { Store, deleteDatabase } from "./store.js";
 import { BROADCASTS } from "./views/announcements.js";
+import { Typing } from "./typing.js";
 import { Socket } from "./ws.js";
 
 const RECEIPTS_PER_SECOND = 20;
@@ -50,6 +51,7 @@ export class App {
     this.gone = false;
     this.drafts = new Map(); // conversation id -> unsent text
     this.syncing = null; // the resume in progress
+    this.typing = new Typing(this); // indicators, both ways (ephemeral)
   }
 
   async start() {
@@ -285,6 +287,7 @@ export class App {
 
   // -- receipts -------------------------------------------------------------
   received(m) {
+    this.typing.stopped(m.conv, m.sender); // their message ends their "typing…"
     if (m.kind !== "msg" || m.sender === this.me.user_id || m.my) return;
     this.queueReceipt(m.id, this.isReadable(m.conv) ? "read" : "delivered");
   }
@@ -647,6 +650,7 @@ export class App {
   async wipe() {
     if (this.socket) this.socket.stop();
     for (const t of this.expiry.values()) clearTimeout(t);
+    this.typing.clear();
     clearTimeout(this.receiptTimer);
     this.store.close();
     await deleteDatabase(this.me.user_id);

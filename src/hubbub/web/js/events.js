@@ -57,6 +57,25 @@ function putBroadcast(app, f, d, fields) {
   }
 }
 
+/** The placeholder a deleted message leaves (as common messengers do); its text leaves IndexedDB too. */
+function markDeleted(app, m, at) {
+  app.store.putMessage({
+    id: m.id, text: "", deleted: true, deletedAt: at, edited: false,
+    reactions: {}, forwarded: false, note: "", voice: null, sticker: null,
+  });
+}
+
+/**
+ * A send read back as a tombstone: self-destructed (the message has an
+ * expiry: it goes) or deleted by its sender (a placeholder, before the
+ * ChatMessageDeleted that follows in the feed).
+ */
+function tombstoned(app, id) {
+  const m = app.store.messages.get(id);
+  if (m && !m.expiresAt && m.kind === "msg") markDeleted(app, m, m.deletedAt || Date.now());
+  else app.store.removeMessage(id);
+}
+
 /** A forwarded copy says so, with the forwarder's note. */
 function forwardMarks(d) {
   return d.forwarded ? { forwarded: true, note: d.note || "" } : {};
@@ -101,7 +120,7 @@ export const REDUCERS = {
 
   async "chat/messages ChatMessageReceived"(app, f) {
     const d = f.data;
-    if (d.deleted) { app.store.removeMessage(d.message_id); return; } // self-destructed
+    if (d.deleted) { tombstoned(app, d.message_id); return; }
     await ensureConversation(app, d.conversation_id);
     const m = app.store.putMessage({
       id: d.message_id, conv: d.conversation_id, sender: d.sender_id, seq: f.seq,
@@ -164,6 +183,32 @@ export const REDUCERS = {
 
   "chat/messages/expired ChatMessageExpired"(app, f) {
     app.store.removeMessage(f.data.message_id);
+  },
+
+  // Edits and deletions come from MTChat or Symbia REST (/ws has no request
+  // for them). Only a message this device has is changed: the send comes
+  // first in the feed, and a deletion tombstones it (and its edits), so a
+  // device that never had it never shows it, and one that had it already
+  // shows the placeholder when the tombstone comes first (tombstoned()).
+  "chat/messages ChatMessageEdited"(app, f) {
+    const d = f.data;
+    const m = !d.deleted && app.store.messages.get(d.message_id);
+    if (!m || m.deleted) return;
+    app.store.putMessage({ id: m.id, text: d.content ?? "", edited: true, editedAt: ts(d.edited_at) });
+  },
+
+  "chat/messages ChatMessageDeleted"(app, f) {
+    const d = f.data;
+    const m = app.store.messages.get(d.message_id);
+    if (m) markDeleted(app, m, ts(d.deleted_at));
+  },
+
+  "chat/typing TypingStarted"(app, f) {
+    app.typing.started(f.data);
+  },
+
+  "chat/typing TypingStopped"(app, f) {
+    app.typing.stopped(f.data.conversation_id, f.data.user_id);
   },
 
   "chat/groups GroupCreated"(app, f) {

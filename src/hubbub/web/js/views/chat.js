@@ -42,6 +42,7 @@ export class ChatView {
         "a key you do not recognise may be a new device of theirs, or someone listening in."),
       this.keyList);
     this.info = h("p", { class: "chat-info", id: "chat-info" });
+    this.typingNote = h("p", { class: "chat-typing", id: "chat-typing", "aria-live": "polite" });
     this.members = new MembersPanel(this);
     this.actions = h("div", { class: "chat-actions" });
     this.list = h("ol", {
@@ -89,7 +90,7 @@ export class ChatView {
     fill(el, h("div", { class: "chat" },
       h("header", { class: "chat-header" },
         h("a", { href: "#/", class: "back", "aria-label": "Back to chats" }, "←"),
-        h("div", { class: "chat-head-text" }, this.heading, this.subtitle, this.info),
+        h("div", { class: "chat-head-text" }, this.heading, this.subtitle, this.typingNote, this.info),
         this.actions),
       this.security,
       this.verify,
@@ -115,6 +116,7 @@ export class ChatView {
         if (ev.key === "Escape" && this.replying && !ev.defaultPrevented) { ev.preventDefault(); this.cancelReply(); }
       });
     }
+    this.input.addEventListener("input", () => app.typing.composing(convId, this.input.value));
     this.pickerFor = null; // the message whose reaction picker is open
     this.list.addEventListener("click", (ev) => this.clicked(ev));
     this.list.addEventListener("change", (ev) => {
@@ -130,6 +132,7 @@ export class ChatView {
     });
     this.offs = ["messages", "conversations", "users", "presence", "blocks"].map(
       (t) => s.on(t, () => this.render()));
+    this.offs.push(s.on("typing", () => this.showTyping()));
     this.tick = setInterval(() => { this.countdowns(); this.recheckKey(); }, 1000);
     app.openConv = convId;
     const conv = s.conversations.get(convId);
@@ -158,6 +161,7 @@ export class ChatView {
     if (!text || this.input.disabled) return;
     const ttl = Number(this.ttl.value) || null;
     this.app.send(this.convId, text, ttl, this.replying ? this.replying.id : null);
+    this.app.typing.stop(this.convId);
     this.input.value = "";
     if (this.replying) this.cancelReply();
     this.stick = true;
@@ -209,6 +213,7 @@ export class ChatView {
       const ids = (u) => this.app.e2e.keysOf(u).map((k) => k.key_id).join(", ") || "none";
       this.keyList.textContent = `${s.userName(peer)}: ${ids(peer)}. You: ${ids(me)}.`;
     }
+    this.showTyping();
     this.renderActions(conv, peer);
     this.members.render(conv);
     const blocked = peer && s.blocked.has(peer);
@@ -311,13 +316,19 @@ export class ChatView {
     fwd.hidden = !m.forwarded;
     fwd.textContent = m.forwarded ? (m.note ? `Forwarded · “${m.note}”` : "Forwarded") : "";
     li.querySelector(".forward-open").hidden = m.enc || m.undecryptable || m.id.startsWith("local:") ||
-      Boolean(m.expiresAt || m.ttl) || Boolean(conv.left);
-    if (m.voice) return; // the player is made once, with the message
-    const text = li.querySelector(".text");
-    const key = JSON.stringify([m.text, m.undecryptable, m.sticker]);
-    if (text.dataset.shown === key) return;
+      Boolean(m.expiresAt || m.ttl) || Boolean(conv.left) || Boolean(m.deleted);
+    this.markEdited(li, m);
+    if (m.voice && !m.deleted) return; // the player is made once, with the message
+    const text = li.querySelector(".text") || li.querySelector(".voice");
+    const key = JSON.stringify([m.text, m.undecryptable, m.sticker, m.deleted]);
+    if (!text || text.dataset.shown === key) return;
     text.dataset.shown = key;
-    if (m.undecryptable) {
+    li.classList.toggle("deleted", Boolean(m.deleted));
+    if (m.deleted) {
+      text.replaceChildren("This message was deleted");
+      text.removeAttribute("role");
+      text.removeAttribute("aria-label");
+    } else if (m.undecryptable) {
       text.textContent = `Encrypted message: ${m.undecryptable}`;
       li.classList.add("undecryptable");
     } else if (m.sticker) {
@@ -330,6 +341,21 @@ export class ChatView {
     } else {
       text.textContent = m.text;
     }
+  }
+
+  /** "edited" beside the time of a message changed elsewhere (MTChat or Symbia REST). */
+  markEdited(li, m) {
+    let mark = li.querySelector(".edited");
+    if (!m.edited || m.deleted) { if (mark) mark.remove(); return; }
+    if (mark) return;
+    mark = h("span", { class: "edited", title: m.editedAt ? `edited ${fmtTime(m.editedAt)}` : "edited" }, "edited");
+    li.querySelector(".time").before(mark);
+  }
+
+  /** "<name> is typing…" under the title (a polite live region: said once, not on every key). */
+  showTyping() {
+    const text = this.app.typing.text(this.convId);
+    if (this.typingNote.textContent !== text) this.typingNote.textContent = text;
   }
 
   openForward(id) {
@@ -373,7 +399,7 @@ export class ChatView {
   renderReactions(li, m) {
     const me = this.app.me.user_id;
     const mineNow = (m.reactions || {})[me] || "";
-    const canReact = !m.id.startsWith("local:") && !m.undecryptable;
+    const canReact = !m.id.startsWith("local:") && !m.undecryptable && !m.deleted;
     const opener = li.querySelector(".react-open");
     opener.hidden = !canReact;
     const open = canReact && this.pickerFor === m.id;
@@ -533,6 +559,7 @@ export class ChatView {
 
   destroy() {
     this.app.drafts.set(this.convId, this.input.value); // kept while the app runs
+    this.app.typing.stop(this.convId);
     for (const off of this.offs) off();
     clearInterval(this.tick);
     if (this.recorder.rec) this.recorder.destroy();

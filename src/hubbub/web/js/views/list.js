@@ -48,7 +48,7 @@ export class ConversationList {
       this.ul,
       this.emptyNote,
     );
-    this.offs = ["conversations", "users", "presence", "blocks"].map((t) => s.on(t, () => this.render()));
+    this.offs = ["conversations", "users", "presence", "blocks", "typing"].map((t) => s.on(t, () => this.render()));
     this.offs.push(s.on("messages", () => this.renderNews()));
     this.render();
   }
@@ -140,6 +140,9 @@ export class ConversationList {
         preview = who + (shown.undecryptable ? "Encrypted message" : shown.sticker ? "Sticker"
           : shown.voice ? "Voice note" : shown.text);
       }
+      const typing = !hit && !c.left && this.app.typing.text(c.id); // instead of the last message, meanwhile
+      if (typing) preview = typing;
+      else if (shown && shown.deleted) preview = `${preview}This message was deleted`;
       a.querySelector(".conv-last").textContent = preview;
       const unread = s.unread(c.id);
       const badge = a.querySelector(".unread");
