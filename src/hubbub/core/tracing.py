@@ -9,8 +9,8 @@ message).
 
 from __future__ import annotations
 
+import os
 import re
-import secrets
 
 __all__ = ["new_traceparent", "trace_id_of", "traceparent_or_new", "valid_traceparent"]
 
@@ -30,7 +30,10 @@ def valid_traceparent(value: str | None) -> str | None:
 
 
 def new_traceparent() -> str:
-    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+    """A fresh W3C traceparent; made for every message sent without one, so one
+    `os.urandom` read for both ids (`secrets.token_hex` twice is 6 calls more)."""
+    ids = os.urandom(24).hex()
+    return f"00-{ids[:32]}-{ids[32:]}-01"
 
 
 def traceparent_or_new(value: str | None) -> str:
