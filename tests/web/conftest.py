@@ -65,3 +65,20 @@ def web_server(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterat
 def names() -> Callable[[str], str]:
     tag = secrets.token_hex(3)
     return lambda who: f"{who}{tag}"
+
+
+@pytest.fixture
+def people(browser: Any, web_server: ServerProcess) -> Iterator[Callable[..., Any]]:
+    """Browser users (`tests.web.test_browser.Person`), each its own context,
+    closed after the test: one fixture for every browser test module."""
+    from tests.web.test_browser import Person
+
+    made: list[Person] = []
+
+    def make(**kw: Any) -> Person:
+        made.append(Person(browser, web_server, **kw))
+        return made[-1]
+
+    yield make
+    for person in made:
+        person.close()

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from tests.support import ServerProcess
 from tests.web.conftest import PASSWORD
@@ -168,19 +166,6 @@ class Person:
 
     def close(self) -> None:
         self.context.close()
-
-
-@pytest.fixture
-def people(browser: Any, web_server: ServerProcess) -> Iterator[Callable[..., Person]]:
-    made: list[Person] = []
-
-    def make(**kw: Any) -> Person:
-        made.append(Person(browser, web_server, **kw))
-        return made[-1]
-
-    yield make
-    for person in made:
-        person.close()
 
 
 def _db(server: ServerProcess) -> sqlite3.Connection:

@@ -12,28 +12,13 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
-
-import pytest
 
 from tests.support import FAST_ARGON, ServerProcess
 from tests.web.test_browser import WAIT, Person, _shot
 
 SIGNED = re.compile(r"/v1/blobs/[^?]+\?.*sig=")
-
-
-@pytest.fixture
-def people(browser: Any, web_server: ServerProcess) -> Iterator[Callable[..., Person]]:
-    made: list[Person] = []
-
-    def make(**kw: Any) -> Person:
-        made.append(Person(browser, web_server, **kw))
-        return made[-1]
-
-    yield make
-    for person in made:
-        person.close()
 
 
 def _rows(server: ServerProcess, sql: str, *args: object) -> list[tuple[Any, ...]]:

@@ -8,26 +8,10 @@ browser says so and gets no message after (also after a reload).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import pytest
-
-from tests.support import ServerProcess
 from tests.web.test_browser import WAIT, Person, _shot
-
-
-@pytest.fixture
-def people(browser: Any, web_server: ServerProcess) -> Iterator[Callable[..., Person]]:
-    made: list[Person] = []
-
-    def make(**kw: Any) -> Person:
-        made.append(Person(browser, web_server, **kw))
-        return made[-1]
-
-    yield make
-    for person in made:
-        person.close()
 
 
 def system_line(person: Person, text: str) -> Any:

@@ -11,26 +11,10 @@ quote comes from each browser's own decrypted copy.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import pytest
-
-from tests.support import ServerProcess
 from tests.web.test_browser import WAIT, Person, _shot
-
-
-@pytest.fixture
-def people(browser: Any, web_server: ServerProcess) -> Iterator[Callable[..., Person]]:
-    made: list[Person] = []
-
-    def make(**kw: Any) -> Person:
-        made.append(Person(browser, web_server, **kw))
-        return made[-1]
-
-    yield make
-    for person in made:
-        person.close()
 
 
 def original_of(person: Person, reply: Any) -> Any:

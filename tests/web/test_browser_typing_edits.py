@@ -11,30 +11,15 @@ while he was offline), then the "deleted" placeholder, also after a reload.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
 from urllib.parse import unquote
 
 import httpx
-import pytest
 
-from tests.support import DEFAULT_TIMEOUT, ServerProcess
+from tests.support import DEFAULT_TIMEOUT
 from tests.web.test_browser import WAIT, Person
 
 DELETED = "This message was deleted"
-
-
-@pytest.fixture
-def people(browser: Any, web_server: ServerProcess) -> Iterator[Callable[..., Person]]:
-    made: list[Person] = []
-
-    def make(**kw: Any) -> Person:
-        made.append(Person(browser, web_server, **kw))
-        return made[-1]
-
-    yield make
-    for person in made:
-        person.close()
 
 
 def symbia(person: Person) -> httpx.Client:

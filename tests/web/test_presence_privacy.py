@@ -7,26 +7,9 @@ seen, at once; when she picks Everyone again, it shows her online again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
 
-import pytest
-
-from tests.support import ServerProcess
 from tests.web.test_browser import WAIT, Person
-
-
-@pytest.fixture
-def people(browser: Any, web_server: ServerProcess) -> Iterator[Callable[..., Person]]:
-    made: list[Person] = []
-
-    def make(**kw: Any) -> Person:
-        made.append(Person(browser, web_server, **kw))
-        return made[-1]
-
-    yield make
-    for person in made:
-        person.close()
 
 
 def test_nobody_hides_online_status_and_last_seen_live(
