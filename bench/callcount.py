@@ -97,6 +97,79 @@ class _Profilers:
                 self.main.enable()
 
 
+class _Callgrind:
+    """Instruction counts instead of calls: the server runs under
+    `valgrind --tool=callgrind --instr-atstart=no` (`--callgrind`, which
+    re-executes this script so), and each phase is bracketed by
+    `callgrind_control` zeroing, switching collection on, off and dumping.
+    `callgrind_control` is run without blocking the event loop, so the
+    process keeps running while valgrind's gdbserver takes the command."""
+
+    def __init__(self) -> None:
+        self.dumps: list[str] = []
+
+    async def _ctl(self, *args: str) -> None:
+        proc = await asyncio.create_subprocess_exec(
+            "callgrind_control",
+            *args,
+            str(os.getpid()),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        if await proc.wait() != 0:
+            raise RuntimeError(f"callgrind_control {' '.join(args)} failed")
+
+    async def start(self) -> None:
+        await self._ctl("-z")
+        await self._ctl("-i", "on")
+
+    async def stop(self, name: str) -> None:
+        await self._ctl("-i", "off")
+        await self._ctl("-d", name)
+        self.dumps.append(name)
+
+
+def _callgrind_costs(path: Path) -> dict[str, int]:
+    """Self instruction counts by "object:function" from one callgrind dump
+    (`Ir` only; the cost line after a `calls=` line is the call's inclusive
+    cost and is skipped)."""
+    names: dict[tuple[str, str], str] = {}
+    out: dict[str, int] = defaultdict(int)
+    ob = fn = "?"
+    skip_next = False
+
+    def name(kind: str, rest: str) -> str:
+        m = re.match(r"\((\d+)\)(?: (.*))?", rest)
+        if not m:
+            return rest
+        if m.group(2) is not None:
+            names[(kind, m.group(1))] = m.group(2)
+        return names.get((kind, m.group(1)), rest)
+
+    for line in path.read_text(errors="replace").splitlines():
+        if not line:
+            continue
+        c = line[0]
+        if c.isdigit() or c in "+-*":
+            if skip_next:
+                skip_next = False
+                continue
+            parts = line.split()
+            if len(parts) >= 2:
+                out[f"{Path(ob).name}:{fn}"] += int(parts[1])
+            continue
+        key, _, rest = line.partition("=")
+        if key == "ob":
+            ob = name("ob", rest)
+        elif key == "fn":
+            fn = name("fn", rest)
+        elif key in ("cob", "cfn"):
+            name(key[1:], rest)
+        elif key == "calls":
+            skip_next = True
+    return dict(out)
+
+
 def _key(code: Any) -> Key:
     if isinstance(code, str):
         return re.sub(r" at 0x[0-9a-f]+", "", code)  # the same builtin in two processes
@@ -130,7 +203,9 @@ def _diff(
 # --------------------------------------------------------------------------- server side
 
 
-async def _serve(args: argparse.Namespace, profs: _Profilers) -> dict[str, Any]:
+async def _serve(
+    args: argparse.Namespace, profs: _Profilers | None, cg: _Callgrind | None
+) -> dict[str, Any]:
     import uvicorn
 
     from hubbub.app import Edge, create_app
@@ -149,6 +224,9 @@ async def _serve(args: argparse.Namespace, profs: _Profilers) -> dict[str, Any]:
             "registration": "open",  # newer trees only
             "auth_rate_limit": False,  # newer trees only
         }
+        for item in args.set or ():
+            key, _, value = item.partition("=")
+            wanted[key] = {"true": True, "false": False}.get(value.lower(), value)
         known = set(getattr(Settings, "model_fields", None) or Settings.__dataclass_fields__)
         settings = Settings(**{k: v for k, v in wanted.items() if k in known})
         app = create_app(settings)
@@ -192,7 +270,16 @@ async def _serve(args: argparse.Namespace, profs: _Profilers) -> dict[str, Any]:
                 if line != f"ready {phase}":
                     raise RuntimeError(f"client said {line!r}, expected 'ready {phase}'")
                 await _quiet(node)
-                before = profs.snapshot()
+                if cg is not None:
+                    if not cg.dumps:
+                        # what the periodic tasks cost per second with no traffic
+                        t0 = time.perf_counter()
+                        await cg.start()
+                        await asyncio.sleep(args.idle_s)
+                        await cg.stop("idle")
+                        result["idle_wall_s"] = time.perf_counter() - t0
+                    await cg.start()
+                before = profs.snapshot() if profs is not None else {}
                 t0 = time.perf_counter()
                 child.stdin.write(b"go\n")
                 await child.stdin.drain()
@@ -201,7 +288,9 @@ async def _serve(args: argparse.Namespace, profs: _Profilers) -> dict[str, Any]:
                     raise RuntimeError(f"client said {line!r}, expected 'done {phase}'")
                 await _quiet(node)
                 wall = time.perf_counter() - t0
-                after = profs.snapshot()
+                if cg is not None:
+                    await cg.stop(phase)
+                after = profs.snapshot() if profs is not None else {}
                 d = _diff(before, after)
                 result["phases"][phase] = {
                     "wall_s": wall,
@@ -227,14 +316,17 @@ async def _quiet(node: Any, timeout: float = 60) -> None:
     The head is read once (nothing is sent while this waits), so the wait adds
     one query per phase, not one per poll."""
     relay = getattr(node, "chat_relay", None)
-    if relay is None:
+    if relay is None or not getattr(node.settings, "chat_events_relay", True):
         return
     head = await node.stores.events.max_pos()
     deadline = time.monotonic() + timeout
     while (relay._cursor or 0) < head:
         if time.monotonic() > deadline:
             raise RuntimeError("the relay did not catch up")
-        await asyncio.sleep(0.01)
+        # Coarse: a relay with nobody consuming moves only every second
+        # (`skip_idle_s`), and polling every 10 ms meanwhile was itself ~0.4
+        # event-loop callbacks per message counted against the tree.
+        await asyncio.sleep(0.25)
 
 
 # --------------------------------------------------------------------------- client side
@@ -274,6 +366,10 @@ async def _client(args: argparse.Namespace) -> None:
                 ws_url,
                 additional_headers={"Authorization": f"Bearer {token}", "X-Device-Id": f"d{i}"},
                 max_size=2**24,
+                # as `python -m bench` by default: permessage-deflate is a
+                # per-delivery zlib cost (a third of a group message's
+                # instructions) that is the same on every tree
+                compression=None,
             )
             conns.append(ws)
             inbox[i] = asyncio.Queue()
@@ -401,7 +497,33 @@ def _print_run(res: dict[str, Any], top: int) -> None:
             print(f"{calls[k] / n:9.2f}  {tot[k] / n * 1e6:8.1f} us  {k}")
 
 
+def _compare_instructions(a: dict[str, Any], b: dict[str, Any], top: int) -> None:
+    """B-A of two `--callgrind` summaries: per message, by object and function."""
+    print(f"idle: A {a['idle_ir_per_s'] / 1e6:,.1f}, B {b['idle_ir_per_s'] / 1e6:,.1f} M/s")
+    for phase in PHASES:
+        pa, pb = a[phase], b[phase]
+        x, y = pa["ir_per_message"], pb["ir_per_message"]
+        print(
+            f"\n## {phase}: k instructions/message A {x / 1e3:,.1f}, B {y / 1e3:,.1f}, "
+            f"B-A {(y - x) / 1e3:+,.1f} ({(y - x) / x:+.1%}); less idle: A "
+            f"{pa['ir_per_message_less_idle'] / 1e3:,.1f}, "
+            f"B {pb['ir_per_message_less_idle'] / 1e3:,.1f}"
+        )
+        for part in ("by_object", "by_function"):
+            da: dict[str, float] = pa[part]
+            db: dict[str, float] = pb[part]
+            keys = sorted(set(da) | set(db), key=lambda k: -abs(db.get(k, 0) - da.get(k, 0)))
+            print(f"\n   {part.replace('_', ' ')} (k instructions/message): A, B, B-A")
+            for k in keys[:top]:
+                u, v = da.get(k, 0.0), db.get(k, 0.0)
+                if abs(v - u) >= 100:
+                    print(f"   {u / 1e3:9.1f} {v / 1e3:9.1f} {(v - u) / 1e3:+9.1f}  {k}")
+
+
 def _compare(a: dict[str, Any], b: dict[str, Any], top: int) -> None:
+    if "idle_ir_per_s" in a:
+        _compare_instructions(a, b, top)
+        return
     na, nb = a["messages"], b["messages"]
     for phase in PHASES:
         ca: dict[str, int] = a["phases"][phase]["calls"]
@@ -438,6 +560,79 @@ def _compare(a: dict[str, Any], b: dict[str, Any], top: int) -> None:
                 print(f"   {x:9.2f} {y:9.2f} {y - x:+9.2f} {tb.get(k, 0.0) / nb * 1e6:8.1f}  {k}")
 
 
+# --------------------------------------------------------------------------- callgrind
+
+
+def _run_callgrind(args: argparse.Namespace) -> int:
+    """Re-run this script's server under callgrind, then sum each phase's dump.
+
+    Instruction counts repeat for the same tree and inputs whatever the
+    neighbours do, but valgrind runs the server some 50x slower, so the
+    periodic tasks fire 50x more often per message than they would natively:
+    the `idle` window measures them per wall second, and each phase's figure
+    is reported with and without that rate times the phase's wall time."""
+    out: Path = args.callgrind
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("callgrind.out.*"):
+        old.unlink()
+    raw = out / "run.json"
+    cmd = [
+        "valgrind",
+        "--tool=callgrind",
+        "--instr-atstart=no",
+        "--dump-instr=no",
+        f"--callgrind-out-file={out}/callgrind.out.%p",
+        sys.executable,
+        "-m",
+        "bench.callcount",
+        "--under-callgrind",
+        "--json",
+        str(raw),
+        "--members",
+        str(args.members),
+        "--pairs",
+        str(args.pairs),
+        "--messages",
+        str(args.messages),
+        "--idle-s",
+        str(args.idle_s),
+        *(f"--set={item}" for item in args.set or ()),
+    ]
+    subprocess.run(cmd, check=True, stderr=subprocess.DEVNULL)
+    res = json.loads(raw.read_text())
+    dumps = sorted(out.glob("callgrind.out.*.*"), key=lambda p: int(p.name.rsplit(".", 1)[1]))
+    names = ["idle", *PHASES]
+    if len(dumps) < len(names):
+        raise RuntimeError(f"expected {len(names)} dumps in {out}, found {len(dumps)}")
+    costs = {n: _callgrind_costs(d) for n, d in zip(names, dumps[-len(names) :], strict=True)}
+    idle_rate = sum(costs["idle"].values()) / res["idle_wall_s"]
+    summary: dict[str, Any] = {"idle_ir_per_s": idle_rate, "messages": args.messages}
+    print(f"idle: {idle_rate / 1e6:,.1f} M instructions per wall second")
+    for phase in PHASES:
+        total = sum(costs[phase].values())
+        wall = res["phases"][phase]["wall_s"]
+        per = total / args.messages
+        net = (total - idle_rate * wall) / args.messages
+        by_obj: dict[str, int] = defaultdict(int)
+        for k, v in costs[phase].items():
+            by_obj[k.split(":", 1)[0]] += v
+        summary[phase] = {
+            "ir_per_message": per,
+            "ir_per_message_less_idle": net,
+            "wall_s": wall,
+            "by_object": {k: v / args.messages for k, v in by_obj.items()},
+            "by_function": {k: v / args.messages for k, v in costs[phase].items()},
+        }
+        print(
+            f"{phase}: {per / 1e3:,.0f} k instructions per message "
+            f"({net / 1e3:,.0f} k less the idle rate over {wall:.1f} s)"
+        )
+        for k, v in sorted(by_obj.items(), key=lambda kv: -kv[1])[:8]:
+            print(f"   {v / args.messages / 1e3:10,.1f} k  {k}")
+    (out / "summary.json").write_text(json.dumps(summary))
+    return 0
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -452,6 +647,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--top", type=int, default=40)
     ap.add_argument("--client", help=argparse.SUPPRESS)
     ap.add_argument("--compare", nargs=2, type=Path, metavar=("A.json", "B.json"))
+    ap.add_argument(
+        "--callgrind",
+        type=Path,
+        metavar="DIR",
+        help="count instructions under valgrind instead (dumps and a summary in DIR)",
+    )
+    ap.add_argument("--idle-s", type=float, default=10.0, help="idle window under --callgrind")
+    ap.add_argument("--under-callgrind", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a server setting for the run, e.g. chat_events_relay=false (repeatable)",
+    )
     args = ap.parse_args(argv)
     if args.compare:
         a, b = (json.loads(p.read_text()) for p in args.compare)
@@ -460,10 +669,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.client:
         asyncio.run(_client(args))
         return 0
+    if args.callgrind:
+        return _run_callgrind(args)
+    if args.under_callgrind:
+        res = asyncio.run(_serve(args, None, _Callgrind()))
+        args.json.write_text(json.dumps(res))
+        return 0
     profs = _Profilers()
     threading.setprofile(profs.thread_hook)
     profs.main = profs.start_here()
-    res = asyncio.run(_serve(args, profs))
+    res = asyncio.run(_serve(args, profs, None))
     threading.setprofile(None)  # type: ignore[arg-type]
     import hubbub
 

@@ -92,10 +92,14 @@ async def test_archive_is_per_user_idempotent_and_ends_with_the_next_message(
     assert await archive(True)
     assert not await archive(True)
     assert await store.archive.archived_of(a) == {cid}
+    # what a node reads once to know which conversations a message must look at
+    assert cid in await store.archive.conversations_with_archives(1_000_000)
+    assert len(await store.archive.conversations_with_archives(1)) == 1
     assert await store.archive.archived_of(b) == set()
     assert await archive(False)
     assert not await archive(False)
     assert await store.archive.archived_of(a) == set()
+    assert cid not in await store.archive.conversations_with_archives(1_000_000)
     # Archived again, then a message: no longer archived, with no write by the send.
     assert await archive(True)
     await _send(store, cid, b, "after")

@@ -10,13 +10,21 @@ A new message brings the conversation back for everyone who had archived it
 (spec 003). The store compares stream positions (an archive holds until the
 next message), so lists are right even before anyone is told; then
 `revive`, run by `Messages` after each new message, announces it. Sending
-stays cheap: each node remembers the conversations it found with no archive
-at all (`_quiet`, bounded) and skips them without a read; an archive makes
-every node forget its conversation (`Publisher.invalidate`, the bus message
-member caches already use), so revival reads only where an archive may be,
-and writes only when there is one. (A message on another node within the
+stays cheap: each node reads once (at its first message) which
+conversations hold an archive at all (`_archived`) and from then on skips
+every other conversation without a read; an archive, before and after it
+commits, puts its conversation in that set on every node
+(`Publisher.invalidate`, the bus message member caches already use), so
+revival reads only where an archive may be, and writes only when there is
+one. A revival that leaves no archive takes the conversation out of the
+set again, unless an archive was announced meanwhile. (A read per
+conversation instead, remembering the ones without an archive, cost the
+first message of every conversation a read: after a restart, a thousand
+clients' first messages made the read pool the queue, and a p99 of seconds;
+docs/performance.md. Past `ARCHIVED_MAX` such conversations the node falls
+back to that, with `_quiet`, bounded.) A message on another node within the
 bus's latency of an archive is announced with the next message; lists are
-right meanwhile.) MTChat's WebSocket says `dialog.unarchived`
+right meanwhile. MTChat's WebSocket says `dialog.unarchived`
 (`protocols/mtchat/events.py`).
 
 Spec 003 dialogs also archive themselves: `archive_inactive` (run by the
@@ -32,6 +40,8 @@ back and writes nothing (`request_keys`, in the unit that archives).
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterable
 from typing import Any
 
 from hubbub.clock import Clock, iso
@@ -48,6 +58,7 @@ __all__ = ["CHANNEL", "SYSTEM", "Archive", "check_ids"]
 CHANNEL = "chat/archive"
 SYSTEM = "system"  # `changed_by` of an archive nobody asked for (inactivity)
 QUIET_MAX = 100_000  # conversations remembered without an archive (then it starts over)
+ARCHIVED_MAX = 100_000  # conversations with an archive kept in memory (past it: `_quiet`)
 
 
 def check_ids(conversation_id: str, request_id: str | None) -> None:
@@ -70,19 +81,69 @@ class Archive:
         self.conversations = conversations
         self.publisher = publisher
         self.clock = clock
-        self._quiet: set[str] = set()  # no archive row, as this node last saw
+        # Every conversation that may hold an archive row: read at the first
+        # message, then kept up to date by `_may_archive`. None while not
+        # read (or being read), and when there were more than ARCHIVED_MAX.
+        self._archived: set[str] | None = None
+        self._loading: asyncio.Future[None] | None = None
+        self._added: set[str] = set()  # announced while the set was being read
+        self._too_many = False
+        self._generation = 0  # a bus gap: what was being read may be stale
+        self._announced = 0  # archives announced so far (see `revive`)
+        self._quiet: set[str] = set()  # past ARCHIVED_MAX: no archive row, as last seen
+
+    def _may_archive(self, conversation_ids: Iterable[str]) -> None:
+        ids = set(conversation_ids)
+        self._announced += 1
+        self._quiet.difference_update(ids)
+        if self._archived is not None:
+            self._archived.update(ids)
+            if len(self._archived) > ARCHIVED_MAX:
+                self._archived = None  # read again: the store knows which are left
+        elif self._loading is not None:
+            self._added.update(ids)
 
     def forget(self, conversation_ids: list[str]) -> None:
-        """Someone may have archived these (on any node): read them again."""
-        self._quiet.difference_update(conversation_ids)
+        """Someone may have archived these (on any node): do not skip them."""
+        self._may_archive(conversation_ids)
 
     def forget_all(self) -> None:
+        """Notifications may have been lost: read everything again."""
+        self._generation += 1
+        self._archived = None
+        self._loading = None
+        self._too_many = False
         self._quiet.clear()
 
     async def _archiving(self, conversation_id: str) -> None:
         """Before and after an archive commits: no node may skip the conversation."""
-        self._quiet.discard(conversation_id)
+        self._may_archive([conversation_id])
         await self.publisher.invalidate([conversation_id])
+
+    async def _known(self) -> set[str] | None:
+        """The conversations with an archive, read once; None past ARCHIVED_MAX."""
+        while self._archived is None and not self._too_many:
+            if self._loading is None:
+                self._loading = asyncio.ensure_future(self._load())
+            loading = self._loading
+            try:
+                await asyncio.shield(loading)
+            finally:
+                if self._loading is loading and loading.done():
+                    self._loading = None  # failed: the next message tries again
+        return self._archived
+
+    async def _load(self) -> None:
+        generation = self._generation
+        self._added = set()
+        ids = await self.store.conversations_with_archives(ARCHIVED_MAX + 1)
+        if generation != self._generation:
+            return  # a gap while reading: `_known` reads again
+        if len(ids) > ARCHIVED_MAX:
+            self._too_many = True
+        else:
+            self._archived = set(ids) | self._added
+        self._added = set()
 
     def _event(self, conversation_id: str, user_id: str, archived: bool, by: str) -> NewEvent:
         data = {
@@ -121,7 +182,7 @@ class Archive:
 
         ev = self._event(conversation_id, caller.user_id, archived, caller.user_id)
         if archived:
-            self._quiet.discard(conversation_id)
+            self._may_archive([conversation_id])
         result, stored = await self.store.set_archived(
             conversation_id, caller.user_id, archived, now, ev, key, ack
         )
@@ -136,19 +197,36 @@ class Archive:
 
     async def revive(self, conversation_id: str, sender_id: str) -> None:
         """A new message came: tell whoever had archived the conversation."""
-        if conversation_id in self._quiet:
+        known = self._archived if self._archived is not None else await self._known()
+        if known is not None:
+            if conversation_id not in known:
+                return
+        elif conversation_id in self._quiet:
             return
-        if not await self.store.has_archives(conversation_id):
+        elif not await self.store.has_archives(conversation_id):
             if len(self._quiet) >= QUIET_MAX:
                 self._quiet.clear()
             self._quiet.add(conversation_id)
             return
+        announced = self._announced
         now = self.clock.now_ms()
-        for stored in await self.store.revive(
+        revived = await self.store.revive(
             conversation_id,
             now,
             lambda user_id: self._event(conversation_id, user_id, False, sender_id),
+        )
+        # Out of the set once no archive is left. An archive committed after
+        # the read below is announced after its commit (`_archiving`, or the
+        # other node's invalidation), so after `announced` was taken: then the
+        # conversation stays in.
+        if (
+            known is not None
+            and not await self.store.has_archives(conversation_id)
+            and self._archived is known
+            and self._announced == announced
         ):
+            known.discard(conversation_id)
+        for stored in revived:
             await self.publisher.event(stored, [stored.target])
 
     async def archive_inactive(self, after_ms: int, limit: int = 1000) -> int:
@@ -158,7 +236,7 @@ class Archive:
         done = 0
         for conversation_id, user_id in await self.store.inactive_dialog_members(cutoff, limit):
             ev = self._event(conversation_id, user_id, True, SYSTEM)
-            self._quiet.discard(conversation_id)
+            self._may_archive([conversation_id])
             _, stored = await self.store.set_archived(
                 conversation_id, user_id, True, now, ev, None, lambda changed: {}
             )

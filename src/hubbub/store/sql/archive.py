@@ -138,6 +138,11 @@ class SqlArchive(SqlArea):
             rows = await conn.execute(_ARCHIVED_OF, {"me": user_id})
             return {r[0] for r in rows}
 
+    async def conversations_with_archives(self, limit: int) -> list[str]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(_a.c.conversation_id).distinct().limit(limit))
+            return [r[0] for r in rows]
+
     async def has_archives(self, conversation_id: str) -> bool:
         async with self.engine.connect() as conn:
             found = await conn.execute(
