@@ -75,7 +75,8 @@ async def test_config_reaches_every_device_and_the_feed_and_nobody_else(api: Api
     a2, cb = await api.client(w.a), await api.client(w.b)
     try:
         assert cfg["config_version"] == "0" and cfg["show_body"] is True  # the default
-        body = {"show_body": False, "max_body_length": 40, "allowed_categories": ["group", "direct"]}
+        body = {"show_body": False, "max_body_length": 40}
+        body["allowed_categories"] = ["group", "direct"]
         r = await a1.ok(*CONFIG, body)
         d = r["data"]
         assert d["changed"] is True and d["config_version"] == "1"
