@@ -90,7 +90,7 @@ class LivePreviews:
         self.users = users
         self.clock = clock
         self.subs: dict[str, _Subscriber] = {}
-        self._queue: deque[tuple[dict[str, Any], list[str]]] = deque()
+        self._queue: deque[tuple[dict[str, Any], bool, list[str]]] = deque()
         self._wake = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
         self._convs: dict[str, tuple[int, str, str | None]] = {}  # id -> (until, kind, name)
@@ -105,10 +105,14 @@ class LivePreviews:
         uid = conn.user_id
         sub = self.subs.setdefault(uid, _Subscriber())
         sub.conns[conn.id] = conn  # first: a change announced while reading is kept
-        loaded = await self.previews.config(uid)
-        if not sub.username:
-            user = await self.users.get_user(uid)
-            sub.username = user.username if user is not None else ""
+        try:
+            loaded = await self.previews.config(uid)
+            if not sub.username:
+                user = await self.users.get_user(uid)
+                sub.username = user.username if user is not None else ""
+        except BaseException:
+            self.unsubscribe(conn)  # refused (storage down): not half subscribed
+            raise
         if sub.config is None or loaded.version > sub.config.version:
             sub.config = loaded
         return sub.config
@@ -134,9 +138,8 @@ class LivePreviews:
         try:
             head = _head.decode(note.frame)
             if head.channel == "chat/messages" and head.type in MESSAGE_TYPES:
-                data = _data.decode(head.data)
-                data["_encrypted"] = head.type == "EncryptedMessageReceived"
-                self._enqueue(data, hit)
+                encrypted = head.type == "EncryptedMessageReceived"
+                self._enqueue(_data.decode(head.data), encrypted, hit)
             elif head.channel == CONFIG_CHANNEL and head.type == CONFIG_TYPE:
                 self._config_changed(_data.decode(head.data), hit)
         except (msgspec.DecodeError, msgspec.ValidationError):
@@ -151,11 +154,11 @@ class LivePreviews:
             if sub is not None and (sub.config is None or cfg.version > sub.config.version):
                 sub.config = cfg
 
-    def _enqueue(self, data: dict[str, Any], users: list[str]) -> None:
+    def _enqueue(self, data: dict[str, Any], encrypted: bool, users: list[str]) -> None:
         if len(self._queue) >= MAX_QUEUE:
             self._queue.popleft()
             self.dropped += 1
-        self._queue.append((data, users))
+        self._queue.append((data, encrypted, users))
         self._wake.set()
         if self._worker is None:
             self._worker = asyncio.get_running_loop().create_task(self._run())
@@ -174,13 +177,13 @@ class LivePreviews:
             await self._wake.wait()
             self._wake.clear()
             while self._queue:
-                data, users = self._queue.popleft()
+                data, encrypted, users = self._queue.popleft()
                 try:
-                    await self._preview(data, users)
+                    await self._preview(data, encrypted, users)
                 except Exception:
                     log.warning("notification preview failed", exc_info=True)
 
-    async def _preview(self, data: dict[str, Any], users: list[str]) -> None:
+    async def _preview(self, data: dict[str, Any], encrypted: bool, users: list[str]) -> None:
         sender = data.get("sender_id")
         cid = data.get("conversation_id")
         mid = data.get("message_id")
@@ -195,7 +198,7 @@ class LivePreviews:
         if conv is None:
             return
         content = data.get("content")
-        text = content if isinstance(content, str) and not data["_encrypted"] else None
+        text = content if isinstance(content, str) and not encrypted else None
         src = PreviewSource(
             message_id=mid,
             sender_id=sender,
