@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tests.web.test_browser import WAIT, Person
+from tests.web.test_browser import SCREENSHOTS, WAIT, Person
 
 
 def test_preview_settings_apply_and_follow_other_devices(
@@ -53,6 +53,8 @@ def test_preview_settings_apply_and_follow_other_devices(
     alice.expect(alice.page.get_by_label("Show the message text")).not_to_be_checked()
     alice.expect(alice.page.get_by_label("Groups")).not_to_be_checked()
     alice.expect(alice.page.get_by_label("Longest text shown (characters)")).to_have_value("40")
+    section = alice.page.locator("section.card", has=alice.page.locator("#previews-title"))
+    section.screenshot(path=str(SCREENSHOTS / "notification-previews.png"))
     assert alice.unlabelled_controls() == []
     assert alice.low_contrast() == []
     alice.check_clean()
