@@ -47,6 +47,7 @@ from hubbub.core.mentions import Mentions
 from hubbub.core.message_details import MessageDetails
 from hubbub.core.messages import Messages
 from hubbub.core.model import Notification
+from hubbub.core.notification_previews import NotificationPreviews
 from hubbub.core.pins import Pins
 from hubbub.core.polls import POLL_TIMER, Polls
 from hubbub.core.ports import BlobStore, Bus, PresenceRegistry
@@ -71,6 +72,7 @@ from hubbub.core.voice import Voice, VoicePolicy
 from hubbub.realtime.dispatch import Dispatcher
 from hubbub.realtime.hub import Hub
 from hubbub.realtime.outbox import Flusher
+from hubbub.realtime.previews import LivePreviews
 from hubbub.store.sql.engine import create_engine
 from hubbub.store.sql.migrate import migrate
 from hubbub.store.sql.stores import SqlStores
@@ -322,6 +324,13 @@ class Node:
             self.clock,
         )
         self.hub = Hub(self._invalidate)
+        self.notification_previews = NotificationPreviews(
+            st.notification_previews, self.publisher, self.clock
+        )
+        self.live_previews = LivePreviews(
+            self.notification_previews, st.conversations, st.accounts, self.clock
+        )
+        self.hub.taps.append(self.live_previews.on_note)
         self.flusher = Flusher(
             self.metrics.frames_out.inc, on_writes=self.metrics.socket_writes.inc
         )
@@ -534,6 +543,7 @@ class Node:
         if self._s3 is not None:
             await self._s3.close()
         await self.dispatcher.close()
+        await self.live_previews.close()
         await self.writer.close()
         await self.registry.close()
         await self.bus.close()

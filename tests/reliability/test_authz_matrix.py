@@ -190,6 +190,9 @@ def sticker(cid: str) -> dict[str, Any]:
     }
 
 
+PREVIEWS = "user/notifications/preview"
+PREVIEW_CONFIG = "user/notifications/preview/config UpdateNotificationPreviewConfig"
+PREVIEW_ACK = f"{PREVIEWS} AcknowledgeNotificationPreview"
 PRESIGN = {"dialog_id": "{DG}", "filename": "a.txt", "content_type": "text/plain", "size": 3}
 
 SURFACES: tuple[Surface, ...] = (
@@ -342,6 +345,13 @@ SURFACES: tuple[Surface, ...] = (
     ),
     ws("broadcast/{C} Subscribe", {}, "C", PUBLIC, "an existing channel"),
     ws("broadcast/{C} Unsubscribe", {}, "C", PUBLIC, "an existing channel"),
+    # notification previews: one's own config and subscription (no id); a preview
+    # id is its message's, acknowledged only by a member the message was sent to
+    ws(PREVIEW_CONFIG, {"show_body": True}, "", PUBLIC, "one's own config"),
+    ws(f"{PREVIEWS} Subscribe", {}, "", PUBLIC, "one's own previews"),
+    ws(f"{PREVIEWS} Unsubscribe", {}, "", PUBLIC, "one's own previews"),
+    ws(PREVIEW_ACK, {"preview_id": "{msgG}"}, "msgG", GROUP, "a group message"),
+    ws(PREVIEW_ACK, {"preview_id": "{msgX}"}, "msgX", ALL_HIDDEN, "others' chat"),
 )
 
 CASES = [(s, role) for s in SURFACES for role in ROLES if role in s.expect]

@@ -481,6 +481,17 @@ EXTRA_FIELDS: Final[dict[str, dict[str, tuple[dict[str, Any], str]]]] = {
         "status": ({"type": "string"}, "SetGroupEventRsvp: the RSVP now"),
         "changed": ({"type": "boolean"}, "SetGroupEventRsvp: false when it was already that"),
         "reminder_time": ({"type": "string"}, "SetGroupEventReminder: when it will fire"),
+        "config": (
+            {"type": "object"},
+            "Subscribe on user/notifications/preview: the caller's preview config in "
+            "force (the fields of NotificationPreviewConfigUpdated)",
+        ),
+        "config_version": (
+            {"type": "string"},
+            "UpdateNotificationPreviewConfig: the version now in force; the Ack carries "
+            "every field of NotificationPreviewConfigUpdated, and `changed` (false: "
+            "nothing was written); AcknowledgeNotificationPreview answers `first`",
+        ),
     },
     "ForwardMessageAck": {
         "message_id": ({"type": ["string", "null"]}, "The forwarded copy's message id"),
@@ -584,6 +595,7 @@ REQUIRES_SUBSCRIPTION: Final[frozenset[str]] = frozenset(
         "broadcast/{channel_id}",
         "ai/chat/{conversation_id}/messages",
         "ai/chat/{conversation_id}/events",
+        "user/notifications/preview",
     }
 )
 

@@ -315,6 +315,7 @@ class Connection:
                     await reader
             if joined:
                 node.hub.remove(outbox)
+                node.live_previews.unsubscribe(outbox)
                 node.metrics.connections.dec()
             if outbox.overflowed:
                 node.metrics.slow_consumers.inc()

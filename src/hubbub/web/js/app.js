@@ -636,6 +636,13 @@ export class App {
     this.store.setPresenceVisibility(reply.data.visibility);
   }
 
+  /** Change what notification previews show: only the fields given ({} reads the config). */
+  async setPreviewConfig(fields) {
+    const reply = await this.socket.request("user/notifications/preview/config",
+      "UpdateNotificationPreviewConfig", fields);
+    this.store.setPreviewConfig(reply.data);
+  }
+
   async block(userId) {
     await this.api.block(userId);
     this.store.setBlocked([...this.store.blocked, userId]);

@@ -403,6 +403,10 @@ export const REDUCERS = {
     if (f.data.user_id === app.me.user_id) app.store.setPresenceVisibility(f.data.visibility);
   },
 
+  "user/notifications/preview/config NotificationPreviewConfigUpdated"(app, f) {
+    app.store.setPreviewConfig(f.data);
+  },
+
   "sync/changes SyncChangesReceived"(app, f) {
     // Pages we asked for with SyncAck are applied by App.resume; nothing here.
   },

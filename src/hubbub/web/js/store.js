@@ -66,6 +66,7 @@ export class Store {
     this.presence = new Map(); // user_id -> {status, last_seen_at}
     this.blocked = new Set();
     this.presenceVisibility = "everyone"; // until the feed says otherwise
+    this.previewConfig = null; // `user/notifications/preview/config`, once read or announced
     this.keys = new Map();
     this.peerKeys = new Map();
     this.connection = "idle";
@@ -95,6 +96,7 @@ export class Store {
       if (m.k === "seen") this.seen = new Set(m.v);
       if (m.k === "blocked") this.blocked = new Set(m.v);
       if (m.k === "presenceVisibility") this.presenceVisibility = m.v;
+      if (m.k === "previewConfig") this.previewConfig = m.v;
     }
     for (const c of await all("conversations")) this.conversations.set(c.id, c);
     for (const m of await all("messages")) { this.messages.set(m.id, m); this.index(m, true); }
@@ -363,6 +365,19 @@ export class Store {
   setPresenceVisibility(visibility) {
     this.presenceVisibility = visibility;
     this.put("meta", { k: "presenceVisibility", v: visibility });
+    this.changed("settings");
+  }
+
+  /** What notification previews show (the server's config); an older version is ignored. */
+  setPreviewConfig(config) {
+    const had = this.previewConfig;
+    if (had && Number(had.config_version) > Number(config.config_version)) return;
+    this.previewConfig = {
+      config_version: config.config_version, show_sender: config.show_sender,
+      show_body: config.show_body, max_body_length: config.max_body_length,
+      allowed_categories: [...config.allowed_categories],
+    };
+    this.put("meta", { k: "previewConfig", v: this.previewConfig });
     this.changed("settings");
   }
 

@@ -53,6 +53,10 @@ from hubbub.store.sql.tables.mtchat import (
     external_users,
     read_positions,
 )
+from hubbub.store.sql.tables.previews import (
+    notification_preview_acks,
+    notification_preview_configs,
+)
 from hubbub.store.sql.tables.privacy import presence_settings
 from hubbub.store.sql.tables.rooms import (
     blob_refs,
@@ -113,6 +117,8 @@ __all__ = [
     "message_edits",
     "messages",
     "metadata",
+    "notification_preview_acks",
+    "notification_preview_configs",
     "org_members",
     "orgs",
     "poll_votes",

@@ -1,5 +1,6 @@
 // Settings: what the server offers today. Profile info text (`profile/info-text`),
-// who can see my online status (`user/presence-settings`, applied on change), password change, signed-in devices (GET/DELETE /v1/auth/tokens), blocked
+// who can see my online status (`user/presence-settings`, applied on change), what
+// notification previews show (`user/notifications/preview/config`), password change, signed-in devices (GET/DELETE /v1/auth/tokens), blocked
 // users (/v1/blocks), this device's encryption key, sign out.
 
 import { fill, fmtTime, h, toast } from "../dom.js";
@@ -43,6 +44,41 @@ export class SettingsView {
         h("p", { class: "hint" },
           "My contacts: people you have a direct chat with. Others see you as offline, with no last seen.")));
 
+    // Notification previews: each control applies its own field on change; the
+    // state shown is the server's (read when Settings opens, then the feed).
+    const check = (id, label, apply) => {
+      const input = h("input", { type: "checkbox", id });
+      input.addEventListener("change", () => this.run(() => apply(input.checked), "Previews saved."));
+      return [input, h("label", { class: "choice", for: id }, input, ` ${label}`)];
+    };
+    const [sender, senderLabel] = check("preview-sender", "Show who sent it",
+      (v) => app.setPreviewConfig({ show_sender: v }));
+    const [body, bodyLabel] = check("preview-body", "Show the message text",
+      (v) => app.setPreviewConfig({ show_body: v }));
+    const length = h("input", { type: "number", id: "preview-length", min: 0, max: 1000, step: 1 });
+    length.addEventListener("change", () => {
+      const n = Math.round(Number(length.value));
+      if (!Number.isFinite(n) || n < 0 || n > 1000) { toast("Choose 0 to 1000 characters."); return; }
+      this.run(() => app.setPreviewConfig({ max_body_length: n }), "Previews saved.");
+    });
+    const kinds = [["direct", "Direct chats"], ["group", "Groups"], ["mention", "Mentions of me"],
+      ["reaction", "Reactions"], ["broadcast", "Announcements"]];
+    this.categories = kinds.map(([value, label]) => check(`preview-cat-${value}`, label, () =>
+      app.setPreviewConfig({ allowed_categories: this.categories
+        .filter(([input]) => input.checked).map(([input]) => input.value) })));
+    this.categories.forEach(([input], i) => { input.value = kinds[i][0]; });
+    this.preview = { sender, body, length };
+    const previews = h("section", { class: "card", "aria-labelledby": "previews-title" },
+      h("h2", { id: "previews-title" }, "Notification previews"),
+      h("fieldset", { id: "preview-content" },
+        h("legend", {}, "What a preview shows"), senderLabel, bodyLabel,
+        h("div", { class: "field" },
+          h("label", { for: "preview-length" }, "Longest text shown (characters)"), length)),
+      h("fieldset", { id: "preview-categories" },
+        h("legend", {}, "Show previews for"), ...this.categories.map(([, label]) => label)),
+      h("p", { class: "hint" },
+        "For apps that show notifications. Encrypted messages never show their text."));
+
     const cur = h("input", { id: "pw-current", type: "password", autocomplete: "current-password", required: true });
     const next = h("input", { id: "pw-new", type: "password", autocomplete: "new-password", required: true });
     const pwError = h("p", { class: "form-error", role: "alert" });
@@ -74,6 +110,7 @@ export class SettingsView {
         h("h2", { class: "page-title", id: "settings-title", tabindex: "-1" }, "Settings")),
       profile,
       privacy,
+      previews,
       h("section", { class: "card", "aria-labelledby": "devices-title" },
         h("h2", { id: "devices-title" }, "Signed-in devices"), this.devices),
       h("section", { class: "card", "aria-labelledby": "blocked-title" },
@@ -87,12 +124,15 @@ export class SettingsView {
         h("button", { type: "button", class: "danger", id: "sign-out",
           onclick: () => app.signOut() }, "Sign out"))));
     this.offs = [s.on("blocks", () => this.renderBlocks()), s.on("users", () => this.renderBlocks()),
-      s.on("keys", () => this.renderKey()), s.on("settings", () => this.renderPrivacy())];
+      s.on("keys", () => this.renderKey()),
+      s.on("settings", () => { this.renderPrivacy(); this.renderPreviews(); })];
     this.loadDevices();
     app.isAdmin().then((yes) => { this.adminLink.hidden = !yes; });
     this.renderBlocks();
     this.renderKey();
     this.renderPrivacy();
+    this.renderPreviews();
+    app.setPreviewConfig({}).catch(() => {}); // the current config (offline: the last known)
   }
 
   renderPrivacy() {
@@ -101,6 +141,19 @@ export class SettingsView {
       const input = label.querySelector("input");
       input.checked = input.value === current;
     }
+  }
+
+  renderPreviews() {
+    const c = this.app.store.previewConfig;
+    const { sender, body, length } = this.preview;
+    for (const input of [sender, body, length, ...this.categories.map(([i]) => i)]) {
+      input.disabled = !c;
+    }
+    if (!c) return;
+    sender.checked = c.show_sender;
+    body.checked = c.show_body;
+    if (document.activeElement !== length) length.value = String(c.max_body_length);
+    for (const [input] of this.categories) input.checked = c.allowed_categories.includes(input.value);
   }
 
   focus() { this.el.querySelector("#settings-title").focus(); }
