@@ -26,6 +26,7 @@ from hubbub.protocols.channels.handlers import (
     presence_settings,
     profile,
     reactions,
+    search,
     status,
     stickers,
     sync,
@@ -56,6 +57,7 @@ AREAS: tuple[ModuleType, ...] = (
     typing_status,
     archive,
     pins,
+    search,
 )
 
 
