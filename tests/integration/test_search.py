@@ -146,7 +146,7 @@ async def test_hostile_queries_are_words_or_a_typed_error(api: Api) -> None:
     mid = await _say(a, cid, 'quote "this" OR that NEAR über* <b>bold</b> café_1')
     hostile = ['"', '""', "*", "NEAR", "NEAR(a b)", "OR", "a OR", "-", "^", "AND NOT",
                "'; DROP TABLE messages; --", "(((", "col:thing", "über", "🙂",
-               "\\", "%", "_"]  # fmt: skip
+               "\\", "%", "_", "\u200b", "ﷺ", "x" * 200]  # fmt: skip
     for q in hostile:
         got = await _search(a, cid, q, highlight=True)
         assert isinstance(got["results"], list), q
@@ -159,6 +159,7 @@ async def test_hostile_queries_are_words_or_a_typed_error(api: Api) -> None:
     for body, path in (
         ({"query": "x" * 201}, "$.data.query"),
         ({"query": ""}, "$.data.query"),
+        ({"query": "a\x00b"}, "$.data.query"),
         ({"query": "a", "page_size": 51}, "$.data.page_size"),
         ({"query": "a", "page_size": 0}, "$.data.page_size"),
         ({"query": "a", "page": 0}, "$.data.page"),
@@ -173,6 +174,8 @@ async def test_hostile_queries_are_words_or_a_typed_error(api: Api) -> None:
         assert r["type"] == "Error" and r["data"]["code"] == "validation_failed", (body, r)
         assert path in (r["data"].get("path") or ""), (body, r)
     assert len((await _search(a, cid, "x" * 200))["results"]) == 0
+    r = await a.request(*SEARCH, {"search_id": "n", "conversation_id": "a\x00b", "query": "a"})
+    assert r["type"] == "Error" and r["data"]["code"] == "validation_failed", r
     await a.close()
 
 

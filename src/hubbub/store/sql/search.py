@@ -75,7 +75,8 @@ class SqlSearch(SqlArea):
         if sqlite and not terms:
             return [], 0  # nothing to look for (FTS5 refuses an empty MATCH)
         where = _SQLITE_FROM if sqlite else _PG_FROM
-        args = {"cid": conversation_id, "q": fts5_query(terms) if sqlite else query, "now": now}
+        q = fts5_query(terms) if sqlite else query  # any text is plainto_tsquery's to read
+        args = {"cid": conversation_id, "q": q, "now": now}
         page = text(
             f"SELECT {_COLS} {where} ORDER BY m.event_pos DESC, m.id LIMIT :limit OFFSET :offset"
         )
