@@ -10,10 +10,12 @@ would). Hostile queries are words or nothing, never a server error.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+from pathlib import Path
 from typing import Any
 
-from tests.support import Api, Client, full_resume
+from tests.support import Api, Client, ServerProcess, full_resume
 
 SEARCH = ("message/search", "SearchMessages")
 CHATS = ("search/chats", "SearchRequest")
@@ -264,3 +266,48 @@ async def test_chat_search_finds_own_groups_and_direct_chats_only(api: Api) -> N
     assert r["type"] == "Error" and r["data"]["code"] == "validation_failed"
     await a.close()
     await c.close()
+
+
+async def test_search_across_nodes(tmp_path: Path, pg_url: str, jetstream_url: str) -> None:
+    """Two nodes on one PostgreSQL and NATS: a message sent on one is found
+    from the other, and a leave on one ends searching on the other."""
+    env = {"HUBBUB_NATS_PREFIX": "hubbub_t_" + secrets.token_hex(4)}
+    nodes = [
+        ServerProcess(
+            tmp_path / f"n{i}", database_url=pg_url, nats_url=jetstream_url,
+            extra_env={**env, "HUBBUB_NODE_ID": f"n{i}"},
+        ).start()
+        for i in range(2)
+    ]  # fmt: skip
+    api = Api(nodes[0])
+    try:
+        alice, bob = await api.user(2)
+        a = await Client(nodes[0], alice[0], alice[1], "a").connect()
+        b0 = await Client(nodes[0], bob[0], bob[1], "b0").connect()
+        b1 = await Client(nodes[1], bob[0], bob[1], "b1").connect()
+        gid = await _group(a, "cluster", [bob[0]])
+        mid = await _say(a, gid, "zeppelin over node zero")
+        await b1.events("ChatMessageReceived", message_id=mid)
+        assert _ids(await _search(b1, gid, "zeppelin")) == [mid]
+        assert _ids(await _search(b0, gid, "zeppelin")) == [mid]
+        r = await b1.ok(*CHATS, {"request_id": "x", "query": "cluster"})
+        assert [x["conversation_id"] for x in r["data"]["results"]] == [gid]
+
+        await b1.ok("group/membership", "LeaveGroup", {"group_id": gid})
+
+        async def refused_on_node_zero() -> None:
+            body = {"search_id": "gone", "conversation_id": gid, "query": "zeppelin"}
+            while (await b0.request(*SEARCH, body))["type"] != "Error":  # noqa: ASYNC110 - a remote condition
+                await asyncio.sleep(0.05)
+
+        await asyncio.wait_for(refused_on_node_zero(), timeout=10)
+        r = await b0.request(*SEARCH, {"search_id": "g", "conversation_id": gid, "query": "z"})
+        assert r["data"]["code"] == "not_found"
+        r = await b0.ok(*CHATS, {"request_id": "y", "query": "cluster"})
+        assert r["data"]["results"] == []
+        for c in (a, b0, b1):
+            await c.close()
+    finally:
+        await api.aclose()
+        for n in nodes:
+            n.stop()
