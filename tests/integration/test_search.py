@@ -153,6 +153,10 @@ async def test_hostile_queries_are_words_or_a_typed_error(api: Api) -> None:
         got = await _search(a, cid, q, highlight=True)
         assert isinstance(got["results"], list), q
     assert _ids(await _search(a, cid, "über")) == [mid]
+    assert _ids(await _search(a, cid, "ÜBER")) == [mid]
+    straße = await _say(a, cid, "Straße")
+    assert _ids(await _search(a, cid, "STRASSE")) == []  # no folding beyond case
+    assert _ids(await _search(a, cid, "straße")) == [straße]
     assert _ids(await _search(a, cid, '"this"')) == [mid]
     assert _ids(await _search(a, cid, "bold")) == [mid]
     marked = (await _search(a, cid, "bold", highlight=True))["results"][0]

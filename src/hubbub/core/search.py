@@ -9,7 +9,7 @@ conversation (anyone else, and an unknown id, gets `not_found`), over what
 that member reads back in history (`core/history.py`): the conversation's
 live plaintext. End-to-end encrypted messages hold only ciphertext and can
 never match; deleted and expired ones never match; an edited one matches
-its current text. Words are whole words, all of them required, case-folded;
+its current text. Words are whole words, all of them required, case-insensitive;
 results are newest first. The query is 1-`MAX_QUERY` characters; pages are
 `page_size` 1-`MAX_PAGE_SIZE` (default `DEFAULT_PAGE_SIZE`) and go at most
 `MAX_DEPTH` results deep, which also caps `total_results`.
@@ -64,9 +64,12 @@ _WORD = re.compile(r"[^\W_]+")
 
 
 def terms_of(query: str) -> list[str]:
-    """The query's words, case-folded, deduplicated, at most `MAX_TERMS`."""
+    """The query's words, lower-cased, deduplicated, at most `MAX_TERMS`.
+
+    `lower`, not `casefold`: both engines lower-case their tokens ("ß" stays
+    "ß"), and a term folded further would never match them."""
     seen: dict[str, None] = {}
-    for w in _WORD.findall(query.casefold()):
+    for w in _WORD.findall(query.lower()):
         seen.setdefault(w, None)
     return list(seen)[:MAX_TERMS]
 
@@ -74,7 +77,7 @@ def terms_of(query: str) -> list[str]:
 def snippet(content: str, terms: list[str]) -> tuple[str, list[list[int]]]:
     """About `SNIPPET` characters around the first matched word, and where
     each matched word lies in it."""
-    spans = [(m.start(), m.end()) for m in _WORD.finditer(content) if m.group().casefold() in terms]
+    spans = [(m.start(), m.end()) for m in _WORD.finditer(content) if m.group().lower() in terms]
     start = 0
     if spans and len(content) > SNIPPET:
         start = max(0, min(spans[0][0] - SNIPPET // 4, len(content) - SNIPPET))
