@@ -72,6 +72,9 @@ async def test_search_follows_appends_edits_deletes_and_expiry(store: SqlStores)
     assert await _find(store, cid, 'quick" "reply') == [m2]
     assert await _find(store, cid, "slow OR reply") == []  # OR is a word, not an operator
     assert await _find(store, cid, "") == []
+    # The conversation's id narrows the index; its parts are no words of the text.
+    assert await _find(store, cid, cid.split("-")[0]) == []
+    assert await _find(store, cid, cid) == []
 
 
 async def test_chat_search_own_chats_by_name_never_a_blocker(store: SqlStores) -> None:

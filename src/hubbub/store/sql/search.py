@@ -13,6 +13,7 @@ pattern's `%`, `_` and `\\` escaped.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import and_, exists, func, literal, or_, select, text, union_all
@@ -24,6 +25,7 @@ from hubbub.store.sql.area import SqlArea
 __all__ = ["SqlSearch", "fts5_query"]
 
 _c, _m, _u, _b = t.conversations, t.members, t.users, t.blocks
+_TOKEN = re.compile(r"[^\W_]")
 
 _LIVE = (
     "m.conversation_id = :cid AND m.kind = 'text' AND m.deleted_at IS NULL"
@@ -44,9 +46,18 @@ _PG_FROM = (
 )
 
 
-def fts5_query(terms: list[str]) -> str:
-    """All the terms, each an FTS5 string (`"` doubled): no operator survives."""
-    return " ".join('"' + term.replace('"', '""') + '"' for term in terms)
+def _string(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
+
+
+def fts5_query(terms: list[str], conversation_id: str | None = None) -> str:
+    """All the terms in the text, each an FTS5 string (`"` doubled), so no
+    operator survives; with the conversation's id (a phrase of its tokens)
+    when it has any, so FTS5 intersects the two lists itself."""
+    words = "content : (" + " ".join(_string(term) for term in terms) + ")"
+    if conversation_id is None or not _TOKEN.search(conversation_id):
+        return words
+    return f"conversation_id : {_string(conversation_id)} AND {words}"
 
 
 def _like(needle: str) -> str:
@@ -75,7 +86,8 @@ class SqlSearch(SqlArea):
         if sqlite and not terms:
             return [], 0  # nothing to look for (FTS5 refuses an empty MATCH)
         where = _SQLITE_FROM if sqlite else _PG_FROM
-        q = fts5_query(terms) if sqlite else query  # any text is plainto_tsquery's to read
+        # PostgreSQL: any text is plainto_tsquery's to read, operators included.
+        q = fts5_query(terms, conversation_id) if sqlite else query
         args = {"cid": conversation_id, "q": q, "now": now}
         page = text(
             f"SELECT {_COLS} {where} ORDER BY m.event_pos DESC, m.id LIMIT :limit OFFSET :offset"

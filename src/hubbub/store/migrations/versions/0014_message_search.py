@@ -6,7 +6,9 @@ edits, deletes, expiry, MTChat's and Symbia's paths) is covered without
 each one remembering to:
 
 - SQLite: an FTS5 table `message_search` over the text of searchable
-  messages, filled and emptied by triggers on `messages`. Its rowids come
+  messages and their conversation's id (so a search intersects the two in
+  the index instead of reading every conversation's matches), filled and
+  emptied by triggers on `messages`. Its rowids come
   from `message_search_rows` (an INTEGER PRIMARY KEY, so stable across
   VACUUM, unlike the implicit rowid of `messages`, whose key is a string).
 - PostgreSQL: a GIN expression index on `to_tsvector('simple', content)`;
@@ -39,22 +41,24 @@ _SQLITE_UP = [
     "CREATE TABLE message_search_rows ("
     " rowid INTEGER PRIMARY KEY, message_id VARCHAR(36) NOT NULL UNIQUE)",
     "CREATE VIRTUAL TABLE message_search USING fts5("
-    "content, tokenize = 'unicode61 remove_diacritics 0')",
+    "content, conversation_id, tokenize = 'unicode61 remove_diacritics 0')",
     f"""CREATE TRIGGER message_search_insert AFTER INSERT ON messages
     WHEN {_SEARCHABLE.format(r="new")}
     BEGIN
       INSERT INTO message_search_rows (message_id) VALUES (new.id);
-      INSERT INTO message_search (rowid, content) VALUES ({_ROW_OF.format(r="new")}, new.content);
+      INSERT INTO message_search (rowid, content, conversation_id)
+        VALUES ({_ROW_OF.format(r="new")}, new.content, new.conversation_id);
     END""",
     f"""CREATE TRIGGER message_search_update
-    AFTER UPDATE OF content, deleted_at, kind, content_type ON messages
+    AFTER UPDATE OF content, deleted_at, kind, content_type, conversation_id ON messages
     BEGIN
       DELETE FROM message_search WHERE rowid = {_ROW_OF.format(r="old")};
       DELETE FROM message_search_rows WHERE message_id = old.id;
       INSERT INTO message_search_rows (message_id)
         SELECT new.id WHERE {_SEARCHABLE.format(r="new")};
-      INSERT INTO message_search (rowid, content)
-        SELECT s.rowid, new.content FROM message_search_rows s WHERE s.message_id = new.id;
+      INSERT INTO message_search (rowid, content, conversation_id)
+        SELECT s.rowid, new.content, new.conversation_id
+        FROM message_search_rows s WHERE s.message_id = new.id;
     END""",
     f"""CREATE TRIGGER message_search_delete AFTER DELETE ON messages
     BEGIN
@@ -64,7 +68,8 @@ _SQLITE_UP = [
     # Existing messages: indexed by the upgrade, as the triggers would have.
     f"INSERT INTO message_search_rows (message_id)"
     f" SELECT m.id FROM messages m WHERE {_SEARCHABLE.format(r='m')}",
-    "INSERT INTO message_search (rowid, content) SELECT s.rowid, m.content"
+    "INSERT INTO message_search (rowid, content, conversation_id)"
+    " SELECT s.rowid, m.content, m.conversation_id"
     " FROM message_search_rows s JOIN messages m ON m.id = s.message_id",
 ]
 
