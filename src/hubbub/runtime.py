@@ -59,6 +59,7 @@ from hubbub.core.publisher import Publisher
 from hubbub.core.reactions import Reactions
 from hubbub.core.reads import Reads
 from hubbub.core.rooms import RoomPolicy, Rooms
+from hubbub.core.search import Search
 from hubbub.core.signin import SignIn
 from hubbub.core.status import StatusService
 from hubbub.core.stickers import Stickers
@@ -279,6 +280,7 @@ class Node:
         self.archive = Archive(st.archive, self.conversations, self.publisher, self.clock)
         self.messages.on_sent.append(self.archive.revive)  # a new message unarchives
         self.pins = Pins(st.pins, self.conversations, self.publisher, self.clock)
+        self.search = Search(st.search, self.conversations, self.clock)
         self.attachments = Attachments(
             st.attachments,
             self.blobs,

@@ -166,6 +166,8 @@ FWD_X = {
 VOICE = "chat/voice SendVoiceMessage"
 ARCHIVE = "chat/archive SetChatArchiveStatus"
 PIN = "chat/pins SetChatPinned"
+SEARCH = "message/search SearchMessages"
+SEARCH_BODY = {"search_id": "{CMID}", "query": "nomatchanywhere", "highlight": True}
 VOICE_WAV = base64.b64encode(wav_chirp(50)).decode()
 DELIVERED_G = {"message_id": "{voiceG}", "conversation_id": "{G}"}
 DELIVERED_X = {"message_id": "{voiceX}", "conversation_id": "{X}"}
@@ -252,6 +254,10 @@ SURFACES: tuple[Surface, ...] = (
         PIN, {"conversation_id": "{G}", "pinned": True, "request_id": "{CMID}"}, "G", GROUP, "group"
     ),
     ws(PIN, {"conversation_id": "{D}", "pinned": False}, "D", DIRECT, "direct"),
+    # search: only members, a foreign chat answers like a missing one (no word matches,
+    # so a member's results hold no content either)
+    ws(SEARCH, {**SEARCH_BODY, "conversation_id": "{G}"}, "G", GROUP, "group"),
+    ws(SEARCH, {**SEARCH_BODY, "conversation_id": "{D}"}, "D", DIRECT, "direct"),
     ws("chat/polls CreatePoll", POLL_D, "D", DIRECT, "direct"),
     ws("chat/polls CreatePoll", POLL_G, "G", GROUP, "group"),
     ws("chat/polls/votes VotePoll", VOTE_G, "pollG G", GROUP, "group poll"),
@@ -841,6 +847,7 @@ def uncovered_surfaces() -> list[str]:
         return re.sub(r"\{[^}]*\}", "{}", path)
 
     id_free = {"status/response", "sync/request", "sync/changes"}
+    id_free |= {"search/chats", "search/ack"}  # the caller's own chats, the caller's own ids
     served = {channel for channel, _type in HANDLERS} - id_free
     covered = {shape(s.route[0]) for s in SURFACES if s.kind == "ws"}
     missing = sorted(c for c in served if shape(c) not in covered)

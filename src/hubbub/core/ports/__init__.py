@@ -40,6 +40,7 @@ from hubbub.core.ports.profile import ProfileStore
 from hubbub.core.ports.reactions import ReactionStore
 from hubbub.core.ports.reads import ReadStore
 from hubbub.core.ports.rooms import RoomStore
+from hubbub.core.ports.search import SearchStore
 from hubbub.core.ports.sync import CursorStore
 from hubbub.core.ports.tenants import CapabilityStore, TenantStore
 from hubbub.core.ports.timers import ExpiryStore
@@ -86,6 +87,7 @@ __all__ = [
     "ReactionStore",
     "ReadStore",
     "RoomStore",
+    "SearchStore",
     "TenantStore",
     "UserDirectory",
     "WebhookTransport",

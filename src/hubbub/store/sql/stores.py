@@ -46,6 +46,7 @@ from hubbub.store.sql.profile import SqlProfiles
 from hubbub.store.sql.reactions import SqlReactions
 from hubbub.store.sql.reads import SqlReads
 from hubbub.store.sql.rooms import SqlRooms
+from hubbub.store.sql.search import SqlSearch
 from hubbub.store.sql.signin import SqlRegistration
 from hubbub.store.sql.sync import SqlCursors
 from hubbub.store.sql.tenants import SqlTenants
@@ -93,6 +94,7 @@ class SqlStores:
     reads: SqlReads
     archive: SqlArchive
     pins: SqlPins
+    search: SqlSearch
     attachments: SqlAttachments
     broadcasts: SqlBroadcasts
     tenants: SqlTenants
@@ -141,6 +143,7 @@ class SqlStores:
             reads=SqlReads(*args),
             archive=SqlArchive(*args),
             pins=SqlPins(*args),
+            search=SqlSearch(*args),
             attachments=SqlAttachments(*args),
             broadcasts=SqlBroadcasts(*args),
             tenants=SqlTenants(*args),

@@ -27,6 +27,7 @@ from hubbub.protocols.channels.handlers import (
     presence_settings,
     profile,
     reactions,
+    search,
     status,
     stickers,
     sync,
@@ -58,6 +59,7 @@ AREAS: tuple[ModuleType, ...] = (
     archive,
     pins,
     notification_previews,
+    search,
 )
 
 
