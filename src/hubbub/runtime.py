@@ -47,6 +47,7 @@ from hubbub.core.mentions import Mentions
 from hubbub.core.message_details import MessageDetails
 from hubbub.core.messages import Messages
 from hubbub.core.model import Notification
+from hubbub.core.moderation_reports import ModerationReports
 from hubbub.core.pins import Pins
 from hubbub.core.polls import POLL_TIMER, Polls
 from hubbub.core.ports import BlobStore, Bus, PresenceRegistry
@@ -321,6 +322,10 @@ class Node:
             st.accounts,
             self.clock,
         )
+        self.moderation_reports = ModerationReports(
+            st.moderation_reports, st.messages, self.conversations, st.accounts, st.blocks,
+            self.admin, self.audit, self.publisher, self.clock,
+        )  # fmt: skip
         self.hub = Hub(self._invalidate)
         self.flusher = Flusher(
             self.metrics.frames_out.inc, on_writes=self.metrics.socket_writes.inc

@@ -37,6 +37,7 @@ from hubbub.store.sql.keys import SqlKeys
 from hubbub.store.sql.mentions import SqlMentions
 from hubbub.store.sql.message_details import SqlMessageDetails
 from hubbub.store.sql.messages import SqlMessages
+from hubbub.store.sql.moderation_reports import SqlReports
 from hubbub.store.sql.pins import SqlPins
 from hubbub.store.sql.polls import SqlPolls
 from hubbub.store.sql.presence import SqlLastSeen
@@ -98,6 +99,7 @@ class SqlStores:
     capabilities: SqlCapabilities
     conversation_details: SqlConversationDetails
     message_details: SqlMessageDetails
+    moderation_reports: SqlReports
 
     @classmethod
     def build(
@@ -145,4 +147,5 @@ class SqlStores:
             capabilities=SqlCapabilities(*args),
             conversation_details=SqlConversationDetails(*args),
             message_details=SqlMessageDetails(*args),
+            moderation_reports=SqlReports(*args),
         )

@@ -21,6 +21,7 @@ from hubbub.protocols.channels.handlers import (
     keys,
     mentions,
     messages,
+    moderation_reports,
     pins,
     polls,
     presence_settings,
@@ -56,6 +57,7 @@ AREAS: tuple[ModuleType, ...] = (
     typing_status,
     archive,
     pins,
+    moderation_reports,
 )
 
 

@@ -45,6 +45,7 @@ from hubbub.store.sql.tables.core import (
     tokens,
     users,
 )
+from hubbub.store.sql.tables.moderation import moderation_reports
 from hubbub.store.sql.tables.mtchat import (
     archives,
     attachments,
@@ -113,6 +114,7 @@ __all__ = [
     "message_edits",
     "messages",
     "metadata",
+    "moderation_reports",
     "org_members",
     "orgs",
     "poll_votes",
