@@ -391,3 +391,25 @@ async def test_admin_routes_refuse_everyone_else_and_page(
         assert len(seen) == len(set(seen))
     finally:
         await cr.close()
+
+
+async def test_the_snapshot_outlives_a_self_destructing_message(
+    http: httpx.AsyncClient, nodes: list[ServerProcess]
+) -> None:
+    w = await world(http, nodes)
+    adm = await admin(http, nodes[0])
+    cr, cx = await device(nodes, w.r), await device(nodes, w.x, 1)
+    try:
+        body = {"client_message_id": "m-" + secrets.token_hex(6), "conversation_id": w.rx,
+                "content": "gone in a second", "self_destruct": True, "ttl_seconds": 1}  # fmt: skip
+        sent = await cx.ok("chat/messages/ack", "SendChatMessageWithClientId", body)
+        mid = sent["data"]["message_id"]
+        rid = (await cr.ok(*SUBMIT, report(mid, reason="harassment")))["data"]["report_id"]
+        await cr.events("ChatMessageExpired", timeout=15, message_id=mid)
+        # the evidence stays with the report; the message itself can no longer be reported
+        assert (await admin_get(http, adm, rid))["content"] == "gone in a second"
+        late = await cr.request(*SUBMIT, report(mid))
+        assert late["type"] == "Error" and late["data"]["code"] == "not_found"
+    finally:
+        await cr.close()
+        await cx.close()
