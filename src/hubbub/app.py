@@ -31,6 +31,7 @@ from hubbub.rest import (
     broadcasts,
     conversations,
     group_members,
+    moderation_reports,
     ops,
     totp,
     webclient,
@@ -139,6 +140,7 @@ def create_app(settings: Settings, node: Node | None = None) -> FastAPI:
     app.include_router(broadcasts.router)
     app.include_router(conversations.router)
     app.include_router(group_members.router)
+    app.include_router(moderation_reports.router)
     app.include_router(ops.router)
     app.include_router(webclient.router)
     app.add_api_websocket_route("/ws", ws_endpoint)

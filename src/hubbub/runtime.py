@@ -48,6 +48,7 @@ from hubbub.core.message_details import MessageDetails
 from hubbub.core.messages import Messages
 from hubbub.core.model import Notification
 from hubbub.core.notification_previews import NotificationPreviews
+from hubbub.core.moderation_reports import ModerationReports
 from hubbub.core.pins import Pins
 from hubbub.core.polls import POLL_TIMER, Polls
 from hubbub.core.ports import BlobStore, Bus, PresenceRegistry
@@ -325,6 +326,10 @@ class Node:
             st.accounts,
             self.clock,
         )
+        self.moderation_reports = ModerationReports(
+            st.moderation_reports, st.messages, self.conversations, st.accounts, st.blocks,
+            self.admin, self.audit, self.publisher, self.clock,
+        )  # fmt: skip
         self.hub = Hub(self._invalidate)
         self.notification_previews = NotificationPreviews(
             st.notification_previews, self.publisher, self.clock

@@ -195,6 +195,8 @@ def sticker(cid: str) -> dict[str, Any]:
 PREVIEWS = "user/notifications/preview"
 PREVIEW_CONFIG = "user/notifications/preview/config UpdateNotificationPreviewConfig"
 PREVIEW_ACK = f"{PREVIEWS} AcknowledgeNotificationPreview"
+REPORT = "moderation/reports SubmitReport"
+REPORT_ON = {"report_type": "message", "reason": "spam", "details": "{TEXT}"}
 PRESIGN = {"dialog_id": "{DG}", "filename": "a.txt", "content_type": "text/plain", "size": 3}
 
 SURFACES: tuple[Surface, ...] = (
@@ -358,6 +360,17 @@ SURFACES: tuple[Surface, ...] = (
     ws(f"{PREVIEWS} Unsubscribe", {}, "", PUBLIC, "one's own previews"),
     ws(PREVIEW_ACK, {"preview_id": "{msgG}"}, "msgG", GROUP, "a group message"),
     ws(PREVIEW_ACK, {"preview_id": "{msgX}"}, "msgX", ALL_HIDDEN, "others' chat"),
+    # moderation reports: a message one can read, any user; the ack is the reporter's key
+    ws(REPORT, {**REPORT_ON, "target_id": "{msgG}"}, "msgG", GROUP, "group message"),
+    ws(REPORT, {**REPORT_ON, "target_id": "{msgX}"}, "msgX", ALL_HIDDEN, "others' chat"),
+    ws(REPORT, {**REPORT_ON, "report_type": "user", "target_id": "{T}"}, "T", PUBLIC, "a user"),
+    ws(
+        "moderation/reports/ack SubmitReportAckRequest",
+        {"client_request_id": "{repO}"},
+        "repO",
+        CREATOR,
+        "the reporter's key",
+    ),
 )
 
 CASES = [(s, role) for s in SURFACES for role in ROLES if role in s.expect]
@@ -501,6 +514,12 @@ async def build_world(server: ServerProcess) -> World:
         )
         assert bc.status_code == 201, bc.text
         await o.wait_for(lambda f: f.get("type") == "BroadcastMessage")
+        rep_o = "rep-" + secrets.token_hex(4)
+        await o.ok(
+            "moderation/reports",
+            "SubmitReport",
+            {**REPORT_ON, "target_id": msg_g["data"]["message_id"], "client_request_id": rep_o},
+        )
         for c in (o, m2, r, t, x):
             await c.close()
         me = await api.http.get(
@@ -531,6 +550,7 @@ async def build_world(server: ServerProcess) -> World:
             blobX=blob_x["data"]["audio_url"].rsplit("/", 1)[-1],
             C=chan,
             bcO=bc.json()["message_id"],
+            repO=rep_o,
         )
         hidden = {name, marker_g, marker_d, marker_x, me.json()["email"], me.json()["phone"]}
         hidden |= {v for k, v in ids.items() if k not in ("name", "OTYPE")}
@@ -840,6 +860,7 @@ def uncovered_surfaces() -> list[str]:
         broadcasts,
         conversations,
         group_members,
+        moderation_reports,
         totp,
     )
 
@@ -857,6 +878,7 @@ def uncovered_surfaces() -> list[str]:
     routers = (accounts.router, admin.router, apikeys.router, blocks.router)
     routers += (conversations.router, totp.router, files.router, blobs.router)
     routers += (broadcasts.router, group_members.router)
+    routers += (moderation_reports.router,)
     routers += (dialogs.router, management.router, messages.router, uploads.router)
     for router in routers:
         for route in router.routes:
@@ -905,6 +927,10 @@ ADMIN_ROUTES: tuple[tuple[str, str, Any], ...] = (
     ("PUT", "/v1/broadcast-segments/{C}/members/{T}", None),
     ("GET", "/v1/broadcast-segments/{C}", None),
     ("DELETE", "/v1/broadcast-segments/{C}/members/{T}", None),
+    # moderation: admins read and move on users' reports
+    ("GET", "/v1/admin/reports", None),
+    ("GET", "/v1/admin/reports/{RP}", None),
+    ("POST", "/v1/admin/reports/{RP}", {"status": "reviewing"}),
 )
 ADMIN_ROLES = {"user": 403, "deactivated_admin": 401, "revoked_token": 401}
 
@@ -939,6 +965,13 @@ async def build_admin_world(server: ServerProcess) -> AdminWorld:
         chan = "adm-" + secrets.token_hex(4)
         made = await api.http.put(f"/v1/broadcast-channels/{chan}", json={"title": "t"}, headers=h)
         assert made.status_code == 201, made.text
+        reporter = await api.client(users["user"])
+        rp = await reporter.ok(
+            "moderation/reports",
+            "SubmitReport",
+            {"report_type": "user", "target_id": users["T"][0], "reason": "spam"},
+        )
+        await reporter.close()
         tokens = {
             "admin": users["admin"][1],
             "user": users["user"][1],
@@ -946,6 +979,7 @@ async def build_admin_world(server: ServerProcess) -> AdminWorld:
             "revoked_token": users["revoked"][1],
         }
         ids = {"T": users["T"][0], "I": inv.json()["token_id"], "C": chan}
+        ids["RP"] = rp["data"]["report_id"]
         return AdminWorld(tokens, ids, names["T"])
     finally:
         await api.aclose()

@@ -40,7 +40,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.reliability.conftest import LONG, Figure, scale
-from tests.support import ServerProcess, hubbub_cli
+from tests.support import Client, ServerProcess, hubbub_cli
 
 PASSWORD = "correct horse battery"
 CHECKS: dict[str, Callable[..., Any]] = {
@@ -155,6 +155,9 @@ EXPECTED_OPERATIONS = (
     "GET /v1/admin/registration-tokens",
     "DELETE /v1/admin/registration-tokens/{token_id}",
     "GET /v1/admin/audit",
+    "GET /v1/admin/reports",
+    "GET /v1/admin/reports/{report_id}",
+    "POST /v1/admin/reports/{report_id}",
     # Symbia (spec 002), under /api
     "GET /api/health",
     "GET /api/bootstrap",
@@ -203,6 +206,17 @@ def spare_key_ids(http: httpx.Client, user: dict[str, str], n: int) -> list[str]
         assert r.status_code == 201, r.text
         out.append(r.json()["key_id"])
     return out
+
+
+async def report_of(server: ServerProcess, reporter: dict[str, str], other: dict[str, str]) -> str:
+    """A moderation report of `reporter`'s about `other` (made over /ws), for the admin routes."""
+    c = await Client(server, reporter["user_id"], reporter["token"], "st-report").connect()
+    try:
+        body = {"report_type": "user", "target_id": other["user_id"], "reason": "spam"}
+        reply = await c.ok("moderation/reports", "SubmitReport", body)
+        return str(reply["data"]["report_id"])
+    finally:
+        await c.close()
 
 
 def symbia_ids(
@@ -316,6 +330,7 @@ def test_openapi_operations_conform_for_two_users(st_server: ServerProcess, figu
             for _ in range(3)
         ]
         admin_ids = {"user_id": [carol["user_id"]], "token_id": invites}
+        admin_ids["report_id"] = [asyncio.run(report_of(st_server, carol, bob)) for _ in range(3)]
         admin_ids |= {"userId": [carol["user_id"]], "id": symbia_ids(http, carol, bob)["id"]}
         for op in operations:
             if not op.label.split(" ", 1)[1].startswith(("/v1/admin/", "/api/admin/")):

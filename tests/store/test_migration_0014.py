@@ -52,7 +52,7 @@ async def _index_exists(engine: AsyncEngine) -> bool:
 
 async def test_0014_indexes_existing_messages_and_downgrades(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
-        await conn.run_sync(_upgrade_to("0012_presence_visibility"))
+        await conn.run_sync(_upgrade_to("0013_moderation_reports"))
         await conn.commit()
     async with engine.begin() as conn:
         for mid, kind, ctype, content, deleted in _ROWS:
@@ -72,7 +72,7 @@ async def test_0014_indexes_existing_messages_and_downgrades(engine: AsyncEngine
     assert await _found(engine, "old world") == ["m1"]
 
     async with engine.connect() as conn:
-        await conn.run_sync(_downgrade_to("0012_presence_visibility"))
+        await conn.run_sync(_downgrade_to("0013_moderation_reports"))
         await conn.commit()
     assert not await _index_exists(engine)
     async with engine.begin() as conn:  # written while no index was kept

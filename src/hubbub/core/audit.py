@@ -49,6 +49,7 @@ ACTIONS = frozenset(
         "org.member_remove",
         "capability.grant",
         "capability.revoke",
+        "report.status",
     }
 )
 

@@ -27,6 +27,7 @@ __all__ = [
     "CLIENT_ADDITIONS",
     "SendChatMessageWithClientId",
     "SendEncryptedMessage",
+    "SubmitReport",
     "client_type",
 ]
 
@@ -51,10 +52,26 @@ class SendEncryptedMessage(s.SendEncryptedMessage, kw_only=True, omit_defaults=F
     reply_to_id: Annotated[str | None, Meta(description=_REPLY)] = None
 
 
+class SubmitReport(s.SubmitReport, kw_only=True, omit_defaults=False):
+    """Real-time reporting of messages and contacts.
+
+    Client -> server on `moderation/reports`.
+    """
+
+    client_request_id: Annotated[
+        str | None,
+        Meta(
+            description="(hubbub) Idempotency key: a retry returns the first report; "
+            "`SubmitReportAckRequest` looks it up"
+        ),
+    ] = None
+
+
 # The spec's Struct -> the one that decodes it with hubbub's fields.
 CLIENT_ADDITIONS: Final[dict[type[ClientMessage], type[ClientMessage]]] = {
     s.SendChatMessageWithClientId: SendChatMessageWithClientId,
     s.SendEncryptedMessage: SendEncryptedMessage,
+    s.SubmitReport: SubmitReport,
 }
 
 

@@ -38,6 +38,7 @@ from hubbub.store.sql.mentions import SqlMentions
 from hubbub.store.sql.message_details import SqlMessageDetails
 from hubbub.store.sql.messages import SqlMessages
 from hubbub.store.sql.notification_previews import SqlNotificationPreviews
+from hubbub.store.sql.moderation_reports import SqlReports
 from hubbub.store.sql.pins import SqlPins
 from hubbub.store.sql.polls import SqlPolls
 from hubbub.store.sql.presence import SqlLastSeen
@@ -102,6 +103,7 @@ class SqlStores:
     conversation_details: SqlConversationDetails
     message_details: SqlMessageDetails
     notification_previews: SqlNotificationPreviews
+    moderation_reports: SqlReports
 
     @classmethod
     def build(
@@ -151,4 +153,5 @@ class SqlStores:
             conversation_details=SqlConversationDetails(*args),
             message_details=SqlMessageDetails(*args),
             notification_previews=SqlNotificationPreviews(*args),
+            moderation_reports=SqlReports(*args),
         )

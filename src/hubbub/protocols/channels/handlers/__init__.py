@@ -22,6 +22,7 @@ from hubbub.protocols.channels.handlers import (
     mentions,
     messages,
     notification_previews,
+    moderation_reports,
     pins,
     polls,
     presence_settings,
@@ -60,6 +61,7 @@ AREAS: tuple[ModuleType, ...] = (
     pins,
     notification_previews,
     search,
+    moderation_reports,
 )
 
 

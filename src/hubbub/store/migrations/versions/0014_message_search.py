@@ -19,7 +19,7 @@ with text: end-to-end encrypted messages hold no text the server could read.
 The upgrade indexes every existing message that qualifies.
 
 Revision ID: 0014_message_search
-Revises: 0012_presence_visibility
+Revises: 0013_moderation_reports
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0014_message_search"
-down_revision = "0012_presence_visibility"
+down_revision = "0013_moderation_reports"
 branch_labels = None
 depends_on = None
 

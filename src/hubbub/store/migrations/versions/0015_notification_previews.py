@@ -4,7 +4,7 @@ A user without a config row has the default (see
 `core/notification_previews.py`): both tables start empty.
 
 Revision ID: 0015_notification_previews
-Revises: 0012_presence_visibility
+Revises: 0014_message_search
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015_notification_previews"
-down_revision = "0012_presence_visibility"
+down_revision = "0014_message_search"
 branch_labels = None
 depends_on = None
 

@@ -45,6 +45,7 @@ from hubbub.store.sql.tables.core import (
     tokens,
     users,
 )
+from hubbub.store.sql.tables.moderation import moderation_reports
 from hubbub.store.sql.tables.mtchat import (
     archives,
     attachments,
@@ -119,6 +120,7 @@ __all__ = [
     "metadata",
     "notification_preview_acks",
     "notification_preview_configs",
+    "moderation_reports",
     "org_members",
     "orgs",
     "poll_votes",
