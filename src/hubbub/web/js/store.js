@@ -66,6 +66,8 @@ export class Store {
     this.presence = new Map(); // user_id -> {status, last_seen_at}
     this.blocked = new Set();
     this.presenceVisibility = "everyone"; // until the feed says otherwise
+    this.presenceAllowed = []; // user ids, for "custom" (Only these people)
+    this.presenceBlocked = []; // never these, whatever the rule (set by another client)
     this.keys = new Map();
     this.peerKeys = new Map();
     this.connection = "idle";
@@ -95,6 +97,7 @@ export class Store {
       if (m.k === "seen") this.seen = new Set(m.v);
       if (m.k === "blocked") this.blocked = new Set(m.v);
       if (m.k === "presenceVisibility") this.presenceVisibility = m.v;
+      if (m.k === "presenceLists") [this.presenceAllowed, this.presenceBlocked] = m.v;
     }
     for (const c of await all("conversations")) this.conversations.set(c.id, c);
     for (const m of await all("messages")) { this.messages.set(m.id, m); this.index(m, true); }
@@ -360,9 +363,12 @@ export class Store {
   }
 
   /** Who sees this user's online status (`user/presence-settings`), as last known. */
-  setPresenceVisibility(visibility) {
+  setPresenceVisibility(visibility, allowed = [], blocked = []) {
     this.presenceVisibility = visibility;
+    this.presenceAllowed = [...allowed];
+    this.presenceBlocked = [...blocked];
     this.put("meta", { k: "presenceVisibility", v: visibility });
+    this.put("meta", { k: "presenceLists", v: [this.presenceAllowed, this.presenceBlocked] });
     this.changed("settings");
   }
 
