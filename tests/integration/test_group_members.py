@@ -11,12 +11,17 @@ unknown users, a direct chat, bad bodies.
 from __future__ import annotations
 
 import asyncio
+import secrets
 from typing import Any
 
 import httpx
 
+from tests.integration.symbia import group, person
+from tests.integration.test_cluster import cluster, connect
 from tests.integration.test_messaging import close_all, text
-from tests.support import Api, Client, full_resume
+from tests.support import Api, Client, ServerProcess, full_resume
+
+__all__ = ["cluster"]  # the three-node fixture, for the cross-node test
 
 User = tuple[str, str, str]
 
@@ -369,3 +374,71 @@ async def test_role_change_refusals(api: Api) -> None:
     feed = of_group(await full_resume(a1), gid, "ConversationMemberRoleChanged")
     assert [(f["data"]["user_id"], f["data"]["role"]) for f in feed] == [(carol[0], "admin")]
     await close_all(a1)
+
+
+async def test_symbia_participants_and_ws_see_the_same_role(
+    server: ServerProcess, api: Api
+) -> None:
+    """The member rows are shared: a role changed over `/v1` on a Symbia
+    conversation is Symbia's participant `role` at once, and its `/ws`
+    members get the event; Symbia's own join keeps the role unchanged."""
+    owner, bob = await person(server), await person(server)
+    cid = (await group(owner, bob))["id"]
+    ws = await Client(server, bob.user_id, bob.token, "b-" + secrets.token_hex(3)).connect()
+    r = await owner.http.patch(
+        f"/v1/conversations/{cid}/members/{bob.user_id}", json={"role": "admin"}
+    )
+    assert r.status_code == 200, r.text
+    [ev] = await ws.events("ConversationMemberRoleChanged", conversation_id=cid)
+    assert ev["data"]["role"] == "admin" and ev["data"]["changed_by"] == owner.user_id
+    conv = await bob.ok("GET", f"/conversations/{cid}")
+    roles = {p["user_id"]: p["role"] for p in conv["participants"]}
+    assert roles == {owner.user_id: "owner", bob.user_id: "admin"}
+    # as Symbia's admin bob may now rename it (Symbia's rule reads the same row)
+    assert (await bob.call("PATCH", f"/conversations/{cid}", json={"name": "x"})).status_code == 200
+    back = await owner.http.patch(
+        f"/v1/conversations/{cid}/members/{bob.user_id}", json={"role": "member"}
+    )
+    assert back.status_code == 200
+    await ws.events("ConversationMemberRoleChanged", conversation_id=cid, n=2)
+    assert (await bob.call("PATCH", f"/conversations/{cid}", json={"name": "y"})).status_code == 403
+    await ws.close()
+    for p in (owner, bob):
+        await p.aclose()
+
+
+async def test_role_change_across_nodes(cluster: list[ServerProcess]) -> None:
+    """Three nodes on PostgreSQL + NATS: the change is made on one, told to
+    devices on the others, and every node's member cache follows it (the new
+    admin adds someone through a third node, and is refused there once a member)."""
+    n0, n1, n2 = cluster
+    api0, api1, api2 = Api(n0), Api(n1), Api(n2)
+    alice, bob, carol, dave = await api1.user(4)
+    a = await connect(n0, alice, "a")
+    b = await connect(n1, bob, "b")
+    c = await connect(n2, carol, "c")
+    g = await a.ok(
+        "chat/groups",
+        "CreateGroup",
+        {"name": "g", "member_ids": [bob[0], carol[0]], "client_request_id": "g"},
+    )
+    gid = g["data"]["group_id"]
+    for cl in (b, c):
+        await cl.events("GroupCreated", group_id=gid)
+    # every node reads the group (and caches its members) before the change
+    for each in (api0, api1, api2):
+        assert error(await add(each, bob, gid, user_id=dave[0]))[:2] == (403, "forbidden")
+    assert (await set_role(api1, alice, gid, bob[0], "admin")).status_code == 200
+    for cl in (a, b, c):
+        await cl.events("ConversationMemberRoleChanged", conversation_id=gid, role="admin")
+    assert (await add(api2, bob, gid, user_id=dave[0])).status_code == 201
+    assert (await remove(api0, bob, gid, dave[0])).status_code == 204
+    assert (await set_role(api0, alice, gid, bob[0], "member")).status_code == 200
+    for cl in (a, b, c):
+        await cl.events("ConversationMemberRoleChanged", conversation_id=gid, role="member")
+    for each in (api0, api1, api2):
+        assert error(await add(each, bob, gid, user_id=dave[0]))[:2] == (403, "forbidden")
+        assert (await roles_of(each, carol, gid))[bob[0]] == "member"
+    await close_all(a, b, c)
+    for each in (api0, api1, api2):
+        await each.http.aclose()
