@@ -6,6 +6,12 @@ removes another; every member's devices are told live and through
 removed one gets nothing after the event that removed them. Refusals:
 a member who is no admin, a non-member (the same 404 as an unknown id),
 unknown users, a direct chat, bad bodies.
+
+Changing a role (`PATCH .../members/{user_id}`): the owner makes a member
+an admin and back, every member's devices are told live and on a resume,
+the removed and the never-members are not; the same role writes nothing;
+refusals as above plus the owner's own role; Symbia's participants read
+the same role; across three nodes every node's member cache follows.
 """
 
 from __future__ import annotations

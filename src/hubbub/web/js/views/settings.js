@@ -59,8 +59,8 @@ export class SettingsView {
         h("legend", {}, "Who can see my online status"),
         ...this.visibility,
         h("p", { class: "hint" },
-          "My contacts: people you have a direct chat with. Only these people: those you tick " +
-          "below, from the people you share a chat with. Others see you as offline, with no last seen.")),
+          "My contacts: people you have a direct chat with. Only these people: those you choose, " +
+          "among the people you share a chat with. Others see you as offline, with no last seen.")),
       this.picker);
 
     const cur = h("input", { id: "pw-current", type: "password", autocomplete: "current-password", required: true });
