@@ -6,17 +6,28 @@ removes another; every member's devices are told live and through
 removed one gets nothing after the event that removed them. Refusals:
 a member who is no admin, a non-member (the same 404 as an unknown id),
 unknown users, a direct chat, bad bodies.
+
+Changing a role (`PATCH .../members/{user_id}`): the owner makes a member
+an admin and back, every member's devices are told live and on a resume,
+the removed and the never-members are not; the same role writes nothing;
+refusals as above plus the owner's own role; Symbia's participants read
+the same role; across three nodes every node's member cache follows.
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 from typing import Any
 
 import httpx
 
+from tests.integration.symbia import group, person
+from tests.integration.test_cluster import cluster, connect
 from tests.integration.test_messaging import close_all, text
-from tests.support import Api, Client, full_resume
+from tests.support import Api, Client, ServerProcess, full_resume
+
+__all__ = ["cluster"]  # the three-node fixture, for the cross-node test
 
 User = tuple[str, str, str]
 
@@ -230,3 +241,210 @@ async def test_every_device_of_a_removed_member_is_cut_off_at_once(api: Api) -> 
         assert not of_group(b.frames, gid, "ChatMessageReceived")
     assert len(sent) == 5
     await close_all(a1, *bs)
+
+
+async def set_role(api: Api, by: User, gid: str, uid: str, role: Any) -> httpx.Response:
+    return await api.http.patch(
+        f"/v1/conversations/{gid}/members/{uid}", json={"role": role}, headers=auth(by)
+    )
+
+
+async def roles_of(api: Api, user: User, gid: str) -> dict[str, str]:
+    got = await api.http.get(f"/v1/conversations/{gid}", headers=auth(user))
+    assert got.status_code == 200, got.text
+    return {m["user_id"]: m["role"] for m in got.json()["members"]}
+
+
+async def test_owner_changes_roles_every_device_is_told(api: Api) -> None:
+    alice, bob, carol, dave = await api.user(4)
+    a1, a2 = await api.client(alice, "a-phone"), await api.client(alice, "a-laptop")
+    b1, b2 = await api.client(bob, "b-phone"), await api.client(bob, "b-laptop")
+    c1 = await api.client(carol, "c-phone")
+    d1 = await api.client(dave, "d-phone")  # not in the group
+    g = await a1.ok(
+        "chat/groups",
+        "CreateGroup",
+        {"name": "team", "member_ids": [bob[0], carol[0]], "client_request_id": "g"},
+    )
+    gid = g["data"]["group_id"]
+    await c1.events("GroupCreated", group_id=gid)
+
+    r = await set_role(api, alice, gid, bob[0], "admin")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"conversation_id": gid, "user_id": bob[0], "role": "admin"}
+    for c in (a1, a2, b1, b2, c1):
+        [ev] = await c.events("ConversationMemberRoleChanged", conversation_id=gid)
+        assert ev["channel"] == "group/membership"
+        assert {k: ev["data"][k] for k in ("user_id", "role", "changed_by")} == {
+            "user_id": bob[0],
+            "role": "admin",
+            "changed_by": alice[0],
+        }
+    assert (await roles_of(api, carol, gid))[bob[0]] == "admin"
+    # the same role again: 200, nothing written, nobody told
+    again = await set_role(api, alice, gid, bob[0], "admin")
+    assert again.status_code == 200 and again.json() == r.json()
+    # the admin now adds members (and, being no owner, changes no roles)
+    assert (await add(api, bob, gid, user_id=dave[0])).status_code == 201
+    await d1.events("ConversationMemberJoined", conversation_id=gid)
+    assert error(await set_role(api, bob, gid, carol[0], "admin"))[:2] == (403, "forbidden")
+    assert (await remove(api, bob, gid, dave[0])).status_code == 204
+    await d1.events("ConversationMemberLeft", conversation_id=gid)
+    # back to member: told again; the removed dave hears nothing of it
+    back = await set_role(api, alice, gid, bob[0], "member")
+    assert back.status_code == 200 and back.json()["role"] == "member"
+    for c in (a1, b1, c1):
+        evs = await c.events("ConversationMemberRoleChanged", conversation_id=gid, n=2)
+        assert [e["data"]["role"] for e in evs] == ["admin", "member"]
+    assert error(await add(api, bob, gid, user_id=dave[0]))[:2] == (403, "forbidden")
+    assert await roles_of(api, alice, gid) == {
+        alice[0]: "owner",
+        bob[0]: "member",
+        carol[0]: "member",
+    }
+    # a marker to dave after the change: once it is in, the change would be too
+    dm = await api.direct(alice[1], dave[0])
+    mark = await a1.ok("chat/messages/ack", "SendChatMessageWithClientId", text(dm, "marker"))
+    await d1.events("ChatMessageReceived", message_id=mark["data"]["message_id"])
+    assert not of_group(d1.frames, gid, "ConversationMemberRoleChanged")
+
+    # a device that was offline for all of it gets both changes, once each, in order
+    c2 = await api.client(carol, "c-laptop")
+    feed = of_group(await full_resume(c2), gid, "ConversationMemberRoleChanged")
+    assert [(f["data"]["user_id"], f["data"]["role"]) for f in feed] == [
+        (bob[0], "admin"),
+        (bob[0], "member"),
+    ]
+    d2 = await api.client(dave, "d-laptop")
+    assert not of_group(await full_resume(d2), gid, "ConversationMemberRoleChanged")
+    await close_all(a1, a2, b1, b2, c1, c2, d1, d2)
+
+
+async def test_role_change_refusals(api: Api) -> None:
+    alice, bob, carol, dave = await api.user(4)
+    a1 = await api.client(alice)
+    g = await a1.ok(
+        "chat/groups",
+        "CreateGroup",
+        {"name": "team", "member_ids": [bob[0], carol[0]], "client_request_id": "g"},
+    )
+    gid = g["data"]["group_id"]
+    # a member who is not the owner, an admin who is not the owner
+    assert error(await set_role(api, bob, gid, carol[0], "admin"))[:2] == (403, "forbidden")
+    assert (await set_role(api, alice, gid, carol[0], "admin")).status_code == 200
+    assert error(await set_role(api, carol, gid, bob[0], "admin"))[:2] == (403, "forbidden")
+    assert error(await set_role(api, carol, gid, carol[0], "member"))[:2] == (403, "forbidden")
+    # an outsider: the same answer as an id that does not exist
+    outsider = await set_role(api, dave, gid, bob[0], "admin")
+    unknown = await set_role(api, alice, "no-such-conversation", bob[0], "admin")
+    assert outsider.status_code == unknown.status_code == 404
+    assert outsider.json() == unknown.json()
+    # not a member, or no such user
+    assert error(await set_role(api, alice, gid, dave[0], "admin")) == (
+        404,
+        "not_found",
+        "$.user_id",
+    )
+    assert error(await set_role(api, alice, gid, "nobody", "admin"))[:2] == (404, "not_found")
+    # the owner's own role is not changed this way
+    for role in ("admin", "member"):
+        assert error(await set_role(api, alice, gid, alice[0], role)) == (
+            422,
+            "validation_failed",
+            "$.user_id",
+        )
+    # bad bodies and ids
+    for role in ("owner", "", None, 1):
+        assert error(await set_role(api, alice, gid, bob[0], role))[:2] == (
+            422,
+            "validation_failed",
+        )
+    assert error(await set_role(api, alice, gid, "x" * 65, "admin"))[:2] == (
+        422,
+        "validation_failed",
+    )
+    url = f"/v1/conversations/{gid}/members/{bob[0]}"
+    bad = await api.http.patch(url, content=b"{", headers=auth(alice))
+    assert bad.status_code == 422
+    anon = await api.http.patch(url, json={"role": "admin"})
+    assert anon.status_code == 401
+    # a direct chat has no roles to change; for a stranger it does not exist
+    dm = await api.direct(alice[1], bob[0])
+    assert error(await set_role(api, alice, dm, bob[0], "admin"))[:2] == (422, "validation_failed")
+    assert error(await set_role(api, carol, dm, bob[0], "admin"))[:2] == (404, "not_found")
+    # a removed member is not a member
+    assert (await remove(api, alice, gid, bob[0])).status_code == 204
+    assert error(await set_role(api, alice, gid, bob[0], "admin"))[:2] == (404, "not_found")
+    # nothing above changed a role but carol's
+    assert await roles_of(api, alice, gid) == {alice[0]: "owner", carol[0]: "admin"}
+    feed = of_group(await full_resume(a1), gid, "ConversationMemberRoleChanged")
+    assert [(f["data"]["user_id"], f["data"]["role"]) for f in feed] == [(carol[0], "admin")]
+    await close_all(a1)
+
+
+async def test_symbia_participants_and_ws_see_the_same_role(
+    server: ServerProcess, api: Api
+) -> None:
+    """The member rows are shared: a role changed over `/v1` on a Symbia
+    conversation is Symbia's participant `role` at once, and its `/ws`
+    members get the event; Symbia's own join keeps the role unchanged."""
+    owner, bob = await person(server), await person(server)
+    cid = (await group(owner, bob))["id"]
+    ws = await Client(server, bob.user_id, bob.token, "b-" + secrets.token_hex(3)).connect()
+    r = await owner.http.patch(
+        f"/v1/conversations/{cid}/members/{bob.user_id}", json={"role": "admin"}
+    )
+    assert r.status_code == 200, r.text
+    [ev] = await ws.events("ConversationMemberRoleChanged", conversation_id=cid)
+    assert ev["data"]["role"] == "admin" and ev["data"]["changed_by"] == owner.user_id
+    conv = await bob.ok("GET", f"/conversations/{cid}")
+    roles = {p["user_id"]: p["role"] for p in conv["participants"]}
+    assert roles == {owner.user_id: "owner", bob.user_id: "admin"}
+    # as Symbia's admin bob may now rename it (Symbia's rule reads the same row)
+    assert (await bob.call("PATCH", f"/conversations/{cid}", json={"name": "x"})).status_code == 200
+    back = await owner.http.patch(
+        f"/v1/conversations/{cid}/members/{bob.user_id}", json={"role": "member"}
+    )
+    assert back.status_code == 200
+    await ws.events("ConversationMemberRoleChanged", conversation_id=cid, n=2)
+    assert (await bob.call("PATCH", f"/conversations/{cid}", json={"name": "y"})).status_code == 403
+    await ws.close()
+    for p in (owner, bob):
+        await p.aclose()
+
+
+async def test_role_change_across_nodes(cluster: list[ServerProcess]) -> None:
+    """Three nodes on PostgreSQL + NATS: the change is made on one, told to
+    devices on the others, and every node's member cache follows it (the new
+    admin adds someone through a third node, and is refused there once a member)."""
+    n0, n1, n2 = cluster
+    api0, api1, api2 = Api(n0), Api(n1), Api(n2)
+    alice, bob, carol, dave = await api1.user(4)
+    a = await connect(n0, alice, "a")
+    b = await connect(n1, bob, "b")
+    c = await connect(n2, carol, "c")
+    g = await a.ok(
+        "chat/groups",
+        "CreateGroup",
+        {"name": "g", "member_ids": [bob[0], carol[0]], "client_request_id": "g"},
+    )
+    gid = g["data"]["group_id"]
+    for cl in (b, c):
+        await cl.events("GroupCreated", group_id=gid)
+    # every node reads the group (and caches its members) before the change
+    for each in (api0, api1, api2):
+        assert error(await add(each, bob, gid, user_id=dave[0]))[:2] == (403, "forbidden")
+    assert (await set_role(api1, alice, gid, bob[0], "admin")).status_code == 200
+    for cl in (a, b, c):
+        await cl.events("ConversationMemberRoleChanged", conversation_id=gid, role="admin")
+    assert (await add(api2, bob, gid, user_id=dave[0])).status_code == 201
+    assert (await remove(api0, bob, gid, dave[0])).status_code == 204
+    assert (await set_role(api0, alice, gid, bob[0], "member")).status_code == 200
+    for cl in (a, b, c):
+        await cl.events("ConversationMemberRoleChanged", conversation_id=gid, role="member")
+    for each in (api0, api1, api2):
+        assert error(await add(each, bob, gid, user_id=dave[0]))[:2] == (403, "forbidden")
+        assert (await roles_of(each, carol, gid))[bob[0]] == "member"
+    await close_all(a, b, c)
+    for each in (api0, api1, api2):
+        await each.http.aclose()

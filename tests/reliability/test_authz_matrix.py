@@ -209,8 +209,10 @@ SURFACES: tuple[Surface, ...] = (
     # a group's members: its owner (and admins) add and remove them, on a fresh group
     rest("POST", "/v1/conversations/{F}/members", "F", MANAGE, {"user_id": "{T}"}, "group"),
     rest("DELETE", "/v1/conversations/{F}/members/{M2}", "F", MANAGE, fresh="group"),
+    rest("PATCH", "/v1/conversations/{F}/members/{M2}", "F", MANAGE, {"role": "admin"}, "group"),
     # a direct chat gains no members (its members' 422 is in test_group_members)
     rest("POST", "/v1/conversations/{D}/members", "D", OUTSIDERS, {"user_id": "{T}"}),
+    rest("PATCH", "/v1/conversations/{D}/members/{M}", "D", OUTSIDERS, {"role": "admin"}),
     # a token id: only its owner may revoke it; anyone else gets a random id's 404
     rest("DELETE", "/v1/auth/tokens/{F}", "F", CREATOR, fresh="token"),
     # an API key id: the same

@@ -128,6 +128,7 @@ EXPECTED_OPERATIONS = (
     "GET /v1/conversations/{conversation_id}",
     "POST /v1/conversations/{conversation_id}/members",
     "DELETE /v1/conversations/{conversation_id}/members/{user_id}",
+    "PATCH /v1/conversations/{conversation_id}/members/{user_id}",
     "GET /v1/auth/tokens",
     "DELETE /v1/auth/tokens/{token_id}",
     "POST /v1/auth/password",

@@ -119,6 +119,37 @@ async def test_conversation_details_membership_and_delete(store: SqlStores) -> N
     assert await store.conversation_details.participants(cid) == []
 
 
+async def test_set_role_changes_an_active_non_owner_once(store: SqlStores) -> None:
+    """The role and its event commit together; the same role, the owner, a
+    non-member and a removed member change nothing and append nothing."""
+    a, b, c = await make_user(store), await make_user(store), await make_user(store)
+    cid = await _conv(store, a, b, c)
+    ev = event("c", cid, "group/membership", "ConversationMemberRoleChanged", {"user_id": b})
+    head = await store.events.max_pos()
+    before, stored = await store.conversation_details.set_role(cid, b, "admin", ev)
+    assert before == "member" and stored is not None and stored.pos > head
+    head = await store.events.max_pos()
+    racing = await asyncio.gather(
+        *[store.conversation_details.set_role(cid, c, "admin", ev) for _ in range(3)]
+    )
+    assert sorted(r[0] for r in racing) == ["admin", "admin", "member"]
+    assert sum(r[1] is not None for r in racing) == 1
+    assert await store.events.max_pos() > head
+    head = await store.events.max_pos()
+    assert await store.conversation_details.set_role(cid, b, "admin", ev) == ("admin", None)
+    assert await store.conversation_details.set_role(cid, a, "member", ev) == ("owner", None)
+    stranger = await make_user(store)
+    assert await store.conversation_details.set_role(cid, stranger, "admin", ev) == (None, None)
+    assert await store.events.max_pos() == head
+    left = event("c", cid, "group/membership", "ConversationMemberLeft", {"user_id": c})
+    assert await store.conversation_details.remove_member(cid, c, left) is not None
+    head = await store.events.max_pos()
+    assert await store.conversation_details.set_role(cid, c, "member", ev) == (None, None)
+    assert await store.events.max_pos() == head
+    roles = {p.user_id: p.role for p in await store.conversation_details.participants(cid)}
+    assert roles == {a: "owner", b: "admin"}
+
+
 async def test_edit_versions_kept_and_dropped_with_the_message(store: SqlStores) -> None:
     a = await make_user(store)
     cid = await _conv(store, a)

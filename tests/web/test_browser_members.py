@@ -101,3 +101,76 @@ def test_add_and_remove_group_members(
     bob.expect(bob.message("after bob")).to_have_count(0)
     for person in (alice, bob, carol):
         person.check_clean()
+
+
+def test_owner_makes_a_member_admin_and_back(
+    people: Callable[..., Person], names: Callable[[str], str]
+) -> None:
+    """The owner's "Make admin" / "Make member", by keyboard; every member's
+    browser (bob's two devices too) shows the new role from the event, and
+    the new admin gets the add-member form (then loses it again)."""
+    alice = people(width=1100, height=720).register(names("alice"))
+    bob = people().register(names("bob"))
+    bob2 = people(width=375, height=740).sign_in(bob.name)  # bob's phone
+    carol = people().register(names("carol"))
+    group = names("Roles ")
+    p = alice.page
+    p.locator("#new-chat").click()
+    p.get_by_label("Group name").fill(group)
+    p.get_by_label("Members").fill(f"{bob.name}, {carol.name}")
+    p.locator("#group-submit").click()
+    alice.expect("#chat-title").to_have_text(group, timeout=WAIT)
+    for person in (bob, bob2, carol):
+        person.expect(person.conversation(group)).to_have_count(1, timeout=WAIT)
+        person.open_chat(group)
+        person.page.locator("#members-summary").click()
+        person.expect(person.page.locator("#member-list li")).to_have_count(3, timeout=WAIT)
+    bob.expect("#add-member-form").to_be_hidden()
+    carol.expect(carol.page.locator("#member-list button")).to_have_count(0)
+
+    def row(person: Person, who: str) -> Any:
+        shown = "You" if person.name == who else who  # one's own row says "You"
+        return person.page.locator("#member-list li").filter(has_text=shown)
+
+    p.locator("#members-summary").click()
+    make_admin = p.get_by_role("button", name=f"Make {bob.name} an admin")
+    alice.expect(make_admin).to_be_visible(timeout=WAIT)
+    alice.expect(p.get_by_role("button", name=f"Make {carol.name} an admin")).to_be_visible()
+    make_admin.focus()
+    p.keyboard.press("Enter")
+    alice.expect("#toast").to_contain_text(f"{bob.name} is now an admin", timeout=WAIT)
+    back = p.get_by_role("button", name=f"Make {bob.name} a member")
+    alice.expect(back).to_be_focused(timeout=WAIT)  # the focus stays on the row's button
+    for person in (alice, bob, bob2, carol):
+        person.expect(row(person, bob.name).locator(".member-role")).to_have_text(
+            "admin", timeout=WAIT
+        )
+    alice.expect(system_line(alice, f"You made {bob.name} an admin")).to_have_count(1)
+    carol.expect(system_line(carol, f"{alice.name} made {bob.name} an admin")).to_have_count(
+        1, timeout=WAIT
+    )
+    bob2.expect(system_line(bob2, f"{alice.name} made you an admin")).to_have_count(1, timeout=WAIT)
+    # the new admin: the add form and Remove for carol, but no role buttons
+    bob.expect("#add-member-form").to_be_visible(timeout=WAIT)
+    remove_carol = bob.page.get_by_role("button", name=f"Remove {carol.name} from the group")
+    bob.expect(remove_carol).to_be_visible()
+    bob.expect(bob.page.locator("#member-list button.member-role-change")).to_have_count(0)
+    assert alice.unlabelled_controls() == []
+    assert alice.low_contrast() == []
+    assert bob2.page.evaluate("document.documentElement.scrollWidth") <= 375
+
+    # and back: everyone follows again, also after a reload
+    back.click()
+    for person in (alice, bob, bob2, carol):
+        person.expect(row(person, bob.name).locator(".member-role")).to_have_text("", timeout=WAIT)
+    bob.expect("#add-member-form").to_be_hidden(timeout=WAIT)
+    carol.page.reload()
+    carol.expect("#status").to_be_hidden(timeout=WAIT)
+    carol.open_chat(group)
+    carol.expect(system_line(carol, f"{alice.name} made {bob.name} a member")).to_have_count(
+        1, timeout=WAIT
+    )
+    carol.page.locator("#members-summary").click()
+    carol.expect(row(carol, bob.name).locator(".member-role")).to_have_text("", timeout=WAIT)
+    for person in (alice, bob, bob2, carol):
+        person.check_clean()

@@ -361,6 +361,32 @@ class ConversationDetails:
         await self.publisher.invalidate([conversation_id])
         await self.publisher.event(stored, members)
 
+    async def set_role(
+        self, conversation_id: str, user_id: str, role: str, *, by: str
+    ) -> tuple[str | None, bool]:
+        """The member's role before and whether it changed (hubbub's `/v1` members API).
+
+        Announced as `ConversationMemberRoleChanged` on `group/membership` to
+        every member, in the same writer unit as the new role, so Symbia's
+        participants and MTChat read the same row the event describes.
+        """
+        now = self.clock.now_ms()
+        data = {
+            "conversation_id": conversation_id,
+            "user_id": user_id,
+            "role": role,
+            "changed_by": by,
+            "timestamp": iso(now),
+        }
+        ev = event("c", conversation_id, MEMBERSHIP, "ConversationMemberRoleChanged", data)
+        before, stored = await self.store.set_role(conversation_id, user_id, role, ev)
+        if stored is None:
+            return before, False
+        self.conversations.invalidate([conversation_id])
+        await self.publisher.invalidate([conversation_id])
+        await self.publisher.event(stored, await self.conversations.members(conversation_id))
+        return before, True
+
     # Admin surface: `scope` is None for a server admin, else the orgs the
     # caller administers (`Tenants.admin_scope`).
 

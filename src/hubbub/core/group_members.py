@@ -8,6 +8,12 @@ unknown id, gets `not_found`; a direct conversation never gains members
 (`validation_failed`). Both calls are idempotent: adding a member or
 removing a non-member changes and announces nothing.
 
+Changing a member's role (`PATCH .../members/{user_id}`) is the owner's
+alone, between member and admin; the owner's own role is not changed
+this way (ownership moves only when the owner leaves, `LeaveGroup`).
+Giving someone the role they have already writes and announces nothing;
+a change is `ConversationMemberRoleChanged` to every member.
+
 The write itself is `ConversationDetails.add_member` / `remove_member`,
 shared with Symbia's participants, so every member's devices are told
 with `ConversationMemberJoined` / `ConversationMemberLeft` on
@@ -28,7 +34,7 @@ from hubbub.core.groups import MAX_GROUP_MEMBERS
 from hubbub.core.ports import BlockStore, ConversationStore, UserDirectory
 from hubbub.errors import Forbidden, NotFound, ValidationFailed
 
-__all__ = ["ADDABLE_ROLES", "GroupMembers", "Membership"]
+__all__ = ["ADDABLE_ROLES", "GroupMembers", "Membership", "RoleChange"]
 
 ADDABLE_ROLES = ("member", "admin")
 _MANAGERS = ("owner", "admin")
@@ -40,6 +46,14 @@ class Membership:
     user_id: str
     role: str
     created: bool  # False: they were a member already, nothing changed
+
+
+@dataclass(slots=True, frozen=True)
+class RoleChange:
+    conversation_id: str
+    user_id: str
+    role: str
+    changed: bool  # False: they had that role already, nothing written or announced
 
 
 class GroupMembers:
@@ -140,3 +154,32 @@ class GroupMembers:
         except NotFound:  # a concurrent removal won: the same outcome
             return False
         return True
+
+    async def set_role(
+        self, caller: Caller, conversation_id: str, user_id: str, role: str
+    ) -> RoleChange:
+        """Make a member an admin or an admin a member (the owner only)."""
+        if role not in ADDABLE_ROLES:
+            raise ValidationFailed("must be member or admin", path="$.role")
+        members = await self._managed(caller, conversation_id)
+        if members[caller.user_id] != "owner":
+            raise Forbidden("only the group's owner changes roles")
+        current = members.get(user_id)
+        if current is None:
+            raise NotFound("not a member of this conversation", path="$.user_id")
+        if current == "owner":
+            raise ValidationFailed(
+                "the owner's role is not changed this way: ownership passes on LeaveGroup",
+                path="$.user_id",
+            )
+        before, changed = await self.details.set_role(
+            conversation_id, user_id, role, by=caller.user_id
+        )
+        if before is None:  # a concurrent removal won
+            raise NotFound("not a member of this conversation", path="$.user_id")
+        if before == "owner":  # a concurrent hand-over made them the owner
+            raise ValidationFailed(
+                "the owner's role is not changed this way: ownership passes on LeaveGroup",
+                path="$.user_id",
+            )
+        return RoleChange(conversation_id, user_id, role, changed)

@@ -1,7 +1,8 @@
-"""`/v1/conversations/{id}/members`: add and remove a group's members (rules in core).
+"""`/v1/conversations/{id}/members`: add and remove a group's members, change their role.
 
-Spec 000 has no message for it; `/ws` members learn of each change as
-`ConversationMemberJoined` / `ConversationMemberLeft` (see
+Rules in core. Spec 000 has no message for it; `/ws` members learn of each
+change as `ConversationMemberJoined` / `ConversationMemberLeft` /
+`ConversationMemberRoleChanged` (see
 `core/group_members.py`). The member list itself is in
 `GET /v1/conversations/{id}`.
 """
@@ -30,6 +31,10 @@ class AddMemberBody(BaseModel):
     user_id: str | None = Field(default=None, max_length=64)
     username: str | None = Field(default=None, max_length=64)
     role: Literal["member", "admin"] = "member"
+
+
+class RoleBody(BaseModel):
+    role: Literal["member", "admin"]
 
 
 class MembershipOut(BaseModel):
@@ -77,3 +82,20 @@ async def remove_member(
     """Remove a member (204 also when they were not one: nothing changes then)."""
     await node_of(request).group_members.remove(caller, conversation_id, user_id)
     return Response(status_code=204)
+
+
+@router.patch(
+    "/v1/conversations/{conversation_id}/members/{user_id}",
+    response_model=MembershipOut,
+    responses=responses(401, 403, 404, 422),
+)
+async def set_member_role(
+    body: RoleBody,
+    request: Request,
+    caller: Annotated[Caller, Depends(current_caller)],
+    conversation_id: Annotated[str, _ID],
+    user_id: Annotated[str, _ID],
+) -> Any:
+    """Make a member an admin or an admin a member (the owner only; 200 also when unchanged)."""
+    c = await node_of(request).group_members.set_role(caller, conversation_id, user_id, body.role)
+    return MembershipOut(conversation_id=c.conversation_id, user_id=c.user_id, role=c.role)

@@ -68,6 +68,15 @@ class ConversationDetailStore(Protocol):
     async def remove_member(
         self, conversation_id: str, user_id: str, event: NewEvent
     ) -> StoredEvent | None: ...
+    async def set_role(
+        self, conversation_id: str, user_id: str, role: str, event: NewEvent
+    ) -> tuple[str | None, StoredEvent | None]:
+        """The member's role before, and the event when it changed; the owner's never changes.
+
+        (None, None): not an active member. (role, None): already `role`, or the owner.
+        """
+        ...
+
     async def delete(self, conversation_id: str, event: NewEvent) -> StoredEvent | None: ...
     async def admin_list(
         self, org_ids: list[str] | None, type_: str | None, limit: int, offset: int

@@ -45,6 +45,7 @@ __all__ = [
     "ConversationDeleted",
     "ConversationMemberJoined",
     "ConversationMemberLeft",
+    "ConversationMemberRoleChanged",
     "ErrorData",
     "GroupEventDeleted",
     "ReactionUpdated",
@@ -363,6 +364,19 @@ class ConversationMemberLeft(ServerMessage, kw_only=True, omit_defaults=False):
     ] = None
 
 
+class ConversationMemberRoleChanged(ServerMessage, kw_only=True, omit_defaults=False):
+    """A group's owner made a member an admin, or an admin a member (hubbub's).
+
+    `PATCH /v1/conversations/{id}/members/{user_id}`; sent to every member.
+    """
+
+    conversation_id: _CID
+    user_id: _UID
+    role: Annotated[str, msgspec.Meta(description="member or admin: their role from now on")]
+    changed_by: Annotated[str, msgspec.Meta(description="who changed it (the group's owner)")]
+    timestamp: _AT
+
+
 class ConversationDeleted(ServerMessage, kw_only=True, omit_defaults=False):
     """A spec 003 dialog was deleted by its host: everyone is out, its messages are gone."""
 
@@ -572,6 +586,7 @@ EXTRA_SERVER_EVENTS: Final[dict[tuple[str, str], type[ServerMessage]]] = {
     ("chat/messages", "ReadPositionUpdated"): ReadPositionUpdated,
     ("group/membership", "ConversationMemberJoined"): ConversationMemberJoined,
     ("group/membership", "ConversationMemberLeft"): ConversationMemberLeft,
+    ("group/membership", "ConversationMemberRoleChanged"): ConversationMemberRoleChanged,
     ("group/membership", "ConversationDeleted"): ConversationDeleted,
     ("chat/typing", "TypingStopped"): TypingStopped,
 }

@@ -234,6 +234,21 @@ class SqlConversationDetails(SqlArea):
 
         return await self.writer.submit(unit)
 
+    async def set_role(
+        self, conversation_id: str, user_id: str, role: str, event: NewEvent
+    ) -> tuple[str | None, StoredEvent | None]:
+        now = self._now()
+
+        def unit(conn: Connection) -> tuple[str | None, StoredEvent | None]:
+            mine = (_m.c.conversation_id == conversation_id, _m.c.user_id == user_id)
+            row = conn.execute(select(_m.c.role).where(*mine, _m.c.left_pos.is_(None))).first()
+            if row is None or row.role in (role, "owner"):
+                return (None if row is None else str(row.role)), None
+            conn.execute(update(_m).where(*mine).values(role=role))
+            return str(row.role), insert_event(conn, event, now)
+
+        return await self.writer.submit(unit)
+
     async def delete(self, conversation_id: str, event: NewEvent) -> StoredEvent | None:
         now = self._now()
         cid = conversation_id

@@ -78,6 +78,11 @@ export class Api {
     return this.call(
       "DELETE", `/v1/conversations/${encodeURIComponent(convId)}/members/${encodeURIComponent(userId)}`);
   }
+  /** Make a member an admin or an admin a member (the group's owner only; 200 if unchanged). */
+  setMemberRole(convId, userId, role) {
+    return this.call(
+      "PATCH", `/v1/conversations/${encodeURIComponent(convId)}/members/${encodeURIComponent(userId)}`, { role });
+  }
   openDirect(userId) { return this.call("POST", "/v1/conversations/direct", { user_id: userId }); }
   /** A short-lived URL of a blob that works without a header (for <audio src>). */
   blobUrl(blobId) { return this.call("POST", `/v1/blobs/${encodeURIComponent(blobId)}/url`); }

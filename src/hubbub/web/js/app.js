@@ -419,6 +419,20 @@ export class App {
     }
   }
 
+  /** The owner changes a member's role; other devices follow `ConversationMemberRoleChanged`. */
+  async setMemberRole(gid, userId, role) {
+    const changed = await this.api.setMemberRole(gid, userId, role);
+    this.applyRole(gid, changed.user_id, changed.role);
+  }
+
+  applyRole(gid, userId, role) {
+    const conv = this.store.conversations.get(gid);
+    if (!conv || !conv.members.some((m) => m.user_id === userId && m.role !== role)) return;
+    this.store.putConversation({
+      id: gid, members: conv.members.map((m) => (m.user_id === userId ? { ...m, role } : m)),
+    });
+  }
+
   async leaveGroup(gid) {
     await this.socket.request("group/membership", "LeaveGroup", { group_id: gid, request_id: uuid() });
     this.store.putConversation({ id: gid, left: true });
@@ -628,12 +642,28 @@ export class App {
     this.store.putUser({ user_id: this.me.user_id, info_text: text });
   }
 
-  /** Who sees this user's online status and last seen: everyone, contacts or nobody. */
-  async setPresenceVisibility(visibility) {
-    const reply = await this.socket.request("user/presence-settings", "UpdatePresenceVisibility", {
-      visibility,
-    });
-    this.store.setPresenceVisibility(reply.data.visibility);
+  /**
+   * Who sees this user's online status and last seen: everyone, contacts,
+   * nobody, or custom (only `allowed`). The deny list another client may have
+   * set is sent back as it is, since the request replaces it.
+   */
+  async setPresenceVisibility(visibility, allowed = []) {
+    const data = { visibility, blocked_user_ids: this.store.presenceBlocked };
+    if (visibility === "custom") data.allowed_user_ids = allowed;
+    const reply = await this.socket.request("user/presence-settings", "UpdatePresenceVisibility", data);
+    const d = reply.data;
+    this.store.setPresenceVisibility(d.visibility, d.allowed_user_ids || [], d.blocked_user_ids || []);
+  }
+
+  /** People this user shares a chat with (the custom online-status list picks from them). */
+  contacts() {
+    const me = this.me.user_id;
+    const ids = new Set();
+    for (const c of this.store.conversations.values()) {
+      if (c.left) continue;
+      for (const m of c.members || []) if (m.user_id !== me) ids.add(m.user_id);
+    }
+    return [...ids];
   }
 
   /** Change what notification previews show: only the fields given ({} reads the config). */

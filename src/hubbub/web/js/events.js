@@ -285,6 +285,20 @@ export const REDUCERS = {
     });
   },
 
+  // Hubbub's: the owner made a member an admin or an admin a member (every
+  // member's devices, live and from the feed; the server sends it only on a change).
+  async "group/membership ConversationMemberRoleChanged"(app, f) {
+    const d = f.data;
+    await ensureConversation(app, d.conversation_id);
+    if (!app.store.conversations.has(d.conversation_id)) return;
+    app.applyRole(d.conversation_id, d.user_id, d.role);
+    app.learnUsers([d.user_id, d.changed_by]);
+    app.store.putMessage({
+      id: `sys:${f.seq ?? `${d.user_id}:${d.timestamp}`}`, conv: d.conversation_id, kind: "system",
+      ts: ts(d.timestamp), seq: f.seq, event: "role", user: d.user_id, by: d.changed_by, role: d.role,
+    });
+  },
+
   // Archive and pin are this user's own (the server sends them to no one
   // else); a new message in an archived chat brings `archived: false` too.
   "chat/archive ChatArchiveStatusChanged"(app, f) {
@@ -400,7 +414,9 @@ export const REDUCERS = {
   },
 
   "user/presence-settings PresenceVisibilityUpdated"(app, f) {
-    if (f.data.user_id === app.me.user_id) app.store.setPresenceVisibility(f.data.visibility);
+    const d = f.data;
+    if (d.user_id !== app.me.user_id) return;
+    app.store.setPresenceVisibility(d.visibility, d.allowed_user_ids || [], d.blocked_user_ids || []);
   },
 
   "user/notifications/preview/config NotificationPreviewConfigUpdated"(app, f) {

@@ -67,6 +67,8 @@ export class Store {
     this.blocked = new Set();
     this.presenceVisibility = "everyone"; // until the feed says otherwise
     this.previewConfig = null; // `user/notifications/preview/config`, once read or announced
+    this.presenceAllowed = []; // user ids, for "custom" (Only these people)
+    this.presenceBlocked = []; // never these, whatever the rule (set by another client)
     this.keys = new Map();
     this.peerKeys = new Map();
     this.connection = "idle";
@@ -97,6 +99,7 @@ export class Store {
       if (m.k === "blocked") this.blocked = new Set(m.v);
       if (m.k === "presenceVisibility") this.presenceVisibility = m.v;
       if (m.k === "previewConfig") this.previewConfig = m.v;
+      if (m.k === "presenceLists") [this.presenceAllowed, this.presenceBlocked] = m.v;
     }
     for (const c of await all("conversations")) this.conversations.set(c.id, c);
     for (const m of await all("messages")) { this.messages.set(m.id, m); this.index(m, true); }
@@ -362,9 +365,12 @@ export class Store {
   }
 
   /** Who sees this user's online status (`user/presence-settings`), as last known. */
-  setPresenceVisibility(visibility) {
+  setPresenceVisibility(visibility, allowed = [], blocked = []) {
     this.presenceVisibility = visibility;
+    this.presenceAllowed = [...allowed];
+    this.presenceBlocked = [...blocked];
     this.put("meta", { k: "presenceVisibility", v: visibility });
+    this.put("meta", { k: "presenceLists", v: [this.presenceAllowed, this.presenceBlocked] });
     this.changed("settings");
   }
 

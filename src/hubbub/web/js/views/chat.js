@@ -490,6 +490,10 @@ export class ChatView {
     const whom = m.user === this.app.me.user_id ? "you" : who;
     if (m.event === "added") return `${this.app.store.userName(m.by)} added ${whom}`;
     if (m.event === "removed") return `${this.app.store.userName(m.by)} removed ${whom}`;
+    if (m.event === "role") {
+      const by = this.app.store.userName(m.by);
+      return m.role === "admin" ? `${by} made ${whom} an admin` : `${by} made ${whom} a member`;
+    }
     return m.text || "";
   }
 

@@ -2,7 +2,9 @@
 // role; for the owner and admins an "Add member" form (by username) and a
 // Remove button per member they may remove (the server checks the same
 // rules: admins remove members, only the owner removes admins, nobody
-// removes the owner; leaving yourself is "Leave group"). A <details>
+// removes the owner; leaving yourself is "Leave group"). The owner also
+// gets "Make admin" / "Make member" per other member (PATCH .../members/
+// {user_id}; every member's list follows ConversationMemberRoleChanged). A <details>
 // element, so it opens with Enter or Space and keeps its state across renders.
 
 import { h, syncList } from "../dom.js";
@@ -34,6 +36,8 @@ export class MembersPanel {
     this.list.addEventListener("click", (ev) => {
       const button = ev.target.closest("button.member-remove");
       if (button) this.remove(button.dataset.user, button);
+      const role = ev.target.closest("button.member-role-change");
+      if (role) this.setRole(role.dataset.user, role.dataset.role, role);
     });
     this.el = h("details", { class: "members", id: "chat-members", hidden: true },
       this.summary, this.list, this.form);
@@ -55,6 +59,17 @@ export class MembersPanel {
     button.disabled = true;
     await this.view.run(() => this.app.removeMember(this.view.convId, userId), `${who} was removed.`);
     this.summary.focus(); // the button is gone with its row
+  }
+
+  async setRole(userId, role, button) {
+    const who = this.app.store.userName(userId);
+    button.disabled = true;
+    const said = role === "admin" ? `${who} is now an admin.` : `${who} is now a member.`;
+    await this.view.run(() => this.app.setMemberRole(this.view.convId, userId, role), said);
+    button.disabled = false;
+    // The row stays (its button now offers the other role): keep the focus on it.
+    const again = this.list.querySelector(`button.member-role-change[data-user="${CSS.escape(userId)}"]`);
+    if (again) again.focus();
   }
 
   render(conv) {
@@ -84,6 +99,25 @@ export class MembersPanel {
         button = null;
       }
       if (button) button.setAttribute("aria-label", `Remove ${s.userName(m.user_id)} from the group`);
+      this.renderRole(li, m, mine === "owner" && m.user_id !== me && m.role !== "owner");
     });
+  }
+
+  /** The owner's "Make admin" / "Make member" button of one row (before Remove). */
+  renderRole(li, m, can) {
+    let button = li.querySelector("button.member-role-change");
+    if (!can) {
+      if (button) button.remove();
+      return;
+    }
+    if (!button) {
+      button = h("button", { type: "button", class: "member-role-change", dataset: { user: m.user_id } });
+      li.insertBefore(button, li.querySelector("button.member-remove"));
+    }
+    const next = m.role === "admin" ? "member" : "admin";
+    const name = this.app.store.userName(m.user_id);
+    button.dataset.role = next;
+    button.textContent = next === "admin" ? "Make admin" : "Make member";
+    button.setAttribute("aria-label", next === "admin" ? `Make ${name} an admin` : `Make ${name} a member`);
   }
 }

@@ -3,7 +3,9 @@
 // notification previews show (`user/notifications/preview/config`), password change, signed-in devices (GET/DELETE /v1/auth/tokens), blocked
 // users (/v1/blocks), this device's encryption key, sign out.
 
-import { fill, fmtTime, h, toast } from "../dom.js";
+import { fill, fmtTime, h, syncList, toast } from "../dom.js";
+
+const MAX_LISTED = 256; // the server's bound on allowed_user_ids (core/presence_settings.py)
 
 export class SettingsView {
   constructor(app, el) {
@@ -25,24 +27,42 @@ export class SettingsView {
       this.run(() => app.setInfoText(this.infoText.value.trim()), "Profile saved.");
     });
 
-    // A radio group (arrow keys move and apply, as native radios do); a custom
-    // list set by another client shows as no choice checked here.
-    const choices = [["everyone", "Everyone"], ["contacts", "My contacts"], ["nobody", "Nobody"]];
+    // A radio group (arrow keys move and apply, as native radios do).
+    // "Only these people" is the spec's `custom` rule: choosing it applies the
+    // list below (the one stored, or no one yet), and each tick in the list
+    // applies at once; a list set by another client shows here the same way.
+    const choices = [["everyone", "Everyone"], ["contacts", "My contacts"], ["nobody", "Nobody"],
+      ["custom", "Only these people"]];
     this.visibility = choices.map(([value, label]) => {
       const input = h("input", { type: "radio", name: "presence-visibility", value,
         id: `presence-${value}` });
       input.addEventListener("change", () => {
-        if (input.checked) this.run(() => app.setPresenceVisibility(value), "Privacy saved.");
+        if (!input.checked) return;
+        const list = value === "custom" ? this.app.store.presenceAllowed : [];
+        this.run(() => app.setPresenceVisibility(value, list), "Privacy saved.")
+          .then(() => this.renderPrivacy()); // a refusal puts the stored choice back
       });
       return h("label", { class: "choice", for: `presence-${value}` }, input, ` ${label}`);
     });
+    this.allowedSummary = h("p", { id: "presence-allowed-summary", "aria-live": "polite" });
+    this.allowedList = h("ul", { class: "rows presence-people", id: "presence-allowed",
+      "aria-labelledby": "presence-allowed-legend" });
+    this.allowedList.addEventListener("change", (ev) => {
+      const box = ev.target.closest("input[type=checkbox]");
+      if (box) this.toggleAllowed(box.value, box.checked);
+    });
+    this.picker = h("fieldset", { id: "presence-custom-list", hidden: true },
+      h("legend", { id: "presence-allowed-legend" }, "People who can see my online status"),
+      this.allowedSummary, this.allowedList);
     const privacy = h("section", { class: "card", "aria-labelledby": "privacy-title" },
       h("h2", { id: "privacy-title" }, "Privacy"),
       h("fieldset", { id: "presence-visibility" },
         h("legend", {}, "Who can see my online status"),
         ...this.visibility,
         h("p", { class: "hint" },
-          "My contacts: people you have a direct chat with. Others see you as offline, with no last seen.")));
+          "My contacts: people you have a direct chat with. Only these people: those you choose, " +
+          "among the people you share a chat with. Others see you as offline, with no last seen.")),
+      this.picker);
 
     // Notification previews: each control applies its own field on change; the
     // state shown is the server's (read when Settings opens, then the feed).
@@ -125,7 +145,8 @@ export class SettingsView {
           onclick: () => app.signOut() }, "Sign out"))));
     this.offs = [s.on("blocks", () => this.renderBlocks()), s.on("users", () => this.renderBlocks()),
       s.on("keys", () => this.renderKey()),
-      s.on("settings", () => { this.renderPrivacy(); this.renderPreviews(); })];
+      s.on("settings", () => { this.renderPrivacy(); this.renderPreviews(); }),
+      s.on("users", () => this.renderPrivacy()), s.on("conversations", () => this.renderPrivacy())];
     this.loadDevices();
     app.isAdmin().then((yes) => { this.adminLink.hidden = !yes; });
     this.renderBlocks();
@@ -136,11 +157,50 @@ export class SettingsView {
   }
 
   renderPrivacy() {
-    const current = this.app.store.presenceVisibility;
+    const s = this.app.store;
+    const current = s.presenceVisibility;
     for (const label of this.visibility) {
       const input = label.querySelector("input");
       input.checked = input.value === current;
     }
+    const custom = current === "custom";
+    this.picker.hidden = !custom;
+    if (!custom) return;
+    const chosen = new Set(s.presenceAllowed);
+    // The people one shares a chat with, and anyone chosen before (so they can be taken off).
+    const ids = [...new Set([...s.presenceAllowed, ...this.app.contacts()])];
+    this.app.learnUsers(ids);
+    const people = ids.map((id) => ({ id, name: s.userName(id) }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    const names = people.filter((p) => chosen.has(p.id)).map((p) => p.name);
+    this.allowedSummary.textContent = names.length
+      ? `Can see it: ${names.join(", ")}.` : "No one can see it yet: tick the people who may.";
+    if (!people.length) {
+      this.allowedList.replaceChildren(h("li", {}, "You share no chat with anyone yet."));
+      return;
+    }
+    if (!this.allowedList.querySelector("input")) this.allowedList.replaceChildren();
+    const full = chosen.size >= MAX_LISTED;
+    syncList(this.allowedList, people, (p) => p.id, (p) => {
+      const id = `presence-allow-${p.id}`;
+      return h("li", { class: "row" }, h("label", { class: "choice", for: id },
+        h("input", { type: "checkbox", id, value: p.id }), h("span", {})));
+    }, (li, p) => {
+      const box = li.querySelector("input");
+      box.checked = chosen.has(p.id);
+      box.disabled = full && !box.checked;
+      li.querySelector("span").textContent = ` ${p.name}`;
+    });
+  }
+
+  toggleAllowed(userId, on) {
+    const s = this.app.store;
+    const next = s.presenceAllowed.filter((id) => id !== userId);
+    if (on) next.push(userId);
+    const who = s.userName(userId);
+    this.run(() => this.app.setPresenceVisibility("custom", next),
+      on ? `${who} can see your online status.` : `${who} no longer sees your online status.`)
+      .then(() => this.renderPrivacy());
   }
 
   renderPreviews() {
