@@ -47,8 +47,8 @@ from hubbub.core.mentions import Mentions
 from hubbub.core.message_details import MessageDetails
 from hubbub.core.messages import Messages
 from hubbub.core.model import Notification
-from hubbub.core.notification_previews import NotificationPreviews
 from hubbub.core.moderation_reports import ModerationReports
+from hubbub.core.notification_previews import NotificationPreviews
 from hubbub.core.pins import Pins
 from hubbub.core.polls import POLL_TIMER, Polls
 from hubbub.core.ports import BlobStore, Bus, PresenceRegistry

@@ -31,8 +31,8 @@ from hubbub.core.ports.keys import KeyStore
 from hubbub.core.ports.mentions import MentionStore
 from hubbub.core.ports.message_details import MessageDetailStore
 from hubbub.core.ports.messages import MessageStore
-from hubbub.core.ports.notification_previews import NotificationPreviewStore, PreviewConfig
 from hubbub.core.ports.moderation_reports import Report, ReportStore
+from hubbub.core.ports.notification_previews import NotificationPreviewStore, PreviewConfig
 from hubbub.core.ports.pins import PinStore
 from hubbub.core.ports.polls import PollRecord, PollStore
 from hubbub.core.ports.presence import LastSeenStore

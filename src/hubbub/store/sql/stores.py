@@ -37,8 +37,8 @@ from hubbub.store.sql.keys import SqlKeys
 from hubbub.store.sql.mentions import SqlMentions
 from hubbub.store.sql.message_details import SqlMessageDetails
 from hubbub.store.sql.messages import SqlMessages
-from hubbub.store.sql.notification_previews import SqlNotificationPreviews
 from hubbub.store.sql.moderation_reports import SqlReports
+from hubbub.store.sql.notification_previews import SqlNotificationPreviews
 from hubbub.store.sql.pins import SqlPins
 from hubbub.store.sql.polls import SqlPolls
 from hubbub.store.sql.presence import SqlLastSeen
