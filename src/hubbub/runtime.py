@@ -23,6 +23,8 @@ from hubbub.core.apikeys import ApiKeys
 from hubbub.core.archive import Archive
 from hubbub.core.attachments import Attachments
 from hubbub.core.audit import Audit
+from hubbub.core.away import INVALIDATE_PREFIX as AWAY_KEY
+from hubbub.core.away import Away
 from hubbub.core.blob_access import BlobAccess
 from hubbub.core.blobs import BlobPolicy, Blobs
 from hubbub.core.blocks import Blocks
@@ -280,6 +282,8 @@ class Node:
         self.reads = Reads(st.reads, st.history, self.conversations, self.publisher, self.clock)
         self.archive = Archive(st.archive, self.conversations, self.publisher, self.clock)
         self.messages.on_sent.append(self.archive.revive)  # a new message unarchives
+        self.away = Away(st.away, self.messages, self.conversations, self.publisher, self.clock)
+        self.messages.on_sent.append(self.away.on_sent)  # away replies and greetings
         self.pins = Pins(st.pins, self.conversations, self.publisher, self.clock)
         self.search = Search(st.search, self.conversations, self.clock)
         self.attachments = Attachments(
@@ -399,6 +403,9 @@ class Node:
 
     def _invalidate(self, conversation_ids: list[str]) -> None:
         """A conversation changed on some node: its members, or someone archived it."""
+        if any(k.startswith(AWAY_KEY) for k in conversation_ids):  # a user's away settings
+            self.away.forget(conversation_ids)
+            conversation_ids = [k for k in conversation_ids if not k.startswith(AWAY_KEY)]
         self.conversations.invalidate(conversation_ids)
         self.archive.forget(conversation_ids)
 
@@ -414,6 +421,7 @@ class Node:
         log.warning("bus gap, clients will resync", extra={"reason": reason})
         self.conversations.invalidate_all()
         self.archive.forget_all()
+        self.away.forget_all()
         self.credentials.clear()
         self.hub.kick_all(1012, f"bus {reason}: reconnect and resume with SyncRequest")
 

@@ -333,10 +333,13 @@ class Messages:
             except Exception:
                 log.warning("after-send hook failed", exc_info=True)
 
-    async def post_system(self, conversation_id: str, actor_id: str, content: str) -> str:
-        """A message the server writes about the conversation (who joined, who left).
+    async def post_system(
+        self, conversation_id: str, actor_id: str, content: str, content_type: str = "system"
+    ) -> str:
+        """A message the server writes about the conversation (who joined, who left),
+        or for a user (an away message's automatic reply, `type` `away`).
 
-        Its `type` is `system` and its sender the user it is about; it is
+        Its `type` is `content_type` and its sender the user it is about; it is
         stored and delivered like any other message, to the members of now.
         """
         now = self.clock.now_ms()
@@ -346,7 +349,7 @@ class Messages:
             "conversation_id": conversation_id,
             "sender_id": actor_id,
             "content": content,
-            "type": "system",
+            "type": content_type,
             "timestamp": iso(now),
             "self_destruct": False,
             "expires_at": None,
@@ -354,7 +357,7 @@ class Messages:
         record = MessageRecord(
             mid, conversation_id, actor_id, "text", now, None, None, None, False, None
         )
-        fields: dict[str, object] = {"content_type": "system", "content": content}
+        fields: dict[str, object] = {"content_type": content_type, "content": content}
         ev = event("c", conversation_id, "chat/messages", "ChatMessageReceived", data, mid)
         _, stored = await self.store.append_message(record, fields, ev)
         if stored is not None:

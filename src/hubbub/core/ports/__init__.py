@@ -14,6 +14,7 @@ the caller publishes them only after they return, i.e. after the commit.
 from hubbub.core.ports.accounts import AccountStore, UserDirectory
 from hubbub.core.ports.archive import ArchiveStore
 from hubbub.core.ports.attachments import AttachmentStore
+from hubbub.core.ports.away import AwaySettings, AwayStore, DirectChat
 from hubbub.core.ports.blobs import BlobRefStore, BlobStore
 from hubbub.core.ports.blocks import BlockStore
 from hubbub.core.ports.broadcasts import BroadcastStore
@@ -51,6 +52,8 @@ __all__ = [
     "AccountStore",
     "ArchiveStore",
     "AttachmentStore",
+    "AwaySettings",
+    "AwayStore",
     "BlobRefStore",
     "BlobStore",
     "BlockStore",
@@ -63,6 +66,7 @@ __all__ = [
     "CursorStore",
     "Delivery",
     "DialogStore",
+    "DirectChat",
     "EditStore",
     "EventStream",
     "ExpiryStore",

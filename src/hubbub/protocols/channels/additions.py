@@ -27,6 +27,7 @@ __all__ = [
     "CLIENT_ADDITIONS",
     "SendChatMessageWithClientId",
     "SendEncryptedMessage",
+    "SetAwayMessage",
     "SubmitReport",
     "client_type",
 ]
@@ -67,11 +68,27 @@ class SubmitReport(s.SubmitReport, kw_only=True, omit_defaults=False):
     ] = None
 
 
+class SetAwayMessage(s.SetAwayMessage, kw_only=True, omit_defaults=False):
+    """Manage and receive updates for automatic away messages.
+
+    Client -> server on `user/away`.
+    """
+
+    greeting: Annotated[
+        str | None,
+        Meta(
+            description="(hubbub) Greeting sent on first contact in a direct conversation "
+            "(`chat/greetings`); absent keeps it, empty removes it; at most 1000 characters"
+        ),
+    ] = None
+
+
 # The spec's Struct -> the one that decodes it with hubbub's fields.
 CLIENT_ADDITIONS: Final[dict[type[ClientMessage], type[ClientMessage]]] = {
     s.SendChatMessageWithClientId: SendChatMessageWithClientId,
     s.SendEncryptedMessage: SendEncryptedMessage,
     s.SubmitReport: SubmitReport,
+    s.SetAwayMessage: SetAwayMessage,
 }
 
 

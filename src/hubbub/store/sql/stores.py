@@ -19,6 +19,7 @@ from hubbub.store.sql.apikeys import SqlApiKeys
 from hubbub.store.sql.archive import SqlArchive
 from hubbub.store.sql.attachments import SqlAttachments
 from hubbub.store.sql.audit import SqlAudit
+from hubbub.store.sql.away import SqlAway
 from hubbub.store.sql.blobs import SqlBlobs
 from hubbub.store.sql.blocks import SqlBlocks
 from hubbub.store.sql.broadcasts import SqlBroadcasts
@@ -104,6 +105,7 @@ class SqlStores:
     message_details: SqlMessageDetails
     notification_previews: SqlNotificationPreviews
     moderation_reports: SqlReports
+    away: SqlAway
 
     @classmethod
     def build(
@@ -154,4 +156,5 @@ class SqlStores:
             message_details=SqlMessageDetails(*args),
             notification_previews=SqlNotificationPreviews(*args),
             moderation_reports=SqlReports(*args),
+            away=SqlAway(*args),
         )

@@ -13,6 +13,7 @@ from types import ModuleType
 
 from hubbub.protocols.channels.handlers import (
     archive,
+    away,
     broadcasts,
     calls,
     forwards,
@@ -62,6 +63,7 @@ AREAS: tuple[ModuleType, ...] = (
     notification_previews,
     search,
     moderation_reports,
+    away,
 )
 
 

@@ -13,6 +13,7 @@ re-exported here, so stores write `from hubbub.store.sql import tables as t`.
 
 from __future__ import annotations
 
+from hubbub.store.sql.tables.away import away_replies, away_settings, greetings
 from hubbub.store.sql.tables.base import Ms, Pos, metadata
 from hubbub.store.sql.tables.broadcasts import (
     broadcast_acks,
@@ -92,6 +93,8 @@ __all__ = [
     "attachments",
     "audit_log",
     "auth_throttle",
+    "away_replies",
+    "away_settings",
     "blob_refs",
     "blobs",
     "blocks",
@@ -109,6 +112,7 @@ __all__ = [
     "dialogs",
     "events",
     "external_users",
+    "greetings",
     "group_event_reminders",
     "group_event_rsvps",
     "group_events",
