@@ -196,6 +196,7 @@ PREVIEWS = "user/notifications/preview"
 PREVIEW_CONFIG = "user/notifications/preview/config UpdateNotificationPreviewConfig"
 PREVIEW_ACK = f"{PREVIEWS} AcknowledgeNotificationPreview"
 REPORT = "moderation/reports SubmitReport"
+GREETING_ACK = "chat/greetings AcknowledgeGreetingReceived"
 REPORT_ON = {"report_type": "message", "reason": "spam", "details": "{TEXT}"}
 PRESIGN = {"dialog_id": "{DG}", "filename": "a.txt", "content_type": "text/plain", "size": 3}
 
@@ -373,6 +374,10 @@ SURFACES: tuple[Surface, ...] = (
         CREATOR,
         "the reporter's key",
     ),
+    # away messages: one's own setting (no id); a greeting is acknowledged only by
+    # the user it was sent to (here nobody's: not_found for every role, as a random id)
+    ws("user/away SetAwayMessage", {"enabled": False}, "", PUBLIC, "one's own setting"),
+    ws(GREETING_ACK, {"greeting_id": "{CMID}", "conversation_id": "{D}"}, "D", ALL_HIDDEN, "none"),
 )
 
 CASES = [(s, role) for s in SURFACES for role in ROLES if role in s.expect]
