@@ -18,6 +18,7 @@ from hubbub.core.ports.blobs import BlobRefStore, BlobStore
 from hubbub.core.ports.blocks import BlockStore
 from hubbub.core.ports.broadcasts import BroadcastStore
 from hubbub.core.ports.bus import Bus, PresenceRegistry
+from hubbub.core.ports.contact_sync import ContactSyncStore
 from hubbub.core.ports.conversation_details import ConversationDetailStore
 from hubbub.core.ports.conversations import Contacts, ConversationStore
 from hubbub.core.ports.dialogs import DialogStore
@@ -57,6 +58,7 @@ __all__ = [
     "BroadcastStore",
     "Bus",
     "CapabilityStore",
+    "ContactSyncStore",
     "Contacts",
     "ConversationDetailStore",
     "ConversationStore",

@@ -15,6 +15,7 @@ from hubbub.protocols.channels.handlers import (
     archive,
     broadcasts,
     calls,
+    contact_sync,
     forwards,
     group_events,
     groups,
@@ -62,6 +63,7 @@ AREAS: tuple[ModuleType, ...] = (
     notification_previews,
     search,
     moderation_reports,
+    contact_sync,
 )
 
 
