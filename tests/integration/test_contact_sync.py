@@ -84,15 +84,16 @@ async def sync(c: Client, sync_id: str, contacts: list[Any]) -> dict[str, Any]:
     assert first["sync_id"] == sync_id and first["error_code"] is None
     last = first
     if first["status"] == "processing":
-        final = await c.wait_for(
-            lambda f: (
-                f.get("type") == "ContactSyncStatus"
-                and f.get("ref") is None
+
+        def final() -> list[dict[str, Any]]:  # a retry's frames equal the first's: by position
+            return [
+                f for f in c.frames[before:]
+                if f.get("type") == "ContactSyncStatus" and f.get("ref") is None
                 and f["data"]["sync_id"] == sync_id
-                and c.frames.index(f) >= before
-            )
-        )
-        last = final["data"]
+            ]  # fmt: skip
+
+        await c.wait_for(lambda _f: bool(final()))
+        last = final()[0]["data"]
     else:
         assert first["status"] == "completed" and first["matched"] == 0
     chunks = [
@@ -259,6 +260,40 @@ async def test_envelope_refusals(nodes: list[ServerProcess], http: httpx.AsyncCl
     assert r["type"] == "Error" and r["data"]["code"] == "too_large", r
     # Still served after all of it.
     assert (await sync(c, "after", [{"phone": "+4930123"}]))["last"]["processed"] == 1
+    await c.close()
+
+
+async def test_a_user_who_opts_out_is_never_found(
+    nodes: list[ServerProcess], http: httpx.AsyncClient
+) -> None:
+    n = berlin()
+    mail = f"shy{secrets.token_hex(3)}@example.org"
+    shy = await user(http, phone=f"+4930{n}", email=mail)
+    r = await http.get("/v1/contact-discovery", headers=auth(shy[1]))
+    assert r.status_code == 200 and r.json() == {"discoverable": True, "updated_at": None}
+    c = await connect(nodes[-1], await user(http))
+    book = [{"phone": f"030 {n}", "label": "Shy"}, {"email": mail}]
+    assert (await sync(c, "before", book))["matches"][0]["user_id"] == shy[0]
+
+    for bad in ({"discoverable": "no"}, {}, [], None):
+        r = await http.put("/v1/contact-discovery", json=bad, headers=auth(shy[1]))
+        assert r.status_code == 422, r.text
+    r = await http.put("/v1/contact-discovery", json={"discoverable": False})
+    assert r.status_code == 401, r.text
+    for _ in range(2):  # idempotent
+        r = await http.put(
+            "/v1/contact-discovery", json={"discoverable": False}, headers=auth(shy[1])
+        )
+        assert r.status_code == 200 and r.json()["discoverable"] is False, r.text
+        assert r.json()["updated_at"]
+    hidden = await sync(c, "after", book)
+    assert hidden["matches"] == [] and hidden["first"]["status"] == "completed"
+    assert (hidden["first"]["processed"], hidden["first"]["failed"]) == (2, 0)
+    # The earlier sync's record still answers as it did (it is the caller's own).
+    assert (await sync(c, "before", []))["matches"][0]["user_id"] == shy[0]
+    r = await http.put("/v1/contact-discovery", json={"discoverable": True}, headers=auth(shy[1]))
+    assert r.json()["discoverable"] is True
+    assert [m["user_id"] for m in (await sync(c, "again", book))["matches"]] == [shy[0]]
     await c.close()
 
 

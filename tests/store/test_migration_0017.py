@@ -1,4 +1,5 @@
-"""0017 adds `contact_syncs` (empty) and takes it away again, on SQLite and PostgreSQL."""
+"""0017 adds `contact_syncs` and `contact_discovery` (empty) and takes them away
+again, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -18,13 +19,13 @@ async def _tables(engine: AsyncEngine) -> set[str]:
 async def test_0017_adds_contact_syncs_and_downgrades(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         await conn.run_sync(_upgrade_to("0015_notification_previews"))
-    assert "contact_syncs" not in await _tables(engine)
+    assert not {"contact_syncs", "contact_discovery"} & await _tables(engine)
     async with engine.connect() as conn:
         await conn.run_sync(_upgrade_to("0017_contact_sync"))
-    assert "contact_syncs" in await _tables(engine)
+    assert {"contact_syncs", "contact_discovery"} <= await _tables(engine)
     async with engine.connect() as conn:
         await conn.run_sync(_downgrade_to("0015_notification_previews"))
-    assert "contact_syncs" not in await _tables(engine)
+    assert not {"contact_syncs", "contact_discovery"} & await _tables(engine)
     async with engine.connect() as conn:
         await conn.run_sync(_upgrade_to("0017_contact_sync"))
-    assert "users" in await _tables(engine) and "contact_syncs" in await _tables(engine)
+    assert {"users", "contact_syncs", "contact_discovery"} <= await _tables(engine)

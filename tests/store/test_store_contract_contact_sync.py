@@ -46,6 +46,16 @@ async def test_discoverable_excludes_blockers_deactivated_and_the_caller(store: 
     mail = next(c for c in found if c.user_id == by_mail)
     assert (mail.email, mail.phone) == (f"m{tag}@x.org", None)
     assert await store.contact_sync.discoverable(me, [], []) == []
+    # Opting out hides a user; opting in again shows them.
+    assert await store.contact_sync.discoverability(plain) == (True, None)
+    await store.contact_sync.set_discoverable(plain, False, 5)
+    await store.contact_sync.set_discoverable(plain, False, 6)
+    assert await store.contact_sync.discoverability(plain) == (False, 6)
+    found = await store.contact_sync.discoverable(me, phones, [])
+    assert {c.user_id for c in found} == {blocked_by_me}
+    await store.contact_sync.set_discoverable(plain, True, 7)
+    found = await store.contact_sync.discoverable(me, phones, [])
+    assert {c.user_id for c in found} == {plain, blocked_by_me}
 
 
 async def test_records_are_written_once_and_bounded_per_user(store: SqlStores) -> None:

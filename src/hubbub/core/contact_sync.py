@@ -12,7 +12,8 @@ counts in `failed`; a malformed entry (not an object, a wrong type, too long,
 neither field) is a `validation_failed` naming it (`$.data.contacts[3].phone`).
 
 Who can be found: active accounts other than the caller, never one who
-blocks the caller (being blocked must not tell you the number is taken).
+blocks the caller (being blocked must not tell you the number is taken),
+never one who opted out (`PUT /v1/contact-discovery`, hubbub's).
 A match carries the user's id, username and display name and the indexes
 and label of the caller's entries it matched, never what the user
 registered: the caller learns no more than the number they already hold.
@@ -202,6 +203,15 @@ class ContactSync:
             raise ValidationFailed(f"must be 0-{MAX_CONTACTS}", path="$.data.received_count")
         if not await self.store.set_received(caller.user_id, sync_id, count):
             raise NotFound("contact sync not found")
+
+    async def discoverability(self, caller: Caller) -> dict[str, Any]:
+        """Whether contact sync finds the caller (hubbub's setting)."""
+        found, at = await self.store.discoverability(caller.user_id)
+        return {"discoverable": found, "updated_at": iso(at) if at is not None else None}
+
+    async def set_discoverable(self, caller: Caller, discoverable: bool) -> dict[str, Any]:
+        await self.store.set_discoverable(caller.user_id, discoverable, self.clock.now_ms())
+        return await self.discoverability(caller)
 
     async def _spend(self, user_id: str, n: int) -> None:
         """Count `n` lookups against the user's hour, or refuse them all."""

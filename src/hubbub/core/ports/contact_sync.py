@@ -40,7 +40,8 @@ class ContactSyncStore(Protocol):
         self, caller_id: str, phones: list[str], emails: list[str]
     ) -> list[Candidate]:
         """Active users (neither deactivated nor awaiting deletion), other than
-        the caller and never one who blocks the caller, whose phone is in
+        the caller, never one who blocks the caller or opted out of
+        discovery, whose phone is in
         `phones` or whose e-mail is in `emails` (both already normalised)."""
         ...
 
@@ -54,3 +55,9 @@ class ContactSyncStore(Protocol):
     async def set_received(self, user_id: str, sync_id: str, count: int) -> bool:
         """Record the client's received count; False if no such sync."""
         ...
+
+    async def discoverability(self, user_id: str) -> tuple[bool, int | None]:
+        """Whether the user may be found, and when they last said (None: never, the default)."""
+        ...
+
+    async def set_discoverable(self, user_id: str, discoverable: bool, now: int) -> None: ...

@@ -19,7 +19,7 @@ from hubbub.store.sql.area import SqlArea
 
 __all__ = ["SqlContactSync"]
 
-_u, _b, _s = t.users, t.blocks, t.contact_syncs
+_u, _b, _s, _d = t.users, t.blocks, t.contact_syncs, t.contact_discovery
 _json_enc = msgspec.json.Encoder()
 _json_dec = msgspec.json.Decoder(list[dict[str, Any]])
 
@@ -58,11 +58,13 @@ class SqlContactSync(SqlArea):
         if not wanted:
             return []
         blocks_caller = exists().where(_b.c.blocker_id == _u.c.id, _b.c.blocked_id == caller_id)
+        opted_out = exists().where(_d.c.user_id == _u.c.id, _d.c.discoverable.is_(False))
         q = select(_u.c.id, _u.c.username, _u.c.display_name, _u.c.phone, _u.c.email).where(
             or_(*wanted),
             and_(_u.c.deactivated_at.is_(None), _u.c.deletion_requested_at.is_(None)),
             _u.c.id != caller_id,
             ~blocks_caller,
+            ~opted_out,
         )
         async with self.engine.connect() as conn:
             rows = (await conn.execute(q)).all()
@@ -111,3 +113,18 @@ class SqlContactSync(SqlArea):
             return bool(res.rowcount)
 
         return await self.writer.submit(unit)
+
+    async def discoverability(self, user_id: str) -> tuple[bool, int | None]:
+        q = select(_d.c.discoverable, _d.c.updated_at).where(_d.c.user_id == user_id)
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(q)).one_or_none()
+        return (True, None) if row is None else (bool(row[0]), int(row[1]))
+
+    async def set_discoverable(self, user_id: str, discoverable: bool, now: int) -> None:
+        def unit(conn: Connection) -> None:
+            where = _d.c.user_id == user_id
+            values = {"discoverable": discoverable, "updated_at": now}
+            if conn.execute(update(_d).where(where).values(**values)).rowcount == 0:
+                conn.execute(insert(_d).values(user_id=user_id, **values))
+
+        await self.writer.submit(unit)

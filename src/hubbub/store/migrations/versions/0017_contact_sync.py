@@ -1,6 +1,7 @@
-"""Contact sync: the idempotency record of each user's last contact syncs.
+"""Contact sync: the idempotency record of each user's last contact syncs,
+and hubbub's per-user opt-out of being found.
 
-The table starts empty: nothing to backfill.
+Both tables start empty (no opt-out row: discoverable): nothing to backfill.
 
 Revision ID: 0017_contact_sync
 Revises: 0015_notification_previews
@@ -31,8 +32,15 @@ def upgrade() -> None:
         sa.Column("received_count", sa.Integer, nullable=True),
     )
     op.create_index("ix_contact_syncs_user", "contact_syncs", ["user_id", "created_at"])
+    op.create_table(
+        "contact_discovery",
+        sa.Column("user_id", sa.String(36), primary_key=True),
+        sa.Column("discoverable", sa.Boolean, nullable=False),
+        sa.Column("updated_at", sa.BigInteger, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("contact_discovery")
     op.drop_index("ix_contact_syncs_user", table_name="contact_syncs")
     op.drop_table("contact_syncs")

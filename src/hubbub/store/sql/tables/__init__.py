@@ -22,7 +22,7 @@ from hubbub.store.sql.tables.broadcasts import (
     broadcast_subscriptions,
     broadcasts,
 )
-from hubbub.store.sql.tables.contact_sync import contact_syncs
+from hubbub.store.sql.tables.contact_sync import contact_discovery, contact_syncs
 from hubbub.store.sql.tables.content import (
     group_event_reminders,
     group_event_rsvps,
@@ -103,6 +103,7 @@ __all__ = [
     "broadcast_subscriptions",
     "broadcasts",
     "capabilities",
+    "contact_discovery",
     "contact_syncs",
     "conversation_details",
     "conversations",

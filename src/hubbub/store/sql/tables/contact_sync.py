@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Text
 
 from hubbub.store.sql.tables.base import Ms, metadata
 
-__all__ = ["contact_syncs"]
+__all__ = ["contact_discovery", "contact_syncs"]
 
 # One row per (user, sync_id): the idempotency record of a `StartContactSync`.
 # It holds the matches as they were sent (user ids, usernames, display names
@@ -27,4 +27,14 @@ contact_syncs = Table(
     Column("matches", Text, nullable=False),
     Column("received_count", Integer, nullable=True),
     Index("ix_contact_syncs_user", "user_id", "created_at"),
+)
+
+# hubbub's opt-out: a user with `discoverable` false is never found by
+# contact sync. No row is the default, discoverable.
+contact_discovery = Table(
+    "contact_discovery",
+    metadata,
+    Column("user_id", String(36), primary_key=True),
+    Column("discoverable", Boolean, nullable=False),
+    Column("updated_at", Ms, nullable=False),
 )
