@@ -294,6 +294,8 @@ async def test_a_user_who_opts_out_is_never_found(
     r = await http.put("/v1/contact-discovery", json={"discoverable": True}, headers=auth(shy[1]))
     assert r.json()["discoverable"] is True
     assert [m["user_id"] for m in (await sync(c, "again", book))["matches"]] == [shy[0]]
+    paths = (await http.get("/docs/openapi.json")).json()["paths"]
+    assert {"get", "put"} <= set(paths["/v1/contact-discovery"])
     await c.close()
 
 
