@@ -29,6 +29,7 @@ from hubbub.rest import (
     blobs,
     blocks,
     broadcasts,
+    contact_discovery,
     conversations,
     group_members,
     moderation_reports,
@@ -141,6 +142,7 @@ def create_app(settings: Settings, node: Node | None = None) -> FastAPI:
     app.include_router(conversations.router)
     app.include_router(group_members.router)
     app.include_router(moderation_reports.router)
+    app.include_router(contact_discovery.router)
     app.include_router(ops.router)
     app.include_router(webclient.router)
     app.add_api_websocket_route("/ws", ws_endpoint)

@@ -106,6 +106,8 @@ class Settings:
     mtchat_archive_after_s: float = 259200.0
     public_url: str = ""
     typing_ttl_s: float = 6.0
+    contact_sync_region: str = ""
+    contact_sync_per_hour: int = 5000
 
     @property
     def resolved_database_url(self) -> str:
@@ -211,6 +213,11 @@ _HELP: dict[str, str] = {
     "registration_window_s": "the registration window",
     "typing_ttl_s": "seconds a typing indicator lasts when no stop comes (it is never stored)",
     "trusted_proxies": "comma-separated proxy addresses/CIDRs whose X-Forwarded-For is believed",
+    "contact_sync_region": "ISO 3166 region in which contact sync reads phone numbers written "
+    "without a country code (e.g. DE); empty: only international numbers, unless an entry "
+    "names its own region",
+    "contact_sync_per_hour": "address-book entries each user may look up per hour "
+    "(contacts/sync; bounds enumeration of who is registered)",
 }
 
 

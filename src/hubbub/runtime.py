@@ -32,6 +32,7 @@ from hubbub.core.broadcasts import Broadcasts
 from hubbub.core.calls import Calls
 from hubbub.core.capabilities import Capabilities
 from hubbub.core.chatevents import ChatEvents, ChatRelay
+from hubbub.core.contact_sync import ContactSync
 from hubbub.core.conversation_details import ConversationDetails
 from hubbub.core.conversations import Conversations
 from hubbub.core.credential_cache import CredentialCache
@@ -286,6 +287,13 @@ class Node:
         self.messages.on_sent.append(self.away.on_sent)  # away replies and greetings
         self.pins = Pins(st.pins, self.conversations, self.publisher, self.clock)
         self.search = Search(st.search, self.conversations, self.clock)
+        self.contact_sync = ContactSync(
+            st.contact_sync,
+            st.throttle,
+            self.clock,
+            default_region=settings.contact_sync_region,
+            per_hour=settings.contact_sync_per_hour,
+        )
         self.attachments = Attachments(
             st.attachments,
             self.blobs,

@@ -378,6 +378,21 @@ SURFACES: tuple[Surface, ...] = (
     # the user it was sent to (here nobody's: not_found for every role, as a random id)
     ws("user/away SetAwayMessage", {"enabled": False}, "", PUBLIC, "one's own setting"),
     ws(GREETING_ACK, {"greeting_id": "{CMID}", "conversation_id": "{D}"}, "D", ALL_HIDDEN, "none"),
+    # contact sync: one's own address book; the ack names the syncer's own sync_id
+    ws(
+        "contacts/sync StartContactSync",
+        {"sync_id": "{CMID}", "contacts": [{"phone": "+49 30 1234567"}]},
+        "",
+        PUBLIC,
+        "one's own address book",
+    ),
+    ws(
+        "contacts/matches AcknowledgeContactMatches",
+        {"sync_id": "{syncO}", "received_count": 0},
+        "syncO",
+        CREATOR,
+        "the syncer's id",
+    ),
 )
 
 CASES = [(s, role) for s in SURFACES for role in ROLES if role in s.expect]
@@ -527,6 +542,8 @@ async def build_world(server: ServerProcess) -> World:
             "SubmitReport",
             {**REPORT_ON, "target_id": msg_g["data"]["message_id"], "client_request_id": rep_o},
         )
+        sync_o = "sync-" + secrets.token_hex(4)
+        await o.ok("contacts/sync", "StartContactSync", {"sync_id": sync_o, "contacts": []})
         for c in (o, m2, r, t, x):
             await c.close()
         me = await api.http.get(
@@ -558,6 +575,7 @@ async def build_world(server: ServerProcess) -> World:
             C=chan,
             bcO=bc.json()["message_id"],
             repO=rep_o,
+            syncO=sync_o,
         )
         hidden = {name, marker_g, marker_d, marker_x, me.json()["email"], me.json()["phone"]}
         hidden |= {v for k, v in ids.items() if k not in ("name", "OTYPE")}

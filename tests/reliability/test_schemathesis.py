@@ -135,6 +135,8 @@ EXPECTED_OPERATIONS = (
     "PUT /v1/users/{user_id}/block",
     "DELETE /v1/users/{user_id}/block",
     "GET /v1/blocks",
+    "GET /v1/contact-discovery",
+    "PUT /v1/contact-discovery",
     "POST /v1/auth/deactivate",
     "POST /v1/auth/deletion-request",
     "GET /v1/auth/2fa",

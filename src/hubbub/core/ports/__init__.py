@@ -19,6 +19,7 @@ from hubbub.core.ports.blobs import BlobRefStore, BlobStore
 from hubbub.core.ports.blocks import BlockStore
 from hubbub.core.ports.broadcasts import BroadcastStore
 from hubbub.core.ports.bus import Bus, PresenceRegistry
+from hubbub.core.ports.contact_sync import ContactSyncStore
 from hubbub.core.ports.conversation_details import ConversationDetailStore
 from hubbub.core.ports.conversations import Contacts, ConversationStore
 from hubbub.core.ports.dialogs import DialogStore
@@ -60,6 +61,7 @@ __all__ = [
     "BroadcastStore",
     "Bus",
     "CapabilityStore",
+    "ContactSyncStore",
     "Contacts",
     "ConversationDetailStore",
     "ConversationStore",

@@ -25,6 +25,7 @@ from hubbub.store.sql.blocks import SqlBlocks
 from hubbub.store.sql.broadcasts import SqlBroadcasts
 from hubbub.store.sql.capabilities import SqlCapabilities
 from hubbub.store.sql.chatevents import SqlRelay
+from hubbub.store.sql.contact_sync import SqlContactSync
 from hubbub.store.sql.conversation_details import SqlConversationDetails
 from hubbub.store.sql.conversations import SqlConversations
 from hubbub.store.sql.dialogs import SqlDialogs
@@ -97,6 +98,7 @@ class SqlStores:
     archive: SqlArchive
     pins: SqlPins
     search: SqlSearch
+    contact_sync: SqlContactSync
     attachments: SqlAttachments
     broadcasts: SqlBroadcasts
     tenants: SqlTenants
@@ -148,6 +150,7 @@ class SqlStores:
             archive=SqlArchive(*args),
             pins=SqlPins(*args),
             search=SqlSearch(*args),
+            contact_sync=SqlContactSync(*args),
             attachments=SqlAttachments(*args),
             broadcasts=SqlBroadcasts(*args),
             tenants=SqlTenants(*args),

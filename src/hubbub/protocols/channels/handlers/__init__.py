@@ -16,6 +16,7 @@ from hubbub.protocols.channels.handlers import (
     away,
     broadcasts,
     calls,
+    contact_sync,
     forwards,
     group_events,
     groups,
@@ -64,6 +65,7 @@ AREAS: tuple[ModuleType, ...] = (
     search,
     moderation_reports,
     away,
+    contact_sync,
 )
 
 

@@ -3,7 +3,7 @@
 All three tables start empty: nobody is away and nobody has a greeting.
 
 Revision ID: 0018_away_greetings
-Revises: 0015_notification_previews
+Revises: 0017_contact_sync
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018_away_greetings"
-down_revision = "0015_notification_previews"
+down_revision = "0017_contact_sync"
 branch_labels = None
 depends_on = None
 

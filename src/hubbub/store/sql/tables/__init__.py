@@ -23,6 +23,7 @@ from hubbub.store.sql.tables.broadcasts import (
     broadcast_subscriptions,
     broadcasts,
 )
+from hubbub.store.sql.tables.contact_sync import contact_discovery, contact_syncs
 from hubbub.store.sql.tables.content import (
     group_event_reminders,
     group_event_rsvps,
@@ -105,6 +106,8 @@ __all__ = [
     "broadcast_subscriptions",
     "broadcasts",
     "capabilities",
+    "contact_discovery",
+    "contact_syncs",
     "conversation_details",
     "conversations",
     "device_cursors",
