@@ -15,9 +15,11 @@ from hubbub.protocols.channels.handlers import (
     archive,
     broadcasts,
     calls,
+    chat_backgrounds,
     forwards,
     group_events,
     groups,
+    info_visibility,
     keys,
     mentions,
     messages,
@@ -62,6 +64,8 @@ AREAS: tuple[ModuleType, ...] = (
     notification_previews,
     search,
     moderation_reports,
+    chat_backgrounds,
+    info_visibility,
 )
 
 
