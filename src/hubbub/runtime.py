@@ -358,6 +358,7 @@ class Node:
             self.broadcasts.recipients_of,
         )
         self.publisher.on_local = self.dispatcher.remember_skip
+        self.dispatcher.info_audience = self.info_visibility.audience
         self.ready = False
         self._presence_task: asyncio.Task[None] | None = None
         self._gc_task: asyncio.Task[None] | None = None

@@ -12,7 +12,7 @@ conversation; any signed-in user over REST), `contacts` those sharing a
 *direct* conversation. The owner always sees their own text.
 
 It is applied everywhere the text is shown: the live `ProfileInfoTextUpdated`
-fan-out (`Profiles`, via `audience`), the change feed (`Sync`, via
+fan-out (`Profiles`, and the dispatcher's gap fill, via `audience`), the change feed (`Sync`, via
 `screen_feed`: a hidden update is left out of the page) and the REST
 profile (`screen`: `info_text` empty, `info_text_updated_at` null, as
 across a block). No other protocol exposes the text. A change of rule
