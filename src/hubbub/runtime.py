@@ -31,6 +31,7 @@ from hubbub.core.blocks import Blocks
 from hubbub.core.broadcasts import Broadcasts
 from hubbub.core.calls import Calls
 from hubbub.core.capabilities import Capabilities
+from hubbub.core.chat_backgrounds import ChatBackgrounds
 from hubbub.core.chatevents import ChatEvents, ChatRelay
 from hubbub.core.contact_sync import ContactSync
 from hubbub.core.conversation_details import ConversationDetails
@@ -45,6 +46,7 @@ from hubbub.core.group_members import GroupMembers
 from hubbub.core.groups import Groups
 from hubbub.core.heartbeats import Heartbeats
 from hubbub.core.history import History
+from hubbub.core.info_visibility import InfoVisibility
 from hubbub.core.keys import Keys
 from hubbub.core.mentions import Mentions
 from hubbub.core.message_details import MessageDetails
@@ -198,7 +200,10 @@ class Node:
         )
         self.keys = Keys(st.keys, st.accounts, st.conversations, self.publisher, self.clock)
         self.calls = Calls(st.conversations, self.publisher, self.clock)
-        self.profiles = Profiles(st.profiles, st.conversations, self.publisher, self.clock)
+        self.info_visibility = InfoVisibility(st.info_visibility, self.publisher, self.clock)
+        self.profiles = Profiles(
+            st.profiles, st.conversations, self.publisher, self.clock, self.info_visibility
+        )
         self.presence_settings = PresenceSettings(st.presence_settings, self.clock)
         self.presence = Presence(
             st.presence,
@@ -221,6 +226,7 @@ class Node:
         self._heartbeat_task: asyncio.Task[None] | None = None
         self._archive_task: asyncio.Task[None] | None = None
         self.sync = Sync(st.events, st.sync, self.clock, settings.sync_page_size)
+        self.sync.info_visibility = self.info_visibility
         self.status = StatusService(st.events, self.bus, self.clock, self.node_id)
         self.expiry = ExpiryWorker(st.timers, self.conversations, self.publisher, self.clock)
         self.messages.on_timer_scheduled.append(self.expiry.schedule_hint)
@@ -286,6 +292,9 @@ class Node:
         self.away = Away(st.away, self.messages, self.conversations, self.publisher, self.clock)
         self.messages.on_sent.append(self.away.on_sent)  # away replies and greetings
         self.pins = Pins(st.pins, self.conversations, self.publisher, self.clock)
+        self.chat_backgrounds = ChatBackgrounds(
+            st.chat_backgrounds, self.conversations, st.blobs, self.publisher, self.clock
+        )
         self.search = Search(st.search, self.conversations, self.clock)
         self.contact_sync = ContactSync(
             st.contact_sync,
@@ -361,6 +370,7 @@ class Node:
             self.broadcasts.recipients_of,
         )
         self.publisher.on_local = self.dispatcher.remember_skip
+        self.dispatcher.info_audience = self.info_visibility.audience
         self.ready = False
         self._presence_task: asyncio.Task[None] | None = None
         self._gc_task: asyncio.Task[None] | None = None

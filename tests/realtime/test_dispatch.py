@@ -15,8 +15,12 @@ import msgspec
 import pytest
 
 from hubbub.bus.inprocess import InProcessBus
+from hubbub.clock import SystemClock
 from hubbub.core.frames import encode, event, frame_of
+from hubbub.core.info_visibility import InfoVisibility
 from hubbub.core.model import Notification, StoredEvent, User
+from hubbub.core.ports import PresenceVisibility
+from hubbub.core.publisher import Publisher
 from hubbub.ids import new_id
 from hubbub.realtime.dispatch import Dispatcher
 from hubbub.realtime.hub import Hub
@@ -156,5 +160,46 @@ async def test_committed_events_never_announced_are_delivered_once_idle(
         await bus.publish(Notification(encode({"channel": "x", "type": "P", "data": {}}), [uid]))
         await until(lambda: len(rec.seqs) == len(evs) + 1)
         assert rec.seqs[-1] is None
+    finally:
+        await dispatcher.close()
+
+
+async def test_a_filled_info_text_update_reaches_only_the_contacts_allowed(
+    store: SqlStores,
+) -> None:
+    """An info-text update read back from the database (its notification was
+    lost) goes where it would have gone live: to the contacts the owner's
+    info-text visibility allows, not to every contact."""
+    ids = [new_id() for _ in range(3)]
+    for uid in ids:
+        await store.accounts.create_user(
+            User(uid, "u" + uid[-12:], "U", None, None, "", None, None, now(), "x")
+        )
+    owner, hidden, allowed = ids
+    for peer in (hidden, allowed):
+        await store.conversations.open_direct(new_id(), owner, peer, now())
+    setting = PresenceVisibility("custom", (allowed,), (), now())
+    ev = event("u", owner, "user/info-visibility", "InfoVisibilityUpdated", {})
+    await store.info_visibility.set_info_visibility(owner, setting, ev, None, lambda s: {})
+
+    hub = Hub(lambda _ids: None)
+
+    async def no_members(_cid: str) -> dict[str, str]:
+        return {}
+
+    dispatcher = Dispatcher(hub, store.events, store.conversations, no_members)
+    visibility = InfoVisibility(store.info_visibility, Publisher(InProcessBus()), SystemClock())
+    dispatcher.info_audience = visibility.audience
+    await dispatcher.start(idle_check_s=0.05)
+    try:
+        recs = {uid: Recorder(uid) for uid in ids}
+        for rec in recs.values():
+            hub.add(rec)
+        [info] = await store.events.append(
+            [event("a", owner, "profile/info-text", "ProfileInfoTextUpdated", {"info_text": "x"})]
+        )  # committed, never published
+        await until(lambda: dispatcher.upto == info.pos)
+        assert recs[owner].seqs == [info.pos] and recs[allowed].seqs == [info.pos]
+        assert recs[hidden].seqs == []
     finally:
         await dispatcher.close()

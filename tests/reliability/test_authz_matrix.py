@@ -192,6 +192,20 @@ def sticker(cid: str) -> dict[str, Any]:
     }
 
 
+BACKGROUND = "chat/background SetChatBackground"
+BACKGROUND_ACK = "chat/background/ack SetChatBackgroundWithAck"
+INFO_VIS = {"user_id": "{O}", "visibility": {"rule": "everyone", "blocked_user_ids": ["{T}"]}}
+
+
+def background(cid: str) -> dict[str, Any]:
+    return {
+        "conversation_id": cid,
+        "background_id": "bg",
+        "background_type": "color",
+        "value": "#112233",
+    }
+
+
 PREVIEWS = "user/notifications/preview"
 PREVIEW_CONFIG = "user/notifications/preview/config UpdateNotificationPreviewConfig"
 PREVIEW_ACK = f"{PREVIEWS} AcknowledgeNotificationPreview"
@@ -259,6 +273,12 @@ SURFACES: tuple[Surface, ...] = (
         PIN, {"conversation_id": "{G}", "pinned": True, "request_id": "{CMID}"}, "G", GROUP, "group"
     ),
     ws(PIN, {"conversation_id": "{D}", "pinned": False}, "D", DIRECT, "direct"),
+    # a chat's shared background: only members, a foreign chat answers like a missing one
+    ws(BACKGROUND, background("{G}"), "G", GROUP, "group"),
+    ws(BACKGROUND, background("{D}"), "D", DIRECT, "direct"),
+    ws(BACKGROUND_ACK, {**background("{G}"), "request_id": "{CMID}"}, "G", GROUP, "group"),
+    # info-text visibility: only one's own (any id may be listed, like presence's)
+    ws("user/info-visibility SetInfoVisibility", INFO_VIS, "O", SELF, "as the owner"),
     # search: only members, a foreign chat answers like a missing one (no word matches,
     # so a member's results hold no content either)
     ws(SEARCH, {**SEARCH_BODY, "conversation_id": "{G}"}, "G", GROUP, "group"),

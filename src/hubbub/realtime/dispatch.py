@@ -60,6 +60,9 @@ class Dispatcher:
         self.contacts = contacts
         self.members = members  # a conversation's audience (Conversations.audience)
         self.broadcast_audience = broadcast_audience  # Broadcasts.recipients_of
+        # An info-text update read back reaches only the contacts its owner's
+        # setting allows, as when it was published (InfoVisibility.audience).
+        self.info_audience: Callable[[str, set[str]], Awaitable[set[str]]] | None = None
         self.upto = 0
         self._backlog: deque[Notification] = deque()
         self._worker: asyncio.Task[None] | None = None
@@ -165,4 +168,7 @@ class Dispatcher:
             return list(await self.members(ev.target))
         if ev.scope == "b":
             return await self.broadcast_audience(ev) if self.broadcast_audience else []
-        return [ev.target, *await self.contacts.contacts_of(ev.target)]
+        contacts = await self.contacts.contacts_of(ev.target)
+        if ev.channel == "profile/info-text" and self.info_audience is not None:
+            contacts = await self.info_audience(ev.target, contacts)
+        return [ev.target, *contacts]

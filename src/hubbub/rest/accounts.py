@@ -121,10 +121,12 @@ def user_out(user: User, *, own: bool) -> UserOut:
 
 
 async def _screen(node: Node, caller: Caller, user: User) -> User:
-    """`user` as the caller may see it: blocks, then the presence visibility setting."""
-    return await node.presence_settings.screen(
+    """`user` as the caller may see it: blocks, then the presence and info-text
+    visibility settings."""
+    seen = await node.presence_settings.screen(
         caller.user_id, await node.blocks.screen(caller, user)
     )
+    return await node.info_visibility.screen(caller.user_id, seen)
 
 
 DeviceHeader = Annotated[str | None, Header(alias="X-Device-Id", max_length=128)]

@@ -19,6 +19,7 @@ from hubbub.core.ports.blobs import BlobRefStore, BlobStore
 from hubbub.core.ports.blocks import BlockStore
 from hubbub.core.ports.broadcasts import BroadcastStore
 from hubbub.core.ports.bus import Bus, PresenceRegistry
+from hubbub.core.ports.chat_backgrounds import Background, ChatBackgroundStore
 from hubbub.core.ports.contact_sync import ContactSyncStore
 from hubbub.core.ports.conversation_details import ConversationDetailStore
 from hubbub.core.ports.conversations import Contacts, ConversationStore
@@ -29,6 +30,7 @@ from hubbub.core.ports.external_users import ExternalUserStore
 from hubbub.core.ports.group_events import GroupEventRecord, GroupEventStore
 from hubbub.core.ports.groups import GroupStore
 from hubbub.core.ports.history import HistoryStore
+from hubbub.core.ports.info_visibility import InfoVisibilityStore
 from hubbub.core.ports.keys import KeyStore
 from hubbub.core.ports.mentions import MentionStore
 from hubbub.core.ports.message_details import MessageDetailStore
@@ -55,12 +57,14 @@ __all__ = [
     "AttachmentStore",
     "AwaySettings",
     "AwayStore",
+    "Background",
     "BlobRefStore",
     "BlobStore",
     "BlockStore",
     "BroadcastStore",
     "Bus",
     "CapabilityStore",
+    "ChatBackgroundStore",
     "ContactSyncStore",
     "Contacts",
     "ConversationDetailStore",
@@ -77,6 +81,7 @@ __all__ = [
     "GroupEventStore",
     "GroupStore",
     "HistoryStore",
+    "InfoVisibilityStore",
     "KeyStore",
     "LastSeenStore",
     "MentionStore",

@@ -24,6 +24,7 @@ from hubbub.store.sql.blobs import SqlBlobs
 from hubbub.store.sql.blocks import SqlBlocks
 from hubbub.store.sql.broadcasts import SqlBroadcasts
 from hubbub.store.sql.capabilities import SqlCapabilities
+from hubbub.store.sql.chat_backgrounds import SqlChatBackgrounds
 from hubbub.store.sql.chatevents import SqlRelay
 from hubbub.store.sql.contact_sync import SqlContactSync
 from hubbub.store.sql.conversation_details import SqlConversationDetails
@@ -35,6 +36,7 @@ from hubbub.store.sql.external_users import SqlExternalUsers
 from hubbub.store.sql.group_events import SqlGroupEvents
 from hubbub.store.sql.groups import SqlGroups
 from hubbub.store.sql.history import SqlHistory
+from hubbub.store.sql.info_visibility import SqlInfoVisibility
 from hubbub.store.sql.keys import SqlKeys
 from hubbub.store.sql.mentions import SqlMentions
 from hubbub.store.sql.message_details import SqlMessageDetails
@@ -97,6 +99,8 @@ class SqlStores:
     reads: SqlReads
     archive: SqlArchive
     pins: SqlPins
+    chat_backgrounds: SqlChatBackgrounds
+    info_visibility: SqlInfoVisibility
     search: SqlSearch
     contact_sync: SqlContactSync
     attachments: SqlAttachments
@@ -149,6 +153,8 @@ class SqlStores:
             reads=SqlReads(*args),
             archive=SqlArchive(*args),
             pins=SqlPins(*args),
+            chat_backgrounds=SqlChatBackgrounds(*args),
+            info_visibility=SqlInfoVisibility(*args),
             search=SqlSearch(*args),
             contact_sync=SqlContactSync(*args),
             attachments=SqlAttachments(*args),

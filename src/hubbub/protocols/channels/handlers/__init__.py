@@ -16,10 +16,12 @@ from hubbub.protocols.channels.handlers import (
     away,
     broadcasts,
     calls,
+    chat_backgrounds,
     contact_sync,
     forwards,
     group_events,
     groups,
+    info_visibility,
     keys,
     mentions,
     messages,
@@ -66,6 +68,8 @@ AREAS: tuple[ModuleType, ...] = (
     moderation_reports,
     away,
     contact_sync,
+    chat_backgrounds,
+    info_visibility,
 )
 
 

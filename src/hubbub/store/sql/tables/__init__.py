@@ -23,6 +23,7 @@ from hubbub.store.sql.tables.broadcasts import (
     broadcast_subscriptions,
     broadcasts,
 )
+from hubbub.store.sql.tables.chat_settings import chat_backgrounds
 from hubbub.store.sql.tables.contact_sync import contact_discovery, contact_syncs
 from hubbub.store.sql.tables.content import (
     group_event_reminders,
@@ -60,7 +61,7 @@ from hubbub.store.sql.tables.previews import (
     notification_preview_acks,
     notification_preview_configs,
 )
-from hubbub.store.sql.tables.privacy import presence_settings
+from hubbub.store.sql.tables.privacy import info_visibility, presence_settings
 from hubbub.store.sql.tables.rooms import (
     blob_refs,
     blobs,
@@ -106,6 +107,7 @@ __all__ = [
     "broadcast_subscriptions",
     "broadcasts",
     "capabilities",
+    "chat_backgrounds",
     "contact_discovery",
     "contact_syncs",
     "conversation_details",
@@ -119,6 +121,7 @@ __all__ = [
     "group_event_reminders",
     "group_event_rsvps",
     "group_events",
+    "info_visibility",
     "members",
     "mentions",
     "message_details",
