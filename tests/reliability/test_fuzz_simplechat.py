@@ -349,6 +349,14 @@ def test_room_frame_fuzz_end_to_end(tmp_path: Path, figure: Figure) -> None:
                 continue
             if isinstance(item.payload, dict) and isinstance(item.payload.get("text"), str):
                 sent_texts.add(item.payload["text"])
+            # A mutation can leave valid JSON with another text (a flipped byte
+            # inside the string): what was sent is what the frame says.
+            try:
+                sent_json = msgspec.json.decode(payload)
+            except (msgspec.DecodeError, UnicodeDecodeError):
+                sent_json = None
+            if isinstance(sent_json, dict) and isinstance(sent_json.get("text"), str):
+                sent_texts.add(sent_json["text"])
             sent += 1
             await conn.ws.send(payload)
         # Probe 1: any connection answers an unknown type, naming it.
