@@ -33,6 +33,7 @@ from hubbub.rest import (
     group_members,
     moderation_reports,
     ops,
+    status_updates,
     totp,
     webclient,
 )
@@ -142,6 +143,7 @@ def create_app(settings: Settings, node: Node | None = None) -> FastAPI:
     app.include_router(group_members.router)
     app.include_router(moderation_reports.router)
     app.include_router(ops.router)
+    app.include_router(status_updates.router)
     app.include_router(webclient.router)
     app.add_api_websocket_route("/ws", ws_endpoint)
     if settings.simplechat:

@@ -30,6 +30,7 @@ from hubbub.protocols.channels.handlers import (
     reactions,
     search,
     status,
+    status_updates,
     stickers,
     sync,
     typing_status,
@@ -62,6 +63,7 @@ AREAS: tuple[ModuleType, ...] = (
     notification_previews,
     search,
     moderation_reports,
+    status_updates,
 )
 
 
