@@ -91,10 +91,15 @@ async def test_settings_request_ids_mutes_and_receipts(store: SqlStores) -> None
     assert await st.request_done_at(a, "mute", "r1") is None
     assert await st.user_exists(b) and not await st.user_exists(new_id())
     mev = event("u", b, "contacts/status-mute", "ContactStatusMuteChanged", {})
-    _, muted = await st.set_mute(b, a, True, "m1", 10, mev)
-    assert muted is not None and await st.muters_of(a, [a, b]) == {b}
-    assert await st.set_mute(b, a, False, "m1", 11, mev) == (10, None)
-    assert await st.set_mute(b, a, True, None, 12, mev) == (12, None)  # already muted
+    made = await st.set_mute(b, a, True, "m1", 10, mev, 1)
+    assert made is not None and made[1] is not None
+    muted = made[1]
+    assert await st.muters_of(a, [a, b]) == {b}
+    assert await st.set_mute(b, a, False, "m1", 11, mev, 1) == (10, None)
+    assert await st.set_mute(b, a, True, None, 12, mev, 1) == (12, None)  # already muted
+    c = await make_user(store)
+    assert await st.set_mute(b, c, True, None, 12, mev, 1) is None  # one mute at most
+    assert await st.muters_of(c, [b]) == set()
     assert await st.is_mute_event(b, muted.pos) and not await st.is_mute_event(a, muted.pos)
     assert await st.record_mute_ack(b, str(muted.pos), None, 13) is True
     assert await st.record_mute_ack(b, str(muted.pos), None, 14) is False

@@ -28,7 +28,7 @@ from hubbub.core.context import Caller
 from hubbub.core.frames import event
 from hubbub.core.ports import PresenceVisibility, StatusStore, StatusVisibilityStore
 from hubbub.core.publisher import Publisher
-from hubbub.errors import NotFound, ValidationFailed
+from hubbub.errors import Conflict, NotFound, ValidationFailed
 from hubbub.ids import plausible_id
 
 __all__ = ["DEFAULT", "MAX_LISTED", "VISIBILITIES", "StatusVisibility", "permits"]
@@ -36,6 +36,7 @@ __all__ = ["DEFAULT", "MAX_LISTED", "VISIBILITIES", "StatusVisibility", "permits
 VISIBILITIES = ("contacts", "custom", "except", "nobody")
 MAX_LISTED = 256
 MAX_REQUEST_ID = 64
+MAX_MUTES = 1000
 DEFAULT = PresenceVisibility("contacts")
 CHANNEL = "user/status/visibility"
 MUTE_CHANNEL = "contacts/status-mute"
@@ -178,7 +179,10 @@ class StatusVisibility:
         now = self.clock.now_ms()
         data = {"contact_id": contact_id, "muted": muted, "changed_by": me, "timestamp": iso(now)}
         ev = event("u", me, MUTE_CHANNEL, "ContactStatusMuteChanged", data)
-        done_at, stored = await self.store.set_mute(me, contact_id, muted, request_id, now, ev)
+        result = await self.store.set_mute(me, contact_id, muted, request_id, now, ev, MAX_MUTES)
+        if result is None:
+            raise Conflict(f"at most {MAX_MUTES} muted contacts")
+        done_at, stored = result
         if stored is not None:
             await self.publisher.event(stored, [me], skip_conn=caller.conn_id)
         return ack_data(request_id, done_at)

@@ -80,8 +80,10 @@ class StatusVisibilityStore(Protocol):
         request_id: str | None,
         now: int,
         ev: NewEvent,
-    ) -> tuple[int, StoredEvent | None]:
-        """Mute or unmute, like `set_status_visibility` for request ids and events."""
+        max_mutes: int,
+    ) -> tuple[int, StoredEvent | None] | None:
+        """Mute or unmute, like `set_status_visibility` for request ids and events;
+        None (nothing written) when muting one more would pass `max_mutes`."""
         ...
 
     async def is_mute_event(self, user_id: str, pos: int) -> bool:

@@ -228,16 +228,21 @@ class SqlStatusUpdates(SqlArea):
         request_id: str | None,
         now: int,
         ev: NewEvent,
-    ) -> tuple[int, StoredEvent | None]:
-        def unit(conn: Connection) -> tuple[int, StoredEvent | None]:
+        max_mutes: int,
+    ) -> tuple[int, StoredEvent | None] | None:
+        def unit(conn: Connection) -> tuple[int, StoredEvent | None] | None:
             done = _seen_request(conn, viewer_id, "mute", request_id)
             if done is not None:
                 return done, None
+            pair = (_m.c.viewer_id == viewer_id, _m.c.contact_id == contact_id)
+            was = conn.execute(select(_m.c.muted_at).where(*pair)).first() is not None
+            if muted and not was:
+                count = select(func.count()).select_from(_m).where(_m.c.viewer_id == viewer_id)
+                if conn.execute(count).scalar_one() >= max_mutes:
+                    return None
             _record_request(
                 conn, viewer_id, "mute", request_id, now, contact_id=contact_id, muted=muted
             )
-            pair = (_m.c.viewer_id == viewer_id, _m.c.contact_id == contact_id)
-            was = conn.execute(select(_m.c.muted_at).where(*pair)).first() is not None
             if was == muted:
                 return now, None
             if muted:
