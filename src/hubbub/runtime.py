@@ -260,6 +260,7 @@ class Node:
             self.blobs, st.blobs, self.conversations, self.clock,
             int(settings.blob_url_ttl_s * 1000),
         )  # fmt: skip
+        self.blob_access.readers.append(self.status_updates.may_read_blob)
         self.rooms = Rooms(
             st.rooms,
             self.messages,

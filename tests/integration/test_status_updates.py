@@ -324,18 +324,25 @@ async def close_all(*clients: Client) -> None:
         await c.close()
 
 
-async def test_media_is_a_blob_of_ones_own_and_live_statuses_are_bounded(api: Api) -> None:
-    a, b = await api.user(2)
+def voice_note(cid: str) -> dict[str, Any]:
+    return {
+        "conversation_id": cid,
+        "audio_payload": base64.b64encode(wav_chirp()).decode(),
+        "duration_ms": 600,
+        "mime_type": "audio/wav",
+        "client_message_id": "v-" + secrets.token_hex(4),
+    }
+
+
+async def test_media_is_a_blob_of_ones_own_readable_by_the_audience_and_bounded(
+    api: Api,
+) -> None:
+    a, b, c, n = await api.user(4)
     cid = await api.direct(a[1], b[0])
+    await api.direct(a[1], c[0])
     ca, cb = await api.client(a), await api.client(b)
     try:
-        note = {
-            "conversation_id": cid,
-            "audio_payload": base64.b64encode(wav_chirp()).decode(),
-            "duration_ms": 600,
-            "mime_type": "audio/wav",
-            "client_message_id": "v-" + secrets.token_hex(4),
-        }
+        note = voice_note(cid)
         await cb.ok("chat/voice", "SendVoiceMessage", note)
         [heard] = await ca.events("VoiceMessageReceived")
         bobs = heard["data"]["audio_url"]
@@ -351,6 +358,15 @@ async def test_media_is_a_blob_of_ones_own_and_live_statuses_are_bounded(api: Ap
         ok = await create(ca, {"content_type": "video", "content_url": own, "text": "caption"})
         [ev] = await cb.events("StatusCreated", status_id=ok["status_id"])
         assert ev["data"]["content_url"] == own and ev["data"]["text"] == "caption"
+        # Carol (a contact, not in the chat the audio was sent to) may download it
+        # while the status lives; nick (no contact) gets what an unknown blob gets.
+        r = await api.http.get(own, headers=auth(c))
+        assert r.status_code == 200 and r.content == wav_chirp()
+        assert (await api.http.post(own + "/url", headers=auth(c))).status_code == 200
+        theirs_dl = await api.http.get(own, headers=auth(n))
+        ghost_dl = await api.http.get("/v1/blobs/" + "Q" * 32, headers=auth(n))
+        assert theirs_dl.status_code == ghost_dl.status_code == 404
+        assert theirs_dl.json() == ghost_dl.json()
         # At most 30 live statuses per author (the one above counts).
         for i in range(29):
             await create(ca, status(f"n{i}"))
@@ -403,17 +419,22 @@ async def until(pred: Any, timeout: float = 30.0) -> None:
 async def test_a_status_expires_once_even_across_a_restart_and_leaves_sync(
     tmp_path: Path, backend: str
 ) -> None:
-    srv = ServerProcess(tmp_path / "data", extra_env={"HUBBUB_STATUS_TTL_S": "3"}).start()
+    srv = ServerProcess(tmp_path / "data", extra_env={"HUBBUB_STATUS_TTL_S": "5"}).start()
     try:
         api = Api(srv)
-        a, b = await api.user(2)
-        await api.direct(a[1], b[0])
+        a, b, c = await api.user(3)
+        cid = await api.direct(a[1], b[0])
+        await api.direct(a[1], c[0])
         ca, cb = await api.client(a), await api.client(b)
-        ack = await create(ca, status("short-lived"))
+        await ca.ok("chat/voice", "SendVoiceMessage", voice_note(cid))
+        [note] = await cb.events("VoiceMessageReceived")
+        url = note["data"]["audio_url"]
+        ack = await create(ca, {"content_type": "image", "content_url": url})
         sid = ack["status_id"]
         due = parse_iso(ack["expires_at"])
-        assert due - parse_iso(ack["created_at"]) == 3000
+        assert due - parse_iso(ack["created_at"]) == 5000
         await cb.events("StatusCreated", status_id=sid)
+        assert (await api.http.get(url, headers=auth(c))).status_code == 200
         assert live_rows(srv, sid) == 2  # the status and its timer
         srv.kill9()  # before it is due: only the durable timer can delete it now
         await close_all(ca, cb)
@@ -428,6 +449,9 @@ async def test_a_status_expires_once_even_across_a_restart_and_leaves_sync(
             r = await api.http.get("/v1/statuses", headers=auth(b))
             assert sid not in {s["status_id"] for s in r.json()}
             await until(lambda: live_rows(srv, sid) == 0)  # the timer fired, after the restart
+            # Its file is no longer carol's to read (bob still has it in his chat).
+            assert (await api.http.get(url, headers=auth(c))).status_code == 404
+            assert (await api.http.get(url, headers=auth(b))).status_code == 200
         finally:
             await cb.close()
             await api.aclose()

@@ -103,3 +103,16 @@ async def test_settings_request_ids_mutes_and_receipts(store: SqlStores) -> None
     assert await st.is_mute_event(b, muted.pos) and not await st.is_mute_event(a, muted.pos)
     assert await st.record_mute_ack(b, str(muted.pos), None, 13) is True
     assert await st.record_mute_ack(b, str(muted.pos), None, 14) is False
+
+
+async def test_live_with_url_finds_only_unexpired_statuses_of_that_file(store: SqlStores) -> None:
+    a = await make_user(store)
+    st = store.status_updates
+    now = now_ms()
+    url = "/v1/blobs/" + "b" * 32
+    shown = StatusRecord(new_id(), a, "image", url, None, now, now + 60_000)
+    old = StatusRecord(new_id(), a, "image", url, None, now - 9000, now - 1000)
+    for s in (shown, old):
+        assert await st.create_status(s, 5, STATUS_TIMER, to()) is not None
+    assert [s.id for s in await st.live_with_url(url, now)] == [shown.id]
+    assert await st.live_with_url("/v1/blobs/" + "c" * 32, now) == []

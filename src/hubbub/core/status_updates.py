@@ -18,9 +18,11 @@ one of the two blocked the other (`store/sql/events.py`), so nobody is sent
 an expired status, whatever the timer did.
 
 The timer (`STATUS_TIMER`, a `timers` row written with the status) deletes
-the row at `expires_at`, once across the cluster; the status never holds a
-reference on its blob, which keeps whatever lifetime its upload gave it
-(the blob GCs of `core/voice.py` and `core/rooms.py`).
+the row at `expires_at`, once across the cluster. While it lives, whoever
+may see it may download its blob (`may_read_blob`, a reader of
+`core/blob_access.py`); it never holds a reference on the blob, which keeps
+whatever lifetime its upload gave it (the blob GCs of `core/voice.py` and
+`core/rooms.py`).
 """
 
 from __future__ import annotations
@@ -49,6 +51,10 @@ MAX_TEXT = 700
 MAX_LIVE = 30
 MAX_CLIENT_ID = 64
 _BLOB_URL = re.compile(r"^/v1/blobs/([A-Za-z0-9_-]{16,64})$")
+
+
+def blob_path(blob_id: str) -> str:
+    return f"/v1/blobs/{blob_id}"
 
 
 def status_data(s: StatusRecord) -> dict[str, Any]:
@@ -150,6 +156,15 @@ class StatusUpdates:
     async def expire_due(self, status_id: str) -> bool:
         """The timer's handler: the status is gone at `expires_at`, once."""
         return await self.store.expire_status(status_id, STATUS_TIMER)
+
+    async def may_read_blob(self, user_id: str, blob_id: str) -> bool:
+        """Whether a live status showing this blob is `user_id`'s or for them
+        (the blob download's check, `core/blob_access.py`)."""
+        found = await self.store.live_with_url(blob_path(blob_id), self.clock.now_ms())
+        for s in found:
+            if s.author_id == user_id or await self.visibility.admits(s.author_id, user_id):
+                return True
+        return False
 
     async def visible_to(self, caller: Caller, author_id: str | None) -> list[dict[str, Any]]:
         """The live statuses `caller` may see (of `author_id`, or of every

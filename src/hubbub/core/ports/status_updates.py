@@ -46,6 +46,10 @@ class StatusStore(Protocol):
         """The unexpired statuses of `author_ids`, oldest first."""
         ...
 
+    async def live_with_url(self, content_url: str, now: int) -> list[StatusRecord]:
+        """The unexpired statuses showing `content_url` (at most a few)."""
+        ...
+
     async def contacts_of(self, user_id: str) -> set[str]:
         """Who shares a direct chat with `user_id`, neither blocking the other."""
         ...

@@ -159,6 +159,16 @@ class SqlStatusUpdates(SqlArea):
             )
             return [_status(r) for r in rows]
 
+    async def live_with_url(self, content_url: str, now: int) -> list[StatusRecord]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(_s)
+                .where(_s.c.content_url == content_url, _s.c.expires_at > now)
+                .order_by(_s.c.created_at)
+                .limit(100)
+            )
+            return [_status(r) for r in rows]
+
     async def contacts_of(self, user_id: str) -> set[str]:
         async with self.engine.connect() as conn:
             return {r[0] for r in await conn.execute(_CONTACTS, {"me": user_id})}

@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("author_id", "client_request_id", name="uq_statuses_request"),
     )
     op.create_index("ix_statuses_author", "statuses", ["author_id", "expires_at"])
+    op.create_index("ix_statuses_url", "statuses", ["content_url"])
     op.create_table(
         "status_visibility",
         sa.Column("user_id", sa.String(36), primary_key=True),
@@ -69,5 +70,6 @@ def downgrade() -> None:
     op.drop_table("status_requests")
     op.drop_table("status_mutes")
     op.drop_table("status_visibility")
+    op.drop_index("ix_statuses_url", table_name="statuses")
     op.drop_index("ix_statuses_author", table_name="statuses")
     op.drop_table("statuses")

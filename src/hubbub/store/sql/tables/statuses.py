@@ -32,6 +32,7 @@ statuses = Table(
     Column("expires_at", Ms, nullable=False),
     UniqueConstraint("author_id", "client_request_id", name="uq_statuses_request"),
     Index("ix_statuses_author", "author_id", "expires_at"),
+    Index("ix_statuses_url", "content_url"),
 )
 
 # One row per author who changed the default (`contacts`, nobody listed).
