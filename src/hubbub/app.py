@@ -34,6 +34,7 @@ from hubbub.rest import (
     group_members,
     moderation_reports,
     ops,
+    status_updates,
     totp,
     webclient,
 )
@@ -144,6 +145,7 @@ def create_app(settings: Settings, node: Node | None = None) -> FastAPI:
     app.include_router(moderation_reports.router)
     app.include_router(contact_discovery.router)
     app.include_router(ops.router)
+    app.include_router(status_updates.router)
     app.include_router(webclient.router)
     app.add_api_websocket_route("/ws", ws_endpoint)
     if settings.simplechat:

@@ -74,6 +74,7 @@ class Settings:
     voice_max_bytes: int = 180 * 1024
     voice_max_duration_ms: int = 15 * 60 * 1000
     blob_url_ttl_s: float = 300.0
+    status_ttl_s: float = 24 * 3600.0
     chat_events_format: str = "protobuf"  # protobuf | json
     chat_events_namespace: str = "hubbub"
     chat_events_relay: bool = True
@@ -172,6 +173,7 @@ _HELP: dict[str, str] = {
     "must also fit in --max-frame-bytes, which caps it at about 3/4 of that)",
     "voice_max_duration_ms": "longest voice note accepted (its declared duration_ms)",
     "blob_url_ttl_s": "lifetime of a signed download URL (POST /v1/blobs/{id}/url)",
+    "status_ttl_s": "lifetime of a status update (status/updates; 24 h, the spec's)",
     "chat_events_format": "encoding of spec-004 chat events on NATS: protobuf or json",
     "chat_events_namespace": "the `namespace` field of every chat event",
     "chat_events_relay": "this node may relay chat events of committed messages (true/false)",

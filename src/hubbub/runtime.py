@@ -68,6 +68,8 @@ from hubbub.core.rooms import RoomPolicy, Rooms
 from hubbub.core.search import Search
 from hubbub.core.signin import SignIn
 from hubbub.core.status import StatusService
+from hubbub.core.status_updates import STATUS_TIMER, StatusUpdates
+from hubbub.core.status_visibility import StatusVisibility
 from hubbub.core.stickers import Stickers
 from hubbub.core.sync import Sync
 from hubbub.core.tenants import Tenants
@@ -254,10 +256,20 @@ class Node:
             VoicePolicy(settings.voice_max_bytes, settings.voice_max_duration_ms),
         )  # fmt: skip
         self.forwards.voice = self.voice
+        self.status_visibility = StatusVisibility(
+            st.status_updates, st.status_updates, self.publisher, self.clock
+        )
+        self.status_updates = StatusUpdates(
+            st.status_updates, self.status_visibility, self.blobs, self.publisher, self.clock,
+            int(settings.status_ttl_s * 1000),
+        )  # fmt: skip
+        self.status_updates.on_timer_scheduled.append(self.expiry.schedule_hint)
+        self.expiry.register(STATUS_TIMER, self.status_updates.expire_due)
         self.blob_access = BlobAccess(
             self.blobs, st.blobs, self.conversations, self.clock,
             int(settings.blob_url_ttl_s * 1000),
         )  # fmt: skip
+        self.blob_access.readers.append(self.status_updates.may_read_blob)
         self.rooms = Rooms(
             st.rooms,
             self.messages,

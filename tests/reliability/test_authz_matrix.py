@@ -212,6 +212,10 @@ PREVIEW_ACK = f"{PREVIEWS} AcknowledgeNotificationPreview"
 REPORT = "moderation/reports SubmitReport"
 GREETING_ACK = "chat/greetings AcknowledgeGreetingReceived"
 REPORT_ON = {"report_type": "message", "reason": "spam", "details": "{TEXT}"}
+STATUS = "status/updates CreateStatus"
+STATUS_TEXT = {"content_type": "text", "text": "{TEXT}", "client_request_id": "{CMID}"}
+STATUS_OF_X = {"content_type": "image", "content_url": "/v1/blobs/{blobX}"}
+STATUS_MUTE = "contacts/status-mute SetContactStatusMute"
 PRESIGN = {"dialog_id": "{DG}", "filename": "a.txt", "content_type": "text/plain", "size": 3}
 
 SURFACES: tuple[Surface, ...] = (
@@ -413,6 +417,33 @@ SURFACES: tuple[Surface, ...] = (
         CREATOR,
         "the syncer's id",
     ),
+    # status updates: one's own status and settings (no id); a status's file is one the
+    # author uploaded; a mute names any user; the acks name the caller's own request/event
+    ws(STATUS, STATUS_TEXT, "", PUBLIC, "one's own status"),
+    ws(STATUS, STATUS_OF_X, "blobX", ALL_HIDDEN, "another's file"),
+    ws(
+        "user/status/visibility SetStatusVisibility",
+        {"visibility": "custom", "allowed_user_ids": ["{T}"], "request_id": "{CMID}"},
+        "",
+        PUBLIC,
+        "one's own setting",
+    ),
+    ws(
+        "user/status/visibility/ack SetStatusVisibilityAckRequest",
+        {"request_id": "{svO}"},
+        "svO",
+        CREATOR,
+        "the requester's key",
+    ),
+    ws(STATUS_MUTE, {"contact_id": "{T}", "muted": True}, "T", PUBLIC, "any user"),
+    ws(
+        "contacts/status-mute/ack AckContactStatusMute",
+        {"event_id": "{muteO}"},
+        "muteO",
+        CREATOR,
+        "the muter's event",
+    ),
+    rest("GET", "/v1/users/{T}/statuses", "T", PUBLIC),
 )
 
 CASES = [(s, role) for s in SURFACES for role in ROLES if role in s.expect]
@@ -564,6 +595,20 @@ async def build_world(server: ServerProcess) -> World:
         )
         sync_o = "sync-" + secrets.token_hex(4)
         await o.ok("contacts/sync", "StartContactSync", {"sync_id": sync_o, "contacts": []})
+        sv_o = "sv-" + secrets.token_hex(4)
+        await o.ok(
+            "user/status/visibility",
+            "SetStatusVisibility",
+            {"visibility": "contacts", "request_id": sv_o},
+        )
+        o2 = await api.client(users["O"])
+        await o.ok(
+            STATUS_MUTE.split()[0],
+            STATUS_MUTE.split()[1],
+            {"contact_id": users["X"][0], "muted": True},
+        )
+        mute_o = await o2.wait_for(lambda f: f.get("type") == "ContactStatusMuteChanged")
+        await o2.close()
         for c in (o, m2, r, t, x):
             await c.close()
         me = await api.http.get(
@@ -596,9 +641,11 @@ async def build_world(server: ServerProcess) -> World:
             bcO=bc.json()["message_id"],
             repO=rep_o,
             syncO=sync_o,
+            svO=sv_o,
+            muteO=str(mute_o["seq"]),
         )
         hidden = {name, marker_g, marker_d, marker_x, me.json()["email"], me.json()["phone"]}
-        hidden |= {v for k, v in ids.items() if k not in ("name", "OTYPE")}
+        hidden |= {v for k, v in ids.items() if k not in ("name", "OTYPE", "muteO")}
         private = {me.json()["email"], me.json()["phone"], marker_x}
         return World(users, ids, hidden, private, int(leave_ev["seq"]))
     finally:
@@ -906,6 +953,7 @@ def uncovered_surfaces() -> list[str]:
         conversations,
         group_members,
         moderation_reports,
+        status_updates,
         totp,
     )
 
@@ -923,7 +971,7 @@ def uncovered_surfaces() -> list[str]:
     routers = (accounts.router, admin.router, apikeys.router, blocks.router)
     routers += (conversations.router, totp.router, files.router, blobs.router)
     routers += (broadcasts.router, group_members.router)
-    routers += (moderation_reports.router,)
+    routers += (moderation_reports.router, status_updates.router)
     routers += (dialogs.router, management.router, messages.router, uploads.router)
     for router in routers:
         for route in router.routes:

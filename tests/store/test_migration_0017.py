@@ -18,13 +18,13 @@ async def _tables(engine: AsyncEngine) -> set[str]:
 
 async def test_0017_adds_contact_syncs_and_downgrades(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
-        await conn.run_sync(_upgrade_to("0015_notification_previews"))
+        await conn.run_sync(_upgrade_to("0016_status_updates"))
     assert not {"contact_syncs", "contact_discovery"} & await _tables(engine)
     async with engine.connect() as conn:
         await conn.run_sync(_upgrade_to("0017_contact_sync"))
     assert {"contact_syncs", "contact_discovery"} <= await _tables(engine)
     async with engine.connect() as conn:
-        await conn.run_sync(_downgrade_to("0015_notification_previews"))
+        await conn.run_sync(_downgrade_to("0016_status_updates"))
     assert not {"contact_syncs", "contact_discovery"} & await _tables(engine)
     async with engine.connect() as conn:
         await conn.run_sync(_upgrade_to("0017_contact_sync"))

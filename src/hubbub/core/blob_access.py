@@ -13,9 +13,11 @@ The URL is bound to the member it was minted for: it stops working when it
 expires, and also as soon as that member leaves the conversation. A
 tampered or expired signature is `forbidden`; only a valid one goes on to
 the membership and existence checks (so a forged URL learns nothing about
-which ids exist). The key is the `blob_urls` row of `server_secrets`,
-created by the first node that needs it, so every node of a cluster signs
-and verifies with the same key.
+which ids exist). A blob shown by a live status (`core/status_updates.py`)
+may also be read by those the status is for, while it lives (`readers`).
+The key is the `blob_urls` row of `server_secrets`, created by the first
+node that needs it, so every node of a cluster signs and verifies with the
+same key.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from hubbub.clock import Clock
@@ -60,6 +63,9 @@ class BlobAccess:
             raise ValueError("--blob-url-ttl-s must be at least 1")
         self.url_ttl_ms = url_ttl_ms
         self._key: bytes | None = None
+        # Other uses that let a user read a blob, `(user_id, blob_id) -> bool`
+        # (a live status showing it: `StatusUpdates.may_read_blob`).
+        self.readers: list[Callable[[str, str], Awaitable[bool]]] = []
 
     async def _signing_key(self) -> bytes:
         if self._key is None:
@@ -77,6 +83,10 @@ class BlobAccess:
         for conversation_id in found:
             if user_id in await self.conversations.members(conversation_id):
                 return
+        if check_blob_id(blob_id):
+            for reader in self.readers:
+                if await reader(user_id, blob_id):
+                    return
         raise NotFound("file not found")
 
     async def open_for(self, caller: Caller, blob_id: str) -> BlobMeta:

@@ -46,6 +46,7 @@ from hubbub.core.ports.reactions import ReactionStore
 from hubbub.core.ports.reads import ReadStore
 from hubbub.core.ports.rooms import RoomStore
 from hubbub.core.ports.search import SearchStore
+from hubbub.core.ports.status_updates import StatusRecord, StatusStore, StatusVisibilityStore
 from hubbub.core.ports.sync import CursorStore
 from hubbub.core.ports.tenants import CapabilityStore, TenantStore
 from hubbub.core.ports.timers import ExpiryStore
@@ -102,6 +103,9 @@ __all__ = [
     "ReportStore",
     "RoomStore",
     "SearchStore",
+    "StatusRecord",
+    "StatusStore",
+    "StatusVisibilityStore",
     "TenantStore",
     "UserDirectory",
     "WebhookTransport",

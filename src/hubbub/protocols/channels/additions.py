@@ -28,6 +28,7 @@ __all__ = [
     "SendChatMessageWithClientId",
     "SendEncryptedMessage",
     "SetAwayMessage",
+    "SetStatusVisibility",
     "SubmitReport",
     "client_type",
 ]
@@ -83,12 +84,28 @@ class SetAwayMessage(s.SetAwayMessage, kw_only=True, omit_defaults=False):
     ] = None
 
 
+class SetStatusVisibility(s.SetStatusVisibility, kw_only=True, omit_defaults=False):
+    """Manage and receive updates to status visibility settings.
+
+    Client -> server on `user/status/visibility`.
+    """
+
+    request_id: Annotated[
+        str | None,
+        Meta(
+            description="(hubbub) Idempotency key: a retry answers the first ack; "
+            "`SetStatusVisibilityAckRequest` looks it up"
+        ),
+    ] = None
+
+
 # The spec's Struct -> the one that decodes it with hubbub's fields.
 CLIENT_ADDITIONS: Final[dict[type[ClientMessage], type[ClientMessage]]] = {
     s.SendChatMessageWithClientId: SendChatMessageWithClientId,
     s.SendEncryptedMessage: SendEncryptedMessage,
     s.SubmitReport: SubmitReport,
     s.SetAwayMessage: SetAwayMessage,
+    s.SetStatusVisibility: SetStatusVisibility,
 }
 
 

@@ -574,6 +574,23 @@ EXTRA_FIELDS: Final[dict[str, dict[str, tuple[dict[str, Any], str]]]] = {
             "[{option_id, text, vote_count}]",
         ),
     },
+    "CreateStatusAck": {
+        "created_at": ({"type": "string"}, "When the status was created"),
+        "expires_at": ({"type": "string"}, "When it expires (created_at + 24 h)"),
+    },
+    "StatusCreated": {
+        "muted": (
+            {"type": "boolean"},
+            "The recipient mutes the author's statuses (contacts/status-mute): not to be "
+            "announced; always false on the author's own devices",
+        ),
+    },
+    "ContactStatusMuteAck": {
+        "first": (
+            {"type": "boolean"},
+            "AckContactStatusMute: false when that event's receipt was recorded already",
+        ),
+    },
 }
 
 EXTRA_SERVER_EVENTS: Final[dict[tuple[str, str], type[ServerMessage]]] = {

@@ -23,7 +23,12 @@ _FEED_SQL = text(
     """
     SELECT e.pos, e.scope, e.target, e.channel, e.type, e.data FROM events e
     WHERE e.pos > :since AND (
-        (e.scope = 'u' AND e.target = :me)
+        (e.scope = 'u' AND e.target = :me AND (e.channel <> 'status/updates' OR EXISTS (
+            SELECT 1 FROM statuses s
+            WHERE s.id = e.message_id AND s.expires_at > :now
+              AND NOT EXISTS (SELECT 1 FROM blocks b
+                WHERE (b.blocker_id = :me AND b.blocked_id = s.author_id)
+                   OR (b.blocker_id = s.author_id AND b.blocked_id = :me)))))
         OR (e.scope = 'c' AND EXISTS (
             SELECT 1 FROM members m
             WHERE m.conversation_id = e.target AND m.user_id = :me

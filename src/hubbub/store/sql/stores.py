@@ -53,6 +53,7 @@ from hubbub.store.sql.reads import SqlReads
 from hubbub.store.sql.rooms import SqlRooms
 from hubbub.store.sql.search import SqlSearch
 from hubbub.store.sql.signin import SqlRegistration
+from hubbub.store.sql.status_updates import SqlStatusUpdates
 from hubbub.store.sql.sync import SqlCursors
 from hubbub.store.sql.tenants import SqlTenants
 from hubbub.store.sql.throttle import SqlThrottle
@@ -110,6 +111,7 @@ class SqlStores:
     conversation_details: SqlConversationDetails
     message_details: SqlMessageDetails
     notification_previews: SqlNotificationPreviews
+    status_updates: SqlStatusUpdates
     moderation_reports: SqlReports
     away: SqlAway
 
@@ -164,6 +166,7 @@ class SqlStores:
             conversation_details=SqlConversationDetails(*args),
             message_details=SqlMessageDetails(*args),
             notification_previews=SqlNotificationPreviews(*args),
+            status_updates=SqlStatusUpdates(*args),
             moderation_reports=SqlReports(*args),
             away=SqlAway(*args),
         )

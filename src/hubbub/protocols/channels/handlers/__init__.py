@@ -34,6 +34,7 @@ from hubbub.protocols.channels.handlers import (
     reactions,
     search,
     status,
+    status_updates,
     stickers,
     sync,
     typing_status,
@@ -70,6 +71,7 @@ AREAS: tuple[ModuleType, ...] = (
     contact_sync,
     chat_backgrounds,
     info_visibility,
+    status_updates,
 )
 
 

@@ -4,7 +4,7 @@ and hubbub's per-user opt-out of being found.
 Both tables start empty (no opt-out row: discoverable): nothing to backfill.
 
 Revision ID: 0017_contact_sync
-Revises: 0015_notification_previews
+Revises: 0016_status_updates
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017_contact_sync"
-down_revision = "0015_notification_previews"
+down_revision = "0016_status_updates"
 branch_labels = None
 depends_on = None
 

@@ -77,6 +77,13 @@ from hubbub.store.sql.tables.security import (
     registration_tokens,
     totp_secrets,
 )
+from hubbub.store.sql.tables.statuses import (
+    status_mute_acks,
+    status_mutes,
+    status_requests,
+    status_visibility,
+    statuses,
+)
 from hubbub.store.sql.tables.symbia import (
     capabilities,
     conversation_details,
@@ -146,6 +153,11 @@ __all__ = [
     "request_keys",
     "room_users",
     "server_secrets",
+    "status_mute_acks",
+    "status_mutes",
+    "status_requests",
+    "status_visibility",
+    "statuses",
     "stream_runs",
     "timers",
     "tokens",
