@@ -21,6 +21,15 @@ from tests.web.test_browser import WAIT, Person, _shot
 SIGNED = re.compile(r"/v1/blobs/[^?]+\?.*sig=")
 
 
+def _settled_settings(person: Person) -> None:
+    """Settings fills in after it opens (the preview config, the admin link):
+    a click aimed while its sections still move can land beside the link."""
+    person.expect(person.page.get_by_role("checkbox", name="Show who sent it")).to_be_enabled(
+        timeout=WAIT
+    )
+    person.expect(person.page.locator("#open-admin")).to_be_visible(timeout=WAIT)
+
+
 def _rows(server: ServerProcess, sql: str, *args: object) -> list[tuple[Any, ...]]:
     with sqlite3.connect(f"file:{server.data_dir / 'hubbub.db'}?mode=ro", uri=True) as db:
         return list(db.execute(sql, args))
@@ -308,6 +317,7 @@ def test_announcements_channels_and_administration(
     # Administration: an invitation, and Bob deactivated (signed out at once)
     # then reactivated; the audit log shows both.
     ap.locator("#open-settings").click()
+    _settled_settings(boss)
     ap.locator("#open-admin").click()
     boss.expect("#admin-title").to_be_focused(timeout=WAIT)
     ap.locator("#admin-invite-create").click()
@@ -323,6 +333,7 @@ def test_announcements_channels_and_administration(
     boss.expect(row).not_to_contain_text("deactivated", timeout=WAIT)
     bob.sign_in(bob.name)
     ap.evaluate("location.hash = '#/settings'")
+    _settled_settings(boss)
     ap.locator("#open-admin").click()
     boss.expect(ap.locator("#admin-audit")).to_contain_text("deactivate", timeout=WAIT)
     _shot(boss, "admin")
